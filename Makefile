@@ -1,0 +1,33 @@
+# Everything installs from uv.lock into .venv; uv itself is pinned and bootstrapped into
+# .tools with the system python3, so a fresh clone needs only python3 and make.
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+RUN := $(UV) run --frozen
+# The sample dumps' names carry no date and their mtime is the clone's: they were captured then.
+SAMPLE_CAPTURE_DATE := 2025-03-14
+
+.PHONY: demo test lint bench clean
+
+demo: .venv/.synced  ## ingest the bundled sample dumps into ./warehouse and print the answers
+	$(RUN) paperlake ingest samples/dumps --captured-on $(SAMPLE_CAPTURE_DATE)
+	$(RUN) paperlake report
+
+test: .venv/.synced  ## lint, type-check and run the whole test suite
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy paperlake flows schemas
+	$(RUN) pytest
+
+bench: .venv/.synced  ## benchmark a backfill: make bench SCALE=1y (1d, 1y, 10y)
+	$(RUN) python -m bench.run --scale $(or $(SCALE),1y)
+
+$(UV):
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+.venv/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen
+	touch $@
+
+clean:  ## remove the virtualenvs (not the warehouse)
+	rm -rf .venv .tools

@@ -1,0 +1,244 @@
+"""The daily ingest flow: the one place where the pipeline is wired together.
+
+    lock -> recover -> discover -> per batch of dumps: archive -> build -> commit -> views
+
+Tasks are coarse (one per batch of up to ``BATCH_SIZE`` dumps, never per dump or row) so a
+ten-year backfill is a handful of task runs.  I/O tasks retry; a retry is safe because every
+write is content-addressed or goes to a new file and only the manifest swap publishes it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from uuid import uuid4
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.events import emit_event
+
+from paperlake.build import Batch, Known, RawDump, build_batch
+from paperlake.config import BATCH_SIZE, DEFAULT_CRON, warehouse_root
+from paperlake.lake import Manifest, Warehouse
+from paperlake.sources import Candidate, Discovery, Unreadable, discover, read_into_archive
+from paperlake.topics import DEFAULT_TAXONOMY, load_taxonomy
+from paperlake.views import ensure_database
+from schemas.tables import PUBLISHED
+
+
+class QuarantineError(RuntimeError):
+    """Raised at the end of a ``--strict`` run that quarantined anything."""
+
+
+@dataclass(slots=True)
+class RunSummary:
+    run_id: str
+    warehouse: str
+    files_seen: int = 0
+    dumps_loaded: int = 0
+    skipped_unchanged: int = 0
+    skipped_duplicate: int = 0
+    skipped_in_progress: int = 0
+    files_quarantined: int = 0
+    entries_quarantined: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    """Rows published per table by this run."""
+    quarantined_files: list[str] = field(default_factory=list)
+    manifest_version: int = 0
+    recovered: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def nothing_new(self) -> bool:
+        return not any(self.rows.values())
+
+    def lines(self) -> list[str]:
+        """The human summary the CLI prints and the flow logs."""
+        head = (
+            "nothing new: every input was already in the warehouse"
+            if self.nothing_new
+            else f"loaded {self.dumps_loaded} dump(s)"
+        )
+        lines = [
+            f"{head} ({self.seconds:.1f}s, warehouse {self.warehouse}, "
+            f"version {self.manifest_version})",
+            f"  files: {self.files_seen} seen, {self.dumps_loaded} loaded, "
+            f"{self.skipped_unchanged} unchanged, {self.skipped_duplicate} duplicate bytes, "
+            f"{self.skipped_in_progress} in progress, {self.files_quarantined} quarantined",
+            "  rows: " + ", ".join(f"{name} +{n}" for name, n in self.rows.items()),
+        ]
+        if self.entries_quarantined or self.files_quarantined:
+            lines.append(
+                f"  QUARANTINED: {self.files_quarantined} file(s), "
+                f"{self.entries_quarantined} entry/row(s); see `paperlake quarantine`"
+            )
+            lines += [f"    {path}" for path in self.quarantined_files[:20]]
+        if self.recovered:
+            lines.append(f"  recovered: removed {len(self.recovered)} leftover file(s)")
+        return lines
+
+
+@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def open_warehouse(warehouse: Warehouse) -> tuple[Known, list[str]]:
+    """Finish what a killed run left (drop unpublished files, rebuild stale views)."""
+    recovered = warehouse.recover()
+    ensure_database(warehouse)
+    manifest = warehouse.current()
+    known = Known.from_tables(
+        *(warehouse.scan(name, manifest) for name in ("dumps", "papers", "quarantine", "sources"))
+    )
+    return known, recovered
+
+
+@task(cache_policy=NO_CACHE)
+def find_inputs(paths: list[str], known: Known, warehouse: Warehouse) -> Discovery:
+    return discover(paths, known.files, exclude=warehouse.root)
+
+
+@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def archive_inputs(
+    warehouse: Warehouse, candidates: list[Candidate], captured_on: date | None
+) -> tuple[list[RawDump], list[Unreadable]]:
+    raws: list[RawDump] = []
+    unreadable: list[Unreadable] = []
+    for candidate in candidates:
+        try:
+            raws.append(read_into_archive(warehouse, candidate, captured_on))
+        except (PermissionError, IsADirectoryError, FileNotFoundError) as exc:
+            unreadable.append(Unreadable(candidate.path, f"cannot read: {exc.strerror or exc}"))
+    return raws, unreadable
+
+
+@task(cache_policy=NO_CACHE)
+def transform(
+    raws: list[RawDump], unreadable: list[Unreadable], known: Known, run_id: str, taxonomy: Path
+) -> Batch:
+    return build_batch(
+        raws,
+        known,
+        load_taxonomy(taxonomy),
+        run_id,
+        datetime.now(UTC),
+        [(u.path, u.detail) for u in unreadable],
+    )
+
+
+@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def commit(warehouse: Warehouse, batch: Batch, run_id: str, base: Manifest) -> Manifest:
+    return warehouse.commit(batch.tables, run_id, base)
+
+
+@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def publish_views(warehouse: Warehouse) -> None:
+    ensure_database(warehouse)
+
+
+def _chunks(items: list[Candidate], size: int) -> list[list[Candidate]]:
+    return [items[start : start + size] for start in range(0, len(items), size)] or [[]]
+
+
+@flow(name="paperlake-ingest", log_prints=True)
+def ingest(
+    paths: list[str],
+    warehouse: str | None = None,
+    captured_on: date | None = None,
+    strict: bool = False,
+    wait_seconds: float = 0.0,
+    batch_size: int = BATCH_SIZE,
+    taxonomy: str | None = None,
+) -> RunSummary:
+    """Ingest every new dump under ``paths`` into the warehouse and publish its views."""
+    started = time.perf_counter()
+    logger = get_run_logger()
+    store = Warehouse(warehouse_root(warehouse))
+    run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid4().hex[:8]}"
+    summary = RunSummary(run_id, str(store.root), rows={name: 0 for name in PUBLISHED})
+    with store.lock(wait_seconds):
+        known, summary.recovered = open_warehouse(store)
+        found = find_inputs(paths, known, store)
+        summary.files_seen = len(found.candidates) + found.skipped_unchanged
+        summary.skipped_unchanged = found.skipped_unchanged
+        summary.skipped_in_progress = len(found.skipped_in_progress)
+        manifest = store.current()
+        batches = _chunks(found.candidates, batch_size)
+        done = 0
+        for number, candidates in enumerate(batches, start=1):
+            raws, unreadable = archive_inputs(store, candidates, captured_on)
+            if number == 1:
+                unreadable = [*found.unreadable, *unreadable]
+            batch = transform(
+                raws, unreadable, known, run_id, Path(taxonomy or DEFAULT_TAXONOMY)
+            )
+            manifest = commit(store, batch, run_id, manifest)
+            done += len(candidates)
+            _add(summary, batch)
+            if len(batches) > 1:
+                logger.info(
+                    "batch %d/%d: %d/%d files, %d dumps loaded so far",
+                    number, len(batches), done, len(found.candidates), summary.dumps_loaded,
+                )
+        publish_views(store)
+        summary.manifest_version = manifest.version
+    summary.seconds = time.perf_counter() - started
+    _report(summary, store)
+    if strict and (summary.files_quarantined or summary.entries_quarantined):
+        raise QuarantineError(
+            f"--strict: {summary.files_quarantined} file(s) and "
+            f"{summary.entries_quarantined} entry/row(s) quarantined (see `paperlake quarantine`)"
+        )
+    return summary
+
+
+def _add(summary: RunSummary, batch: Batch) -> None:
+    for name, frame in batch.tables.items():
+        summary.rows[name] += frame.height
+    summary.dumps_loaded += len(batch.loaded_dump_ids)
+    summary.skipped_duplicate += batch.duplicates
+    summary.quarantined_files += batch.quarantined_files
+    summary.files_quarantined += len(batch.quarantined_files)
+    summary.entries_quarantined += batch.quarantine.filter(
+        batch.quarantine["scope"] != "file"
+    ).height
+
+
+def _report(summary: RunSummary, store: Warehouse) -> None:
+    """Log the summary, publish it as a table artifact, and raise an event on quarantine."""
+    logger = get_run_logger()
+    for line in summary.lines():
+        (logger.warning if "QUARANTINED" in line else logger.info)(line)
+    table = [
+        {"table": name, "rows_added": n} for name, n in summary.rows.items()
+    ] + [
+        {"table": f"({key})", "rows_added": value}
+        for key, value in asdict(summary).items()
+        if isinstance(value, int) and not isinstance(value, bool)
+    ]
+    create_table_artifact(
+        key="paperlake-run-summary",
+        table=table,
+        description="\n".join(summary.lines()),
+    )
+    if summary.files_quarantined or summary.entries_quarantined:
+        emit_event(
+            event="paperlake.quarantine",
+            resource={"prefect.resource.id": f"paperlake.warehouse.{store.root}"},
+            payload={
+                "run_id": summary.run_id,
+                "files_quarantined": summary.files_quarantined,
+                "entries_quarantined": summary.entries_quarantined,
+                "files": summary.quarantined_files[:100],
+            },
+        )
+
+
+def serve(landing: str, warehouse: str | None = None, cron: str = DEFAULT_CRON) -> None:
+    """Register the daily deployment (ingest whatever is new in ``landing``) and serve it."""
+    ingest.serve(
+        name="paperlake-daily",
+        cron=cron,
+        parameters={"paths": [landing], "warehouse": str(warehouse_root(warehouse))},
+        description="Ingest new trending-paper dumps from the landing folder.",
+    )

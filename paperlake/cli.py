@@ -1,0 +1,215 @@
+"""``paperlake``: ingest dumps, serve the daily schedule, query the warehouse."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from paperlake.config import DEFAULT_CRON, warehouse_root
+from paperlake.lake import Warehouse, WarehouseBusy
+
+READ_ONLY_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA"}
+
+
+def _prefect_defaults() -> None:
+    # No server configured means Prefect starts a temporary local one; its first boot on a
+    # fresh machine migrates a SQLite database and can exceed Prefect's 20 s default.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no network here
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    _prefect_defaults()
+    from flows.ingest import QuarantineError, ingest
+
+    try:
+        summary = ingest(
+            paths=args.paths,
+            warehouse=args.warehouse,
+            captured_on=args.captured_on,
+            strict=args.strict,
+            wait_seconds=args.wait,
+        )
+    except WarehouseBusy as busy:
+        print(f"paperlake: {busy}", file=sys.stderr)
+        return 75  # EX_TEMPFAIL: try again later
+    except QuarantineError as failed:
+        print(f"paperlake: {failed}", file=sys.stderr)
+        return 3
+    print("\n".join(summary.lines()))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _prefect_defaults()
+    if not os.environ.get("PREFECT_API_URL"):
+        print(
+            "paperlake serve needs a Prefect server to schedule runs: start one with "
+            "`prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api",
+            file=sys.stderr,
+        )
+        return 2
+    from flows.ingest import serve
+
+    serve(args.landing, args.warehouse, args.cron)
+    return 0
+
+
+def connect(warehouse: str | None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the current views (rebuilt first if stale or moved)."""
+    store = Warehouse(warehouse_root(warehouse))
+    if not store.db_path.exists():
+        raise SystemExit(
+            f"paperlake: no warehouse at {store.root}; run `paperlake ingest PATH` first"
+        )
+    from paperlake.views import database_version, ensure_database
+
+    if database_version(store) != store.current().version:
+        try:
+            with store.lock(wait_seconds=5):
+                ensure_database(store)
+        except WarehouseBusy:
+            pass  # a run is publishing; it rebuilds the views itself
+    return duckdb.connect(str(store.db_path), read_only=True)
+
+
+def run_query(con: duckdb.DuckDBPyConnection, query: str) -> duckdb.DuckDBPyRelation | None:
+    """Run a user query, refusing anything but reads."""
+    for statement in duckdb.extract_statements(query):
+        kind = statement.type.name
+        if kind not in READ_ONLY_STATEMENTS:
+            raise PermissionError(
+                f"paperlake sql is read-only: {kind} statements are refused "
+                f"(allowed: {', '.join(sorted(READ_ONLY_STATEMENTS))})"
+            )
+    return con.sql(query)
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    con = connect(args.warehouse)
+    try:
+        relation = run_query(con, args.query)
+    except PermissionError as refused:
+        print(f"paperlake: {refused}", file=sys.stderr)
+        return 2
+    except duckdb.Error as exc:
+        print(f"paperlake: query failed: {exc}", file=sys.stderr)
+        return 1
+    if relation is not None:
+        _print_relation(relation, args.format, args.max_rows)
+    return 0
+
+
+def _print_relation(relation: duckdb.DuckDBPyRelation, fmt: str, max_rows: int) -> None:
+    if fmt == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(relation.columns)
+        writer.writerows(relation.fetchall())
+    else:
+        relation.show(max_rows=max_rows, max_width=200)
+
+
+REPORT = {
+    "Top topics (distinct papers per topic, all days)": """
+        select topic, sum(n_papers) as n_papers from topic_frequency
+        group by topic order by n_papers desc, topic limit 10""",
+    "Papers listed in more than one dump": """
+        select title, n_dumps, n_listing_days, first_listed_on, last_listed_on
+        from repeated_listings""",
+    "Most-linked GitHub repos": """
+        select repo, n_papers, n_listings from repos limit 10""",
+    "Entities introduced by papers": """
+        select entity, n_papers, n_introducing from entities
+        where n_introducing > 0 order by n_papers desc, entity limit 10""",
+    "Dumps": """
+        select listed_on, count(*) as n_dumps, sum(n_papers) as n_listings
+        from dumps group by listed_on order by listed_on desc limit 10""",
+}
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    con = connect(args.warehouse)
+    for heading, query in REPORT.items():
+        print(f"\n== {heading}")
+        con.sql(query).show(max_rows=30, max_width=160)
+    return 0
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    con = connect(args.warehouse)
+    relation = con.sql(
+        "select quarantined_at, scope, reason, source_file, line, detail from quarantine"
+    )
+    if relation.shape[0] == 0:
+        print("quarantine is empty")
+    else:
+        _print_relation(relation, args.format, args.max_rows)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="paperlake", description=__doc__)
+    root.add_argument(
+        "--warehouse",
+        help="warehouse folder (default: $PAPERLAKE_WAREHOUSE, else ./warehouse)",
+    )
+    commands = root.add_subparsers(dest="command", required=True)
+
+    ingest = commands.add_parser("ingest", help="ingest dump files or folders of dumps")
+    ingest.add_argument("paths", nargs="+", help="dump files and/or landing folders")
+    ingest.add_argument(
+        "--captured-on", type=_date, help="capture date for every input (YYYY-MM-DD); "
+        "default: the date in the file name, else its modification time (UTC)"
+    )
+    ingest.add_argument("--strict", action="store_true", help="fail if anything is quarantined")
+    ingest.add_argument(
+        "--wait", type=float, default=0.0, metavar="SECONDS",
+        help="wait this long for another run's lock instead of exiting",
+    )
+    ingest.set_defaults(func=cmd_ingest)
+
+    serve = commands.add_parser("serve", help="run the daily ingest on a cron schedule")
+    serve.add_argument("--landing", default="landing", help="folder to ingest from")
+    serve.add_argument("--cron", default=DEFAULT_CRON, help=f"default: {DEFAULT_CRON!r}")
+    serve.set_defaults(func=cmd_serve)
+
+    sql = commands.add_parser("sql", help="run a read-only SQL query on the views")
+    sql.add_argument("query")
+    sql.add_argument("--format", choices=["table", "csv"], default="table")
+    sql.add_argument("--max-rows", type=int, default=50)
+    sql.set_defaults(func=cmd_sql)
+
+    report = commands.add_parser("report", help="print the headline answers")
+    report.set_defaults(func=cmd_report)
+
+    quarantine = commands.add_parser("quarantine", help="list what was rejected and why")
+    quarantine.add_argument("--format", choices=["table", "csv"], default="table")
+    quarantine.add_argument("--max-rows", type=int, default=100)
+    quarantine.set_defaults(func=cmd_quarantine)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if getattr(args, "warehouse", None):
+        args.warehouse = str(Path(args.warehouse))
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+"""Where things live, resolved once: flags beat environment beats defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_WAREHOUSE = Path("warehouse")
+DEFAULT_CRON = "0 6 * * *"
+"""Daily at 06:00 (the deployment's timezone, UTC unless Prefect is told otherwise)."""
+BATCH_SIZE = 500
+"""Dumps per archive/transform/publish step: bounds memory on long backfills."""
+
+
+def warehouse_root(flag: str | os.PathLike[str] | None = None) -> Path:
+    """``--warehouse`` if given, else ``$PAPERLAKE_WAREHOUSE``, else ``./warehouse``."""
+    chosen = flag or os.environ.get("PAPERLAKE_WAREHOUSE") or DEFAULT_WAREHOUSE
+    return Path(chosen).expanduser().resolve()

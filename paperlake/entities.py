@@ -1,0 +1,110 @@
+"""Named entities without authors: methods, models, datasets and benchmarks.
+
+Two sources, both pure string rules:
+
+* a title prefix that is a name (``RandLoRA: ...``, ``ProSper -- ...``): the paper
+  *introduces* it;
+* name-shaped tokens in the title or abstract (inner capitals, digits, dots or hyphens:
+  ``aTLAS``, ``Qwen2.5-Math``, ``GPT-3``, ``N-PG-IGT``): the paper *mentions* it, unless the
+  abstract says "we introduce/propose X" or "X, a new ...".
+
+Common acronyms (``LLM``, ``SGD``, ``MDP``) are field vocabulary, not entities, and are left
+out through :data:`COMMON_ACRONYMS`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+EntityRole = Literal["introduces", "mentions"]
+
+COMMON_ACRONYMS = frozenset(
+    """
+    AI ML DL NLP CV RL LLM LM VLM MLLM LVLM SGD GD ADAM MDP MDPS POMDP GPU GPUS TPU CPU API
+    CNN RNN LSTM GNN MLP VAE GAN NN DNN SOTA IID OOD KL ELBO PAC RKHS MSE ROC AUC QA VQA
+    NER ICL COT RLHF SFT DPO PPO PEFT LORA MOE FL NAS KD KG RAG TD PDE ODE SDE MCMC EM
+    PCA SVD SVM KNN BERT IO URL HTTP USA UK EU NP LP QP IP SAT ID IDS
+    """.split()
+)
+"""Upper-cased, without a plural ``s``.  Widely used names of methods a reader would still
+want to count (``LoRA``, ``GPT-4``) are kept: only the all-capital spelling of these is
+treated as vocabulary."""
+
+# A token: letters/digits joined by inner dots or hyphens; ``Qwen2.5-Math``, ``N-PG-IGT``.
+_TOKEN = re.compile(r"(?<![\w.-])[A-Za-z][A-Za-z0-9]*(?:[.-][A-Za-z0-9]+)*")
+_INNER_CAPITAL = re.compile(r"[a-z][A-Z]|[A-Z]{2}")
+_LETTER_DIGIT = re.compile(r"[A-Za-z][0-9]|[0-9][A-Za-z]")
+_TITLE_PREFIX = re.compile(r"^(?P<name>[^\s:]{2,40})\s*(?::|\s--\s|\s—\s|\s-\s)")
+_INTRODUCES = re.compile(
+    r"\b(?:we|this paper|this work)\s+(?:introduce|introduces|propose|proposes|present|"
+    r"presents|develop|develops|release|releases|call|term|dub)\s+(?:a\s+|an\s+|the\s+)?"
+    r"(?:new\s+|novel\s+)?(?:\w+\s+){0,4}?\(?(?P<name>[A-Za-z][\w.+-]*)",
+    re.IGNORECASE,
+)
+_ROMAN = re.compile(r"[IVX]+")
+_URL = re.compile(r"https?://\S+")
+_LATEX_LEFTOVERS = frozenset(
+    "mathcal mathbb mathbf mathrm varepsilon epsilon textbf textit scriptsize frac sqrt "
+    "operatorname widetilde tilde".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EntityMention:
+    entity: str
+    role: EntityRole
+
+
+def _is_common_acronym(part: str) -> bool:
+    singular = part[:-1] if part.endswith("s") and len(part) > 2 else part
+    return singular.isupper() and singular.upper() in COMMON_ACRONYMS
+
+
+def _is_word(part: str) -> bool:
+    """An ordinary word: lower case or capitalized (``based``, ``Rank``)."""
+    if not part.isalpha():
+        return False
+    return part.islower() or (part[0].isupper() and (part[1:].islower() or len(part) == 1))
+
+
+def is_entity_token(token: str) -> bool:
+    """Does this token look like a name rather than a word?"""
+    if len(token) < 2 or token[0].isdigit() or _ROMAN.fullmatch(token):
+        return False
+    lowered = token.lower()
+    if any(leftover in lowered for leftover in _LATEX_LEFTOVERS):
+        return False
+    if token[0].islower() and not _INNER_CAPITAL.search(token):
+        return False  # "seq2seq", "glz17": citation keys and plain words
+    parts = [part for part in re.split(r"-", token) if part]
+    # "Low-Rank", "LLM-based", "AI-Assisted", "LLMs": words and field acronyms, not names.
+    if all(_is_word(part) or _is_common_acronym(part) for part in parts):
+        return False
+    if len(parts) > 1 and any(part.isalpha() and part.islower() and len(part) >= 3 for part in parts):
+        return False  # "NP-hard", "PG-type": an acronym used as a modifier
+    return bool(_INNER_CAPITAL.search(token) or _LETTER_DIGIT.search(token))
+
+
+def _tokens(text: str) -> list[str]:
+    # URLs name owners and repos ("OpenSparseLLMs/MoM"); repos are counted on their own.
+    return [token.rstrip(".-") for token in _TOKEN.findall(_URL.sub(" ", text))]
+
+
+def extract_entities(title: str, abstract: str) -> list[EntityMention]:
+    """Entities of one paper, each once; ``introduces`` wins over ``mentions``."""
+    introduced: set[str] = set()
+    prefix = _TITLE_PREFIX.match(title)
+    if prefix and is_entity_token(prefix["name"].rstrip(".-")):
+        introduced.add(prefix["name"].rstrip(".-"))
+    for match in _INTRODUCES.finditer(abstract):
+        name = match["name"].rstrip(".-,)")
+        if is_entity_token(name):
+            introduced.add(name)
+
+    found: dict[str, EntityRole] = {name: "introduces" for name in introduced}
+    for token in _tokens(title) + _tokens(abstract):
+        if token not in found and is_entity_token(token):
+            found[token] = "mentions"
+    return [EntityMention(entity, role) for entity, role in found.items()]

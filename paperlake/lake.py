@@ -1,0 +1,255 @@
+"""The warehouse on disk: raw archive, immutable Parquet parts, manifests, lock.
+
+Layout (everything below ``root``)::
+
+    raw/<aa>/<sha256>.txt          every input's exact bytes, by content hash
+    lake/<table>/<run>-<n>.parquet immutable data files, never edited in place
+    _manifests/<version>.json      which files make up each table at that version
+    _manifests/CURRENT             name of the current manifest (the pointer)
+    paperlake.duckdb               views over the current manifest (see paperlake.views)
+    .lock                          held by the one run allowed to write
+
+A publish writes new part files, then a new manifest, then swaps ``CURRENT`` with an atomic
+rename: readers see the old version or the new one, never half of one.  Files that no
+manifest names (a crashed run's leftovers) are invisible and removed by :meth:`recover`.
+The same protocol works on object storage (conditional put of the pointer).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from schemas.tables import PUBLISHED, polars_schema
+
+DB_NAME = "paperlake.duckdb"
+
+
+class WarehouseBusy(RuntimeError):
+    """Another run holds the warehouse lock."""
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    version: int
+    tables: dict[str, list[str]]
+    """Table name -> part files, relative to the warehouse root."""
+    created_at: str = ""
+    run_id: str = ""
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "version": self.version,
+                "created_at": self.created_at,
+                "run_id": self.run_id,
+                "tables": self.tables,
+                "stats": self.stats,
+            },
+            indent=1,
+            sort_keys=True,
+        )
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``path`` so that it holds either its old content or all of ``data``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+class Warehouse:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    # ---- paths -------------------------------------------------------------------------
+    @property
+    def db_path(self) -> Path:
+        return self.root / DB_NAME
+
+    @property
+    def manifests(self) -> Path:
+        return self.root / "_manifests"
+
+    def raw_relpath(self, dump_id: str) -> str:
+        return f"raw/{dump_id[:2]}/{dump_id}.txt"
+
+    # ---- raw archive -------------------------------------------------------------------
+    def archive(self, data: bytes) -> tuple[str, str]:
+        """Keep ``data`` under its sha256; return (dump_id, path relative to root).
+
+        Content-addressed, so archiving the same bytes twice is a no-op, and landing file
+        names never decide where anything is written.
+        """
+        dump_id = hashlib.sha256(data).hexdigest()
+        rel = self.raw_relpath(dump_id)
+        target = self.root / rel
+        if not target.exists():
+            atomic_write(target, data)
+        return dump_id, rel
+
+    # ---- manifests ---------------------------------------------------------------------
+    def current(self) -> Manifest:
+        pointer = self.manifests / "CURRENT"
+        if not pointer.exists():
+            return Manifest(0, {name: [] for name in PUBLISHED})
+        document = json.loads((self.manifests / pointer.read_text().strip()).read_text())
+        tables = {name: document["tables"].get(name, []) for name in PUBLISHED}
+        return Manifest(
+            document["version"], tables, document["created_at"], document["run_id"],
+            document.get("stats", {}),
+        )
+
+    def scan(self, table: str, manifest: Manifest | None = None) -> pl.LazyFrame:
+        """The table at ``manifest`` (default: current) as one lazy frame."""
+        files = (manifest or self.current()).tables[table]
+        if not files:
+            return pl.LazyFrame(schema=polars_schema(PUBLISHED[table]))
+        return pl.scan_parquet(
+            [str(self.root / f) for f in files], missing_columns="insert",
+            extra_columns="ignore",
+        ).select(polars_schema(PUBLISHED[table]).names())
+
+    def commit(
+        self, frames: dict[str, pl.DataFrame], run_id: str, base: Manifest | None = None
+    ) -> Manifest:
+        """Append ``frames`` as new immutable parts and publish a manifest naming them."""
+        base = base or self.current()
+        tables = {name: list(files) for name, files in base.tables.items()}
+        stats = dict(base.stats)
+        for number, (name, frame) in enumerate(frames.items()):
+            if frame.height == 0:
+                continue
+            rel = f"lake/{name}/{run_id}-v{base.version + 1:06d}-{number}.parquet"
+            target = self.root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.tmp")
+            frame.write_parquet(tmp, compression="zstd", statistics=True)
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+            tables[name].append(rel)
+            stats[name] = stats.get(name, 0) + frame.height
+        return self._swap(tables, run_id, base, stats)
+
+    def replace_tables(
+        self, frames: dict[str, pl.DataFrame], run_id: str, base: Manifest | None = None
+    ) -> Manifest:
+        """Publish ``frames`` as the *whole* content of their tables (copy-on-write)."""
+        base = base or self.current()
+        emptied = Manifest(
+            base.version,
+            {name: ([] if name in frames else files) for name, files in base.tables.items()},
+            base.created_at,
+            base.run_id,
+            {name: n for name, n in base.stats.items() if name not in frames},
+        )
+        return self.commit(frames, run_id, emptied)
+
+    def _swap(
+        self, tables: dict[str, list[str]], run_id: str, base: Manifest, stats: dict[str, int]
+    ) -> Manifest:
+        for files in tables.values():
+            for rel in files:
+                path = self.root / rel
+                if path.parent.exists():
+                    _fsync_dir(path.parent)
+                    break
+        manifest = Manifest(
+            base.version + 1, tables, datetime.now(UTC).isoformat(), run_id, stats
+        )
+        name = f"{manifest.version:08d}.json"
+        atomic_write(self.manifests / name, manifest.to_json().encode())
+        atomic_write(self.manifests / "CURRENT", name.encode())  # the commit point
+        return manifest
+
+    # ---- recovery ----------------------------------------------------------------------
+    def recover(self) -> list[str]:
+        """Remove what a killed run left behind; return what was removed (relative paths).
+
+        Must run under the lock.  Part files no manifest names were never visible, temp
+        files were never renamed into place; both are safe to delete.
+        """
+        referenced: set[str] = set()
+        if self.manifests.exists():
+            for path in self.manifests.glob("*.json"):
+                document = json.loads(path.read_text())
+                for files in document["tables"].values():
+                    referenced.update(files)
+        removed: list[str] = []
+        candidates = list((self.root / "lake").rglob("*")) if (self.root / "lake").exists() else []
+        for pattern in ("raw/**/.*.tmp-*", "_manifests/.*.tmp-*", f".{DB_NAME}*.tmp*"):
+            candidates.extend(self.root.glob(pattern))
+        for path in candidates:
+            if not path.is_file():
+                continue
+            rel = path.relative_to(self.root).as_posix()
+            if rel not in referenced:
+                path.unlink()
+                removed.append(rel)
+        return sorted(removed)
+
+    # ---- lock --------------------------------------------------------------------------
+    @contextmanager
+    def lock(self, wait_seconds: float = 0.0) -> Iterator[None]:
+        """Hold the single-writer lock for the duration of a run.
+
+        ``flock`` is released by the kernel when its holder dies, so a killed run never
+        leaves a stale lock behind; the holder's description in the file is only for the
+        message shown to the next run.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / ".lock"
+        handle = open(path, "a+")  # noqa: SIM115 - held for the whole block
+        deadline = time.monotonic() + wait_seconds
+        try:
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        handle.seek(0)
+                        holder = handle.read().strip() or "an unknown process"
+                        raise WarehouseBusy(
+                            f"another run holds the warehouse {self.root} since {holder}"
+                        ) from None
+                    time.sleep(0.2)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(
+                f"{datetime.now(UTC).isoformat(timespec='seconds')} "
+                f"(pid {os.getpid()} on {socket.gethostname()})\n"
+            )
+            handle.flush()
+            yield
+        finally:
+            handle.close()

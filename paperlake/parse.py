@@ -1,0 +1,276 @@
+"""Parse one raw "trending papers" dump into entries, or reject the whole file.
+
+Pure functions only: bytes in, a :class:`ParsedDump` (or :class:`DumpRejected`) out.
+
+The dump contract (see README, "The dump contract"):
+
+* UTF-8 text; a BOM, CRLF/CR line ends, trailing spaces and extra blank lines are noise.
+  Blocks are runs of non-blank lines; whitespace-only lines count as blank.
+* Page chrome before the date label (``Mar 14``) is skipped.
+* After the label, each paper is a title block followed by an abstract block.  A title that
+  lost its abstract (truncated dump, missing paragraph) must not shift the pairing, so the
+  pairing looks one block ahead; the damaged entry becomes an :class:`EntryProblem`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from paperlake.rejects import Reject
+
+MAX_DUMP_BYTES = 64 * 1024 * 1024
+"""A real dump is ~100 KB; anything this large is not a listing page (and would cost RAM)."""
+
+MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+        start=1,
+    )
+}
+_FULL_MONTHS = (
+    "january february march april may june july august september october november december"
+).split()
+
+_DATE_LABEL = re.compile(r"(?P<month>[A-Za-z]{3,9})\.?\s+(?P<day>\d{1,2})")
+_HTML_START = re.compile(rb"\s*<(?:!doctype\s+html|html|head|body|meta|div|!--)", re.IGNORECASE)
+# A sentence break: end punctuation, optional closing quote/bracket, space, a capital.
+_SENTENCE_BREAK = re.compile(r"[.!?][\"')\]]?\s+[\"(]?[A-Z]")
+_SENTENCE_END = re.compile(r"[.!][\"')\]]?$")
+_ABSTRACT_MIN_CHARS = 200
+
+
+class DumpRejected(Exception):
+    """The whole file is not a usable dump.  ``reason`` is a stable :class:`Reject` code."""
+
+    def __init__(self, reason: Reject, detail: str, line: int | None = None) -> None:
+        where = f" (line {line})" if line is not None else ""
+        super().__init__(f"{reason.value}: {detail}{where}")
+        self.reason = reason
+        self.detail = detail
+        self.line = line
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A run of non-blank lines, joined with single spaces; ``line`` is 1-based."""
+
+    text: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One paper as listed: its rank on the page, title and abstract."""
+
+    position: int
+    title: str
+    abstract: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class EntryProblem:
+    """An entry that could not be paired; the rest of the dump still loads."""
+
+    reason: Reject
+    detail: str
+    line: int
+    position: int | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDump:
+    label: str
+    label_line: int
+    listed_on: date
+    entries: list[Entry]
+    problems: list[EntryProblem] = field(default_factory=list)
+
+
+def too_large(n_bytes: int) -> DumpRejected:
+    return DumpRejected(
+        Reject.TOO_LARGE, f"{n_bytes:,} bytes; a dump is at most {MAX_DUMP_BYTES:,} bytes"
+    )
+
+
+def decode_dump(data: bytes) -> str:
+    """Decode and sanity-check raw bytes, rejecting files that are not text dumps."""
+    if len(data) > MAX_DUMP_BYTES:
+        raise too_large(len(data))
+    if not data.strip():
+        raise DumpRejected(Reject.EMPTY, f"file has {len(data)} bytes and no text")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise DumpRejected(Reject.BINARY, f"NUL byte at offset {nul}; expected UTF-8 text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DumpRejected(
+            Reject.NOT_UTF8,
+            f"byte 0x{data[exc.start]:02x} at offset {exc.start} is not valid UTF-8",
+            line,
+        ) from None
+    if _HTML_START.match(data.removeprefix(b"\xef\xbb\xbf")[:4096]):
+        raise DumpRejected(Reject.HTML, "file is an HTML page; expected the page's text dump", 1)
+    return text
+
+
+def split_blocks(text: str) -> list[Block]:
+    """Split text into blocks separated by blank (or whitespace-only) lines."""
+    blocks: list[Block] = []
+    current: list[str] = []
+    start = 0
+    # splitlines() also ends lines at CR, CRLF and Unicode separators: all noise here.
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line:
+            if not current:
+                start = number
+            current.append(line)
+        elif current:
+            blocks.append(Block(" ".join(current), start))
+            current = []
+    if current:
+        blocks.append(Block(" ".join(current), start))
+    return blocks
+
+
+def month_number(word: str) -> int | None:
+    """``Mar``, ``mar.``, ``March`` and ``Sept`` are months; other words are not."""
+    lowered = word.lower()
+    number = MONTHS.get(lowered[:3])
+    if number is None or not _FULL_MONTHS[number - 1].startswith(lowered):
+        return None
+    return number
+
+
+def resolve_listed_on(month: int, day: int, captured_on: date) -> date | None:
+    """The latest ``month``/``day`` on or before ``captured_on``; None if it never exists.
+
+    Eight years back is enough to reach a leap day from any capture date.
+    """
+    for year in range(captured_on.year, captured_on.year - 9, -1):
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            continue
+        if candidate <= captured_on:
+            return candidate
+    return None
+
+
+def find_date_label(blocks: list[Block], captured_on: date) -> tuple[int, date]:
+    """Index of the date-label block and the date it stands for."""
+    for index, block in enumerate(blocks):
+        match = _DATE_LABEL.fullmatch(block.text)
+        if match is None:
+            continue
+        month = month_number(match["month"])
+        if month is None:
+            continue
+        listed_on = resolve_listed_on(month, int(match["day"]), captured_on)
+        if listed_on is None:
+            raise DumpRejected(
+                Reject.IMPOSSIBLE_DATE,
+                f"date label {block.text!r} is not a calendar date",
+                block.line,
+            )
+        return index, listed_on
+    raise DumpRejected(
+        Reject.NO_DATE_LABEL,
+        f"no date label such as 'Mar 14' among {len(blocks)} text blocks",
+    )
+
+
+def looks_like_abstract(text: str) -> bool:
+    """Abstracts are paragraphs: long and with at least one sentence break inside."""
+    return len(text) >= _ABSTRACT_MIN_CHARS and _SENTENCE_BREAK.search(text) is not None
+
+
+def could_be_abstract(text: str) -> bool:
+    """Where an abstract is expected: a paragraph, or any text ending a sentence.
+
+    Titles do not end with a full stop, so a block that does not is taken for the next
+    title; a question mark does not count ("Is Attention All You Need?" is a title).
+    """
+    return looks_like_abstract(text) or _SENTENCE_END.search(text) is not None
+
+
+def pair_entries(blocks: list[Block]) -> tuple[list[Entry], list[EntryProblem]]:
+    """Pair title and abstract blocks, isolating damage instead of shifting the pairing.
+
+    The block after a title is its abstract if it reads like one (see
+    :func:`could_be_abstract`); otherwise it is the next title and the first lost its
+    abstract.  A paragraph where a title is expected is an abstract that lost its title.  Positions are page ranks: every
+    title, paired or not, takes one.
+    """
+    entries: list[Entry] = []
+    problems: list[EntryProblem] = []
+    position = 0
+    i, n = 0, len(blocks)
+    while i < n:
+        block = blocks[i]
+        if looks_like_abstract(block.text):
+            problems.append(
+                EntryProblem(
+                    Reject.ABSTRACT_WITHOUT_TITLE,
+                    f"paragraph of {len(block.text)} chars where a title was expected",
+                    block.line,
+                )
+            )
+            i += 1
+            continue
+        position += 1
+        nxt = blocks[i + 1] if i + 1 < n else None
+        lost_abstract = nxt is None or not could_be_abstract(nxt.text)
+        if lost_abstract:
+            where = "at the end of the dump" if nxt is None else "before the next title"
+            problems.append(
+                EntryProblem(
+                    Reject.MISSING_ABSTRACT,
+                    f"title has no abstract {where}",
+                    block.line,
+                    position,
+                    block.text,
+                )
+            )
+            i += 1
+            continue
+        assert nxt is not None
+        entries.append(Entry(position, block.text, nxt.text, block.line))
+        i += 2
+    return entries, problems
+
+
+def parse_dump(data: bytes, captured_on: date) -> ParsedDump:
+    """Parse a whole dump.  Raises :class:`DumpRejected` for whole-file rejects."""
+    blocks = split_blocks(decode_dump(data))
+    label_index, listed_on = find_date_label(blocks, captured_on)
+    label = blocks[label_index]
+    entries, problems = pair_entries(blocks[label_index + 1 :])
+    if not entries:
+        raise DumpRejected(
+            Reject.NO_ENTRIES,
+            f"no title+abstract pairs after the date label {label.text!r}"
+            + (f" ({len(problems)} damaged entries)" if problems else ""),
+            label.line,
+        )
+    return ParsedDump(label.text, label.line, listed_on, entries, problems)
+
+
+_NAME_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def capture_date_from_name(name: str) -> date | None:
+    """The first valid ``YYYY-MM-DD`` in a file name, if any."""
+    for match in _NAME_DATE.finditer(name):
+        try:
+            return date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            continue
+    return None

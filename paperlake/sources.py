@@ -1,0 +1,160 @@
+"""Find input files and read them into the raw archive.
+
+Landing-folder rules: every regular, non-hidden file below a folder is an input (a file that
+is not a dump is quarantined, not ignored, so nothing dropped is silently lost); hidden
+files and in-progress downloads (``.part``, ``.tmp``, ``.crdownload``) are left for a later
+run.  Folder symlinks are not followed (no loops); file symlinks are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from paperlake.build import CaptureSource, RawDump
+from paperlake.lake import Warehouse
+from paperlake.parse import MAX_DUMP_BYTES, capture_date_from_name
+
+IN_PROGRESS_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".swp")
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    path: str
+    """Absolute path (not resolved: the name the user dropped)."""
+    n_bytes: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    path: str
+    detail: str
+
+
+@dataclass(slots=True)
+class Discovery:
+    candidates: list[Candidate]
+    unreadable: list[Unreadable]
+    skipped_unchanged: int
+    skipped_in_progress: list[str]
+
+
+def _is_in_progress(name: str) -> bool:
+    return name.startswith(".") or name.endswith(IN_PROGRESS_SUFFIXES)
+
+
+def _walk(root: Path) -> Iterable[Path]:
+    def fail(error: OSError) -> None:
+        raise error
+
+    for folder, dirs, files in os.walk(root, onerror=fail, followlinks=False):
+        dirs.sort()
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in sorted(files):
+            yield Path(folder) / name
+
+
+def discover(
+    paths: Iterable[str | Path], known: dict[str, tuple[int, int]], exclude: Path | None = None
+) -> Discovery:
+    """Inputs under ``paths`` that changed since they were last read.
+
+    ``known`` maps an absolute path to the (size, mtime_ns) it had when read; such files are
+    skipped without being opened, so a daily run's cost tracks the new files.
+    """
+    found = Discovery([], [], 0, [])
+    seen: set[str] = set()
+    for given in paths:
+        root = Path(os.path.abspath(given))
+        try:
+            files = [root] if not root.is_dir() else list(_walk(root))
+        except OSError as exc:
+            found.unreadable.append(Unreadable(str(root), f"cannot list folder: {exc}"))
+            continue
+        for path in files:
+            name = str(path)
+            if name in seen or (exclude is not None and path.is_relative_to(exclude)):
+                continue
+            seen.add(name)
+            if root.is_dir() and _is_in_progress(path.name):
+                found.skipped_in_progress.append(name)
+                continue
+            try:
+                stat = path.stat()
+            except OSError as exc:
+                found.unreadable.append(Unreadable(name, f"cannot stat: {exc.strerror or exc}"))
+                continue
+            if not path.is_file():
+                found.unreadable.append(Unreadable(name, "not a regular file"))
+                continue
+            if known.get(name) == (stat.st_size, stat.st_mtime_ns):
+                found.skipped_unchanged += 1
+                continue
+            found.candidates.append(Candidate(name, stat.st_size, stat.st_mtime_ns))
+    return found
+
+
+def capture_date(
+    candidate: Candidate, override: date | None
+) -> tuple[date, CaptureSource]:
+    if override is not None:
+        return override, "override"
+    from_name = capture_date_from_name(Path(candidate.path).name)
+    if from_name is not None:
+        return from_name, "file_name"
+    return datetime.fromtimestamp(candidate.mtime_ns / 1e9, UTC).date(), "mtime"
+
+
+def read_into_archive(
+    warehouse: Warehouse, candidate: Candidate, captured_on: date | None
+) -> RawDump:
+    """Read one input and keep its exact bytes in the raw archive.
+
+    A file larger than a dump can be is streamed into the archive and handed on with
+    ``data=None`` so that it is quarantined without being held in memory.
+    """
+    with open(candidate.path, "rb") as handle:
+        head = handle.read(MAX_DUMP_BYTES + 1)
+        if len(head) <= MAX_DUMP_BYTES:
+            data: bytes | None = head
+            n_bytes = len(head)
+            dump_id, rel = warehouse.archive(head)
+        else:
+            data = None
+            dump_id, rel, n_bytes = _stream_archive(warehouse, head, handle)
+    on, source = capture_date(candidate, captured_on)
+    return RawDump(candidate.path, data, n_bytes, dump_id, rel, candidate.mtime_ns, on, source)
+
+
+def _stream_archive(
+    warehouse: Warehouse, head: bytes, handle: BinaryIO
+) -> tuple[str, str, int]:
+    digest = hashlib.sha256(head)
+    n_bytes = len(head)
+    tmp = warehouse.root / "raw" / f".stream.tmp-{os.getpid()}"
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    with open(tmp, "wb") as out:
+        out.write(head)
+        while chunk := handle.read(_CHUNK):
+            n_bytes += len(chunk)
+            digest.update(chunk)
+            out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    dump_id = digest.hexdigest()
+    rel = warehouse.raw_relpath(dump_id)
+    target = warehouse.root / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        tmp.unlink()
+    else:
+        os.replace(tmp, target)
+    return dump_id, rel, n_bytes
+

@@ -1,0 +1,185 @@
+"""Data contracts: one Pandera model per published table (plus the parsed-entry stage).
+
+Every frame is validated on its *data* (collected, lazy=True so all failures are reported),
+never only on dtypes.  Column docs live in each field's ``description``; the public SQL views
+document their own columns in ``sql/``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandera.engines.polars_engine as pe
+import pandera.polars as pa
+import polars as pl
+
+MAX_TITLE_CHARS = 500
+"""Real titles are < 200 chars; a longer "title" is a paragraph or a broken dump."""
+EARLIEST_LISTING = date(2015, 1, 1)
+"""Before any trending-papers page existed: an earlier date is a resolution bug."""
+
+_SHA256 = r"^[0-9a-f]{64}$"
+_PAPER_ID = r"^[0-9a-f]{16}$"
+_UTC = {"time_unit": "us", "time_zone": "UTC"}
+
+
+class Strict:
+    strict = True
+    coerce = False
+
+
+class Entries(pa.DataFrameModel):
+    """Parsed title+abstract pairs, before identity is assigned."""
+
+    dump_id: str = pa.Field(str_matches=_SHA256)
+    position: pl.Int32 = pa.Field(ge=1, description="Rank on the page, 1-based.")
+    title: str = pa.Field(str_length={"min_value": 1, "max_value": MAX_TITLE_CHARS})
+    title_key: str = pa.Field(
+        str_length={"min_value": 1}, description="NFKC+casefold letters and digits of the title."
+    )
+    abstract: str = pa.Field(str_length={"min_value": 1})
+    line: pl.Int32 = pa.Field(ge=1, description="Line of the title in the dump.")
+
+    class Config(Strict):
+        unique = ["dump_id", "position"]
+
+
+class Dumps(pa.DataFrameModel):
+    """One row per loaded dump (distinct bytes)."""
+
+    dump_id: str = pa.Field(unique=True, str_matches=_SHA256, description="sha256 of the bytes.")
+    source_file: str = pa.Field(str_length={"min_value": 1}, description="Path first seen at.")
+    archive_path: str = pa.Field(description="Raw copy, relative to the warehouse.")
+    date_label: str = pa.Field(description="The label as written, e.g. 'Mar 14'.")
+    listed_on: date = pa.Field(ge=EARLIEST_LISTING)
+    captured_on: date = pa.Field(ge=EARLIEST_LISTING)
+    captured_on_source: str = pa.Field(isin=["file_name", "mtime", "override"])
+    n_bytes: pl.Int64 = pa.Field(ge=1)
+    n_papers: pl.Int32 = pa.Field(ge=1, description="Listings loaded from this dump.")
+    n_entry_problems: pl.Int32 = pa.Field(ge=0, description="Entries quarantined.")
+    run_id: str
+    ingested_at: pe.DateTime = pa.Field(dtype_kwargs=_UTC)
+
+    class Config(Strict):
+        pass
+
+    @pa.dataframe_check(error="listed_on must be on or before captured_on")
+    def listed_before_capture(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("listed_on") <= pl.col("captured_on"))
+
+    @pa.dataframe_check(error="captured_on must not be after the ingestion date")
+    def captured_not_in_future(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("captured_on") <= pl.col("ingested_at").dt.date())
+
+
+class Listings(pa.DataFrameModel):
+    """A paper on a dump's page: dump x paper, with its rank."""
+
+    dump_id: str = pa.Field(str_matches=_SHA256)
+    listed_on: date = pa.Field(ge=EARLIEST_LISTING)
+    position: pl.Int32 = pa.Field(ge=1)
+    paper_id: str = pa.Field(str_matches=_PAPER_ID)
+
+    class Config(Strict):
+        unique = ["dump_id", "paper_id"]
+
+
+class Papers(pa.DataFrameModel):
+    """One row per distinct paper (normalized title), as first seen."""
+
+    paper_id: str = pa.Field(unique=True, str_matches=_PAPER_ID)
+    title_key: str = pa.Field(unique=True, str_length={"min_value": 1})
+    title: str = pa.Field(str_length={"min_value": 1, "max_value": MAX_TITLE_CHARS})
+    abstract: str = pa.Field(str_length={"min_value": 1})
+    first_dump_id: str = pa.Field(str_matches=_SHA256)
+    taxonomy_version: str = pa.Field(description="Taxonomy that tagged paper_topics.")
+
+    class Config(Strict):
+        pass
+
+
+class PaperLinks(pa.DataFrameModel):
+    """Links found in abstracts: GitHub repos, project pages, other URLs."""
+
+    paper_id: str = pa.Field(str_matches=_PAPER_ID)
+    url: str = pa.Field(str_matches=r"^https?://\S+$")
+    kind: str = pa.Field(isin=["repo", "project_page", "other"])
+    repo: str = pa.Field(nullable=True, str_matches=r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
+
+    class Config(Strict):
+        unique = ["paper_id", "url"]
+
+    @pa.dataframe_check(error="repo is set exactly when kind == 'repo'")
+    def repo_iff_kind_repo(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select((pl.col("kind") == "repo") == pl.col("repo").is_not_null())
+
+
+class PaperEntities(pa.DataFrameModel):
+    """Method/model/dataset names a paper introduces or mentions."""
+
+    paper_id: str = pa.Field(str_matches=_PAPER_ID)
+    entity: str = pa.Field(str_length={"min_value": 2, "max_value": 80})
+    role: str = pa.Field(isin=["introduces", "mentions"])
+
+    class Config(Strict):
+        unique = ["paper_id", "entity"]
+
+
+class PaperTopics(pa.DataFrameModel):
+    """Taxonomy topics matched on a paper's title and abstract."""
+
+    paper_id: str = pa.Field(str_matches=_PAPER_ID)
+    topic: str = pa.Field(str_length={"min_value": 1})
+
+    class Config(Strict):
+        unique = ["paper_id", "topic"]
+
+
+class Sources(pa.DataFrameModel):
+    """Every input path read, with the dump its bytes were (lets a daily run skip old files)."""
+
+    path: str = pa.Field(str_length={"min_value": 1})
+    n_bytes: pl.Int64 = pa.Field(ge=0)
+    mtime_ns: pl.Int64
+    dump_id: str = pa.Field(str_matches=_SHA256)
+    seen_at: pe.DateTime = pa.Field(dtype_kwargs=_UTC)
+
+    class Config(Strict):
+        pass
+
+
+class Quarantine(pa.DataFrameModel):
+    """Everything rejected: whole files, single entries, rows that broke a contract."""
+
+    source_file: str
+    dump_id: str = pa.Field(nullable=True, description="Null when the file was unreadable.")
+    scope: str = pa.Field(isin=["file", "entry", "row"])
+    table_name: str = pa.Field(nullable=True, description="Contract that failed, for rows.")
+    reason: str = pa.Field(str_length={"min_value": 1}, description="A paperlake.rejects code.")
+    detail: str = pa.Field(str_length={"min_value": 1})
+    line: pl.Int32 = pa.Field(nullable=True, ge=1)
+    title: str = pa.Field(nullable=True)
+    archive_path: str = pa.Field(nullable=True)
+    run_id: str
+    quarantined_at: pe.DateTime = pa.Field(dtype_kwargs=_UTC)
+
+    class Config(Strict):
+        pass
+
+
+PUBLISHED: dict[str, type[pa.DataFrameModel]] = {
+    "dumps": Dumps,
+    "listings": Listings,
+    "papers": Papers,
+    "paper_links": PaperLinks,
+    "paper_entities": PaperEntities,
+    "paper_topics": PaperTopics,
+    "sources": Sources,
+    "quarantine": Quarantine,
+}
+"""Lake tables, in publish order; each name is a folder under ``warehouse/lake/``."""
+
+
+def polars_schema(model: type[pa.DataFrameModel]) -> pl.Schema:
+    """The polars schema a model declares, for building and for typed empty frames."""
+    return pl.Schema({name: col.dtype.type for name, col in model.to_schema().columns.items()})

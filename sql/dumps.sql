@@ -1,0 +1,33 @@
+-- dumps: the loaded dumps.  Grain: one row per distinct dump (same bytes = same dump).
+--   dump_id       sha256 of the raw bytes (the raw copy is warehouse/<archive_path>)
+--   source_file   path the dump was first ingested from
+--   listed_on     the page's date: its label ("Mar 14") resolved against captured_on
+--   captured_on   date in the file name, else the file's mtime (UTC), else --captured-on
+--   n_papers      listings loaded from this dump (= count of its rows in `listings`)
+--   ingested_at   when it was published
+-- Example: select listed_on, sum(n_papers) from dumps group by 1 order by 1;
+create or replace view dumps as
+with listing_counts as (
+    select dump_id, count(*) as n_listings
+    from stg_listings
+    group by dump_id
+),
+
+final as (
+    select
+        d.dump_id,
+        d.source_file,
+        d.listed_on,
+        d.captured_on,
+        coalesce(c.n_listings, 0)::integer as n_papers,
+        d.ingested_at,
+        d.date_label,
+        d.captured_on_source,
+        d.n_bytes,
+        d.n_entry_problems,
+        d.archive_path
+    from stg_dumps as d
+    left join listing_counts as c using (dump_id)
+)
+
+select * from final

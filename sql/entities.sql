@@ -1,0 +1,22 @@
+-- entities: methods, models, datasets, benchmarks named in papers (no authors).
+-- Grain: one entity, spelled as in the text ("Qwen2.5-Math", "RandLoRA").
+--   n_papers           distinct papers naming it
+--   n_introducing      papers that introduce it (title prefix, "we propose X")
+--   first_listed_on,
+--   last_listed_on     first/last page date of a paper naming it
+-- Example: select entity, n_papers from entities order by n_papers desc limit 20;
+create or replace view entities as
+with final as (
+    select
+        e.entity,
+        count(distinct e.paper_id) as n_papers,
+        count(distinct e.paper_id) filter (where e.role = 'introduces') as n_introducing,
+        min(s.first_listed_on) as first_listed_on,
+        max(s.last_listed_on) as last_listed_on
+    from stg_paper_entities as e
+    inner join stg_paper_listing_stats as s using (paper_id)
+    group by e.entity
+)
+
+select * from final
+order by n_papers desc, entity

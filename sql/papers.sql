@@ -1,0 +1,32 @@
+-- papers: every distinct paper.  Grain: one row per normalized title.
+--   title, abstract       as first seen
+--   first_listed_on,
+--   last_listed_on        first and last page date it appeared on
+--   n_dumps               distinct dumps listing it
+--   n_listing_days        distinct page dates listing it
+--   n_repos               GitHub repos its abstract links
+-- Example: select title, n_listing_days from papers order by 2 desc limit 10;
+create or replace view papers as
+with repo_counts as (
+    select paper_id, count(distinct repo_key) as n_repos
+    from stg_paper_links
+    where kind = 'repo'
+    group by paper_id
+),
+
+final as (
+    select
+        p.paper_id,
+        p.title,
+        p.abstract,
+        s.first_listed_on,
+        s.last_listed_on,
+        s.n_dumps,
+        s.n_listing_days,
+        coalesce(r.n_repos, 0) as n_repos
+    from stg_papers as p
+    inner join stg_paper_listing_stats as s using (paper_id)
+    left join repo_counts as r using (paper_id)
+)
+
+select * from final

@@ -1,0 +1,15 @@
+-- Staging: everything rejected, newest first.
+create or replace view stg_quarantine as
+select
+    source_file,
+    dump_id,
+    scope,
+    table_name,
+    reason,
+    detail,
+    line,
+    title,
+    archive_path,
+    run_id,
+    quarantined_at
+from lake_quarantine

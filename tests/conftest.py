@@ -1,0 +1,61 @@
+"""Shared fixtures: the real sample dumps, a Prefect test harness, a fresh warehouse."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples" / "dumps"
+SAMPLE_CAPTURE = date(2025, 3, 14)
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One temporary Prefect backend for the whole session (it takes ~10 s to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse"
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def sample_landing(landing: Path) -> Path:
+    for dump in SAMPLES.iterdir():
+        shutil.copy(dump, landing / dump.name)
+    return landing
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Path:
+    """The sample dumps ingested once by the real flow; tests only read it."""
+    from flows.ingest import ingest
+
+    root = tmp_path_factory.mktemp("samples") / "warehouse"
+    ingest(paths=[str(SAMPLES)], warehouse=str(root), captured_on=SAMPLE_CAPTURE)
+    return root
+
+
+def query(root: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(root / "paperlake.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()
