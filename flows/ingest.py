@@ -169,16 +169,18 @@ def ingest(
             raws, unreadable = archive_inputs(store, candidates, captured_on)
             if number == 1:
                 unreadable = [*found.unreadable, *unreadable]
-            batch = transform(
-                raws, unreadable, known, run_id, Path(taxonomy or DEFAULT_TAXONOMY)
-            )
+            batch = transform(raws, unreadable, known, run_id, Path(taxonomy or DEFAULT_TAXONOMY))
             manifest = commit(store, batch, run_id, manifest)
             done += len(candidates)
             _add(summary, batch)
             if len(batches) > 1:
                 logger.info(
                     "batch %d/%d: %d/%d files, %d dumps loaded so far",
-                    number, len(batches), done, len(found.candidates), summary.dumps_loaded,
+                    number,
+                    len(batches),
+                    done,
+                    len(found.candidates),
+                    summary.dumps_loaded,
                 )
         publish_views(store)
         summary.manifest_version = manifest.version
@@ -209,9 +211,7 @@ def _report(summary: RunSummary, store: Warehouse) -> None:
     logger = get_run_logger()
     for line in summary.lines():
         (logger.warning if "QUARANTINED" in line else logger.info)(line)
-    table = [
-        {"table": name, "rows_added": n} for name, n in summary.rows.items()
-    ] + [
+    table = [{"table": name, "rows_added": n} for name, n in summary.rows.items()] + [
         {"table": f"({key})", "rows_added": value}
         for key, value in asdict(summary).items()
         if isinstance(value, int) and not isinstance(value, bool)

@@ -12,9 +12,9 @@ row fails takes its entries with it, so no listing ever points at an unpublished
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from collections.abc import Sequence
 from typing import Any, Literal
 
 import polars as pl
@@ -315,8 +315,9 @@ def build_batch(
     link_rows, entity_rows, topic_rows = [], [], []
     for pid, title, abstract in papers.select("paper_id", "title", "abstract").iter_rows():
         for link in extract_links(abstract):
-            link_rows.append({"paper_id": pid, "url": link.url, "kind": link.kind,
-                              "repo": link.repo})
+            link_rows.append(
+                {"paper_id": pid, "url": link.url, "kind": link.kind, "repo": link.repo}
+            )
         for mention in extract_entities(title, abstract):
             entity_rows.append({"paper_id": pid, "entity": mention.entity, "role": mention.role})
         for topic in taxonomy.match(f"{title}\n{abstract}"):
@@ -331,8 +332,13 @@ def build_batch(
     sources = _frame(
         Sources,
         [
-            {"path": raw.path, "n_bytes": raw.n_bytes, "mtime_ns": raw.mtime_ns,
-             "dump_id": raw.dump_id, "seen_at": now}
+            {
+                "path": raw.path,
+                "n_bytes": raw.n_bytes,
+                "mtime_ns": raw.mtime_ns,
+                "dump_id": raw.dump_id,
+                "seen_at": now,
+            }
             for raw in raws
         ],
     )
@@ -349,9 +355,7 @@ def build_batch(
     )
 
 
-def _validated(
-    model: type, frame: pl.DataFrame, quarantine: _Quarantine | None
-) -> pl.DataFrame:
+def _validated(model: type, frame: pl.DataFrame, quarantine: _Quarantine | None) -> pl.DataFrame:
     """Rows of ``frame`` that pass ``model``; the rest are quarantined as scope 'row'."""
     good, failures = validate_rows(model, frame)
     if failures and quarantine is None:

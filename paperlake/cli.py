@@ -152,13 +152,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
     con = connect(args.warehouse)
+    [(count,)] = con.execute("select count(*) from quarantine").fetchall()
+    if count == 0:
+        print("quarantine is empty")
+        return 0
     relation = con.sql(
         "select quarantined_at, scope, reason, source_file, line, detail from quarantine"
     )
-    if relation.shape[0] == 0:
-        print("quarantine is empty")
-    else:
-        _print_relation(relation, args.format, args.max_rows)
+    _print_relation(relation, args.format, args.max_rows)
     return 0
 
 
@@ -173,12 +174,17 @@ def parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="ingest dump files or folders of dumps")
     ingest.add_argument("paths", nargs="+", help="dump files and/or landing folders")
     ingest.add_argument(
-        "--captured-on", type=_date, help="capture date for every input (YYYY-MM-DD); "
-        "default: the date in the file name, else its modification time (UTC)"
+        "--captured-on",
+        type=_date,
+        help="capture date for every input (YYYY-MM-DD); "
+        "default: the date in the file name, else its modification time (UTC)",
     )
     ingest.add_argument("--strict", action="store_true", help="fail if anything is quarantined")
     ingest.add_argument(
-        "--wait", type=float, default=0.0, metavar="SECONDS",
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
         help="wait this long for another run's lock instead of exiting",
     )
     ingest.set_defaults(func=cmd_ingest)

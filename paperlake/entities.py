@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 EntityRole = Literal["introduces", "mentions"]
 
 COMMON_ACRONYMS = frozenset(
     """
-    AI ML DL NLP CV RL LLM LM VLM MLLM LVLM SGD GD ADAM MDP MDPS POMDP GPU GPUS TPU CPU API
+    AI ML DL NLP CV RL LLM LM VLM MLLM LVLM SGD GD ADAM MDP POMDP GPU TPU CPU API
     CNN RNN LSTM GNN MLP VAE GAN NN DNN SOTA IID OOD KL ELBO PAC RKHS MSE ROC AUC QA VQA
     NER ICL COT RLHF SFT DPO PPO PEFT LORA MOE FL NAS KD KG RAG TD PDE ODE SDE MCMC EM
-    PCA SVD SVM KNN BERT IO URL HTTP USA UK EU NP LP QP IP SAT ID IDS
+    PCA SVD SVM KNN BERT IO URL HTTP USA UK EU NP LP QP IP SAT ID
     """.split()
 )
 """Upper-cased, without a plural ``s``.  Widely used names of methods a reader would still
@@ -42,6 +43,11 @@ _INTRODUCES = re.compile(
     r"presents|develop|develops|release|releases|call|term|dub)\s+(?:a\s+|an\s+|the\s+)?"
     r"(?:new\s+|novel\s+)?(?:\w+\s+){0,4}?\(?(?P<name>[A-Za-z][\w.+-]*)",
     re.IGNORECASE,
+)
+COMMON_WORDS = frozenset(
+    line.strip()
+    for line in Path(__file__).with_name("common_words.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
 )
 _ROMAN = re.compile(r"[IVX]+")
 _URL = re.compile(r"https?://\S+")
@@ -79,10 +85,17 @@ def is_entity_token(token: str) -> bool:
     if token[0].islower() and not _INNER_CAPITAL.search(token):
         return False  # "seq2seq", "glz17": citation keys and plain words
     parts = [part for part in re.split(r"-", token) if part]
-    # "Low-Rank", "LLM-based", "AI-Assisted", "LLMs": words and field acronyms, not names.
+    # "Low-Rank", "LLM-based", "AI-Assisted", "LLMs": words and field acronyms, not names;
+    # "Ptr-Net" has a part that is no ordinary word, so it is a name.
     if all(_is_word(part) or _is_common_acronym(part) for part in parts):
-        return False
-    if len(parts) > 1 and any(part.isalpha() and part.islower() and len(part) >= 3 for part in parts):
+        return (
+            len(parts) > 1
+            and any(_is_word(part) and part.lower() not in COMMON_WORDS for part in parts)
+            and not any(part.islower() for part in parts)
+        )
+    if len(parts) > 1 and any(
+        part.isalpha() and part.islower() and len(part) >= 3 for part in parts
+    ):
         return False  # "NP-hard", "PG-type": an acronym used as a modifier
     return bool(_INNER_CAPITAL.search(token) or _LETTER_DIGIT.search(token))
 

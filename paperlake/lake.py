@@ -122,7 +122,10 @@ class Warehouse:
         document = json.loads((self.manifests / pointer.read_text().strip()).read_text())
         tables = {name: document["tables"].get(name, []) for name in PUBLISHED}
         return Manifest(
-            document["version"], tables, document["created_at"], document["run_id"],
+            document["version"],
+            tables,
+            document["created_at"],
+            document["run_id"],
             document.get("stats", {}),
         )
 
@@ -131,10 +134,13 @@ class Warehouse:
         files = (manifest or self.current()).tables[table]
         if not files:
             return pl.LazyFrame(schema=polars_schema(PUBLISHED[table]))
+        # Parts written before a column existed read it as null (schema evolution).
         return pl.scan_parquet(
-            [str(self.root / f) for f in files], missing_columns="insert",
+            [str(self.root / f) for f in files],
+            schema=polars_schema(PUBLISHED[table]),
+            missing_columns="insert",
             extra_columns="ignore",
-        ).select(polars_schema(PUBLISHED[table]).names())
+        )
 
     def commit(
         self, frames: dict[str, pl.DataFrame], run_id: str, base: Manifest | None = None
@@ -181,9 +187,7 @@ class Warehouse:
                 if path.parent.exists():
                     _fsync_dir(path.parent)
                     break
-        manifest = Manifest(
-            base.version + 1, tables, datetime.now(UTC).isoformat(), run_id, stats
-        )
+        manifest = Manifest(base.version + 1, tables, datetime.now(UTC).isoformat(), run_id, stats)
         name = f"{manifest.version:08d}.json"
         atomic_write(self.manifests / name, manifest.to_json().encode())
         atomic_write(self.manifests / "CURRENT", name.encode())  # the commit point

@@ -206,8 +206,8 @@ def pair_entries(blocks: list[Block]) -> tuple[list[Entry], list[EntryProblem]]:
 
     The block after a title is its abstract if it reads like one (see
     :func:`could_be_abstract`); otherwise it is the next title and the first lost its
-    abstract.  A paragraph where a title is expected is an abstract that lost its title.  Positions are page ranks: every
-    title, paired or not, takes one.
+    abstract.  A paragraph where a title is expected is an abstract that lost its title.
+    Positions are page ranks: every title, paired or not, takes one.
     """
     entries: list[Entry] = []
     problems: list[EntryProblem] = []

@@ -101,9 +101,7 @@ def discover(
     return found
 
 
-def capture_date(
-    candidate: Candidate, override: date | None
-) -> tuple[date, CaptureSource]:
+def capture_date(candidate: Candidate, override: date | None) -> tuple[date, CaptureSource]:
     if override is not None:
         return override, "override"
     from_name = capture_date_from_name(Path(candidate.path).name)
@@ -133,9 +131,7 @@ def read_into_archive(
     return RawDump(candidate.path, data, n_bytes, dump_id, rel, candidate.mtime_ns, on, source)
 
 
-def _stream_archive(
-    warehouse: Warehouse, head: bytes, handle: BinaryIO
-) -> tuple[str, str, int]:
+def _stream_archive(warehouse: Warehouse, head: bytes, handle: BinaryIO) -> tuple[str, str, int]:
     digest = hashlib.sha256(head)
     n_bytes = len(head)
     tmp = warehouse.root / "raw" / f".stream.tmp-{os.getpid()}"
@@ -157,4 +153,3 @@ def _stream_archive(
     else:
         os.replace(tmp, target)
     return dump_id, rel, n_bytes
-

@@ -59,7 +59,9 @@ def lake_view_sql(warehouse: Warehouse, table: str, files: list[str]) -> str:
         body = empty
     else:
         paths = ", ".join(_sql_str(str(warehouse.root / rel)) for rel in files)
-        body = f"{empty} UNION ALL BY NAME SELECT * FROM read_parquet([{paths}], union_by_name=true)"
+        body = (
+            f"{empty} UNION ALL BY NAME SELECT * FROM read_parquet([{paths}], union_by_name=true)"
+        )
     return f"CREATE VIEW lake_{table} AS SELECT {columns} FROM ({body})"
 
 
@@ -86,8 +88,8 @@ def _create_in_dependency_order(con: duckdb.DuckDBPyConnection, files: list[Path
             except duckdb.Error as exc:
                 raise ViewError(f"{path}: {exc}") from exc
         if len(failed) == len(pending):
-            path, exc = failed[0]
-            raise ViewError(f"{path}: {exc}")
+            path, error = failed[0]
+            raise ViewError(f"{path}: {error}")
         pending = [path for path, _ in failed]
 
 

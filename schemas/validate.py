@@ -48,5 +48,5 @@ def validate_rows(
         detail = f"{name}.{where}: expected {case['check']}, got {value!r}"
         failures[row] = f"{failures[row]}; {detail}" if row in failures else detail
     bad = pl.Series("bad", sorted(failures), dtype=pl.UInt32)
-    good = frame.with_row_index("_row").filter(~pl.col("_row").is_in(bad)).drop("_row")
+    good = frame.with_row_index("_row").filter(~pl.col("_row").is_in(bad.implode())).drop("_row")
     return good, [RowFailure(row, detail) for row, detail in sorted(failures.items())]

@@ -21,9 +21,15 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
     """One temporary Prefect backend for the whole session (it takes ~10 s to start)."""
+    from prefect import flow
     from prefect.testing.utilities import prefect_test_harness
 
+    @flow
+    def warm_up() -> None:
+        """Configure Prefect's logging now, outside any test's captured stdout."""
+
     with prefect_test_harness(server_startup_timeout=180):
+        warm_up()
         yield
 
 

@@ -79,20 +79,32 @@ def test_title_wrapped_over_two_lines_is_one_title() -> None:
     [
         ("empty", b"", Reject.EMPTY, "no text"),
         ("whitespace_only", b"  \n\n\t \r\n", Reject.EMPTY, "no text"),
-        ("latin1", render(PAPERS).replace("We study", "We st\xe4dy").encode("latin-1"),
-         Reject.NOT_UTF8, "byte 0xe4 at offset"),
+        (
+            "latin1",
+            render(PAPERS).replace("We study", "We st\xe4dy").encode("latin-1"),
+            Reject.NOT_UTF8,
+            "byte 0xe4 at offset",
+        ),
         ("nul_byte", CLEAN[:100] + b"\x00" + CLEAN[100:], Reject.BINARY, "NUL byte at offset 100"),
         ("utf16", render(PAPERS).encode("utf-16"), Reject.BINARY, "NUL byte"),
         ("html", b"<!DOCTYPE html><html><body>Mar 14</body></html>", Reject.HTML, "HTML page"),
         ("html_lowercase_with_bom", b"\xef\xbb\xbf  <html lang=en><head>", Reject.HTML, "HTML"),
-        ("no_date_label", render(PAPERS, label="Trending").encode(), Reject.NO_DATE_LABEL,
-         "no date label"),
+        (
+            "no_date_label",
+            render(PAPERS, label="Trending").encode(),
+            Reject.NO_DATE_LABEL,
+            "no date label",
+        ),
         ("feb_30", dump_bytes(PAPERS, label="Feb 30"), Reject.IMPOSSIBLE_DATE, "'Feb 30'"),
         ("mar_0", dump_bytes(PAPERS, label="Mar 0"), Reject.IMPOSSIBLE_DATE, "'Mar 0'"),
         ("apr_31", dump_bytes(PAPERS, label="Apr 31"), Reject.IMPOSSIBLE_DATE, "'Apr 31'"),
         ("label_only", dump_bytes([]), Reject.NO_ENTRIES, "no title+abstract pairs"),
-        ("titles_only", "\n\n".join(["Mar 14", "A title", "Another title"]).encode(),
-         Reject.NO_ENTRIES, "2 damaged entries"),
+        (
+            "titles_only",
+            "\n\n".join(["Mar 14", "A title", "Another title"]).encode(),
+            Reject.NO_ENTRIES,
+            "2 damaged entries",
+        ),
     ],
 )
 def test_whole_file_rejects(name: str, data: bytes, reason: Reject, detail: str) -> None:
@@ -128,8 +140,14 @@ def test_label_spellings(label: str) -> None:
 
 # ---- damaged entries never shift the pairing -------------------------------------------
 def test_title_without_abstract_in_the_middle_is_isolated() -> None:
-    blocks = ["Mar 14", "First paper", abstract("a"), "Lost its abstract",
-              "Third paper", abstract("c")]
+    blocks = [
+        "Mar 14",
+        "First paper",
+        abstract("a"),
+        "Lost its abstract",
+        "Third paper",
+        abstract("c"),
+    ]
     parsed = parse_dump("\n\n".join(blocks).encode(), CAPTURED)
     assert [(e.position, e.title, e.abstract) for e in parsed.entries] == [
         (1, "First paper", abstract("a")),
@@ -150,8 +168,14 @@ def test_truncated_dump_loses_only_its_last_entry() -> None:
 
 
 def test_abstract_without_title_is_isolated() -> None:
-    blocks = ["Mar 14", "First paper", abstract("a"), abstract("orphan"),
-              "Third paper", abstract("c")]
+    blocks = [
+        "Mar 14",
+        "First paper",
+        abstract("a"),
+        abstract("orphan"),
+        "Third paper",
+        abstract("c"),
+    ]
     parsed = parse_dump("\n\n".join(blocks).encode(), CAPTURED)
     assert [e.title for e in parsed.entries] == ["First paper", "Third paper"]
     assert [p.reason for p in parsed.problems] == [Reject.ABSTRACT_WITHOUT_TITLE]

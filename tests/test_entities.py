@@ -1,0 +1,82 @@
+"""Entity extraction rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from paperlake.entities import extract_entities, is_entity_token
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "RandLoRA",
+        "aTLAS",
+        "Ptr-Net",
+        "Qwen2.5-Math",
+        "GPT-3",
+        "FedAVG",
+        "N-PG-IGT",
+        "LLMOPT",
+        "CodeGen2",
+        "GSM8K",
+        "bAbI",
+        "MoE",
+    ],
+)
+def test_names(token: str) -> None:
+    assert is_entity_token(token)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "Learning",
+        "Low-Rank",
+        "Vision-Language",
+        "LLM",
+        "LLMs",
+        "SGD",
+        "MDP",
+        "MDPs",
+        "LLM-based",
+        "NP-hard",
+        "seq2seq",
+        "mathcal",
+        "varepsilon",
+        "II",
+        "3D",
+        "x",
+    ],
+)
+def test_not_names(token: str) -> None:
+    assert not is_entity_token(token)
+
+
+def test_title_prefix_is_introduced() -> None:
+    mentions = extract_entities(
+        "RandLoRA: Full-rank parameter-efficient fine-tuning of large models",
+        "Low-Rank Adaptation (LoRA) and its variants have shown impressive results.",
+    )
+    roles = {m.entity: m.role for m in mentions}
+    assert roles == {"RandLoRA": "introduces", "LoRA": "mentions"}
+
+
+def test_we_introduce_marks_introduction() -> None:
+    roles = {
+        m.entity: m.role
+        for m in extract_entities(
+            "Knowledge Composition",
+            "To this end, we introduce aTLAS, an algorithm. It beats GPT-3.",
+        )
+    }
+    assert roles == {"aTLAS": "introduces", "GPT-3": "mentions"}
+
+
+def test_phrase_title_prefix_is_not_an_entity() -> None:
+    assert extract_entities("Order Matters: Sequence to sequence for sets", "We study sets.") == []
+
+
+def test_urls_do_not_produce_entities() -> None:
+    found = extract_entities("A title", "Code: https://github.com/OpenSparseLLMs/Linear-MoE.")
+    assert found == []

@@ -1,0 +1,89 @@
+"""Paper identity and link normalization."""
+
+from __future__ import annotations
+
+import pytest
+
+from paperlake.normalize import Link, classify_link, extract_links, paper_id, title_key
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        (
+            "Order Matters: Sequence to sequence for sets",
+            "ORDER MATTERS:  Sequence to Sequence for Sets",
+        ),
+        ("Ｆｕｌｌｗｉｄｔｈ Title", "Fullwidth title"),  # NFKC
+        ("Straße der Modelle", "STRASSE DER MODELLE"),  # casefold, not lower
+        ("Learning-to-Rank", "Learning to rank"),
+        ("ﬁne-tuning", "fine tuning"),  # ligature
+    ],
+)
+def test_same_paper(a: str, b: str) -> None:
+    assert title_key(a) == title_key(b)
+    assert paper_id(title_key(a)) == paper_id(title_key(b))
+
+
+def test_different_papers_differ() -> None:
+    assert title_key("GPT-3 scaling") != title_key("GPT-4 scaling")
+
+
+def test_title_key_is_letters_and_digits_only() -> None:
+    assert title_key("Qwen2.5-Math: A Model!") == "qwen25mathamodel"
+    assert title_key("?!…") == ""
+
+
+def test_paper_id_is_16_hex() -> None:
+    pid = paper_id("ordermatters")
+    assert len(pid) == 16 and int(pid, 16) >= 0
+
+
+@pytest.mark.parametrize(
+    "url, repo",
+    [
+        ("https://github.com/salesforce/CodeGen2.", "salesforce/CodeGen2"),
+        ("https://github.com/a/b.git", "a/b"),
+        ("https://github.com/a/b.git.", "a/b"),
+        ("https://github.com/a/b,", "a/b"),
+        ("https://github.com/a/b)", "a/b"),
+        ("https://github.com/a/b).", "a/b"),
+        (
+            "https://github.com/ekinakyurek/google-research/blob/master/incontext.",
+            "ekinakyurek/google-research",
+        ),
+        ("https://github.com/A/B/tree/main/sub/dir", "A/B"),
+        ("https://www.github.com/a/b#readme", "a/b"),
+        ("http://github.com/a/b?tab=readme", "a/b"),
+        ("https://github.com/a/my.repo", "a/my.repo"),
+    ],
+)
+def test_github_repo_normalization(url: str, repo: str) -> None:
+    link = classify_link(url)
+    assert link == Link(f"https://github.com/{repo}", "repo", repo)
+
+
+def test_github_io_is_a_project_page_not_a_repo() -> None:
+    assert classify_link("https://step-law.github.io/.") == Link(
+        "https://step-law.github.io/", "project_page"
+    )
+
+
+def test_github_profile_and_other_sites_are_other_links() -> None:
+    assert classify_link("https://github.com/someone").kind == "other"  # type: ignore[union-attr]
+    assert classify_link("https://arxiv.org/abs/1.2.") == Link("https://arxiv.org/abs/1.2", "other")
+
+
+def test_parenthesized_url_keeps_its_own_parenthesis() -> None:
+    assert classify_link("https://en.wikipedia.org/wiki/Foo_(bar)").url.endswith("(bar)")  # type: ignore[union-attr]
+
+
+def test_links_in_text_deduplicated_case_insensitively() -> None:
+    text = (
+        "Code is available at https://github.com/A/B. See also https://github.com/a/b "
+        "and (https://x.github.io/)."
+    )
+    assert [(link.kind, link.repo or link.url) for link in extract_links(text)] == [
+        ("repo", "A/B"),
+        ("project_page", "https://x.github.io/"),
+    ]

@@ -1,0 +1,57 @@
+"""The topic taxonomy: loading, word boundaries, and precision on the sample dumps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from paperlake.topics import TaxonomyError, load_taxonomy
+
+TAXONOMY = load_taxonomy()
+
+
+def test_taxonomy_is_large_and_readable() -> None:
+    names = [topic.name for topic in TAXONOMY.topics]
+    assert len(names) >= 40
+    for required in [
+        "federated learning",
+        "in-context learning",
+        "bandits",
+        "LLM reasoning",
+        "optimization",
+        "model merging",
+        "scaling laws",
+        "mixture of experts",
+    ]:
+        assert required in names
+
+
+@pytest.mark.parametrize(
+    "text, topic, expected",
+    [
+        ("Anarchic Federated Learning", "federated learning", True),
+        ("Federated averaging with FedAvg", "federated learning", True),
+        ("a confederated approach", "federated learning", False),
+        ("Contextual bandits with regret", "bandits", True),
+        ("a bandit algorithm", "bandits", True),
+        ("in-context learning of transformers", "in-context learning", True),
+        ("context learning", "in-context learning", False),
+        ("a mixture-of-experts router", "mixture of experts", True),
+        ("Mixture of Experts (MoE)", "mixture of experts", True),
+        ("the homoeopathic model", "mixture of experts", False),
+        ("we merge models trained on different tasks", "model merging", True),
+    ],
+)
+def test_word_boundary_matching(text: str, topic: str, expected: bool) -> None:
+    assert (topic in TAXONOMY.match(text)) is expected
+
+
+def test_bad_taxonomy_names_the_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "t.yaml"
+    bad.write_text("topics:\n  - name: x\n    patterns: ['(unclosed']\n")
+    with pytest.raises(TaxonomyError, match=r"t.yaml: topic 'x': bad pattern"):
+        load_taxonomy(bad)
+    bad.write_text("nope: 1\n")
+    with pytest.raises(TaxonomyError, match="expected a top-level 'topics:' list"):
+        load_taxonomy(bad)
