@@ -19,8 +19,8 @@ from typing import Any, Literal
 
 import polars as pl
 
-from paperlake.entities import extract_entities
-from paperlake.normalize import clean_text, extract_links, paper_id, title_key
+from paperlake.entities import tag_entities
+from paperlake.normalize import extract_links, paper_id, title_key
 from paperlake.parse import DumpRejected, parse_dump, too_large
 from paperlake.rejects import Reject
 from paperlake.topics import Taxonomy
@@ -219,24 +219,20 @@ def build_batch(
                 archive_path=raw.archive_path,
             )
         for entry in dump.entries:
-            title = clean_text(entry.title)
-            entry_rows.append(
-                {
-                    "dump_id": raw.dump_id,
-                    "position": entry.position,
-                    "title": title,
-                    "title_key": title_key(title),
-                    "abstract": clean_text(entry.abstract),
-                    "line": entry.line,
-                }
-            )
+            entry_rows.append((raw.dump_id, entry.position, entry.title, entry.abstract, entry.line))
 
     # 2. Entries contract: one bad entry never sinks its dump.
-    entries = _frame(Entries, entry_rows)
-    entries, failures = validate_rows(Entries, entries)
-    bad_entries = _frame(Entries, entry_rows).with_row_index("_row")
+    entries = _identify(
+        pl.DataFrame(
+            entry_rows,
+            schema={"dump_id": pl.String, "position": pl.Int32, "title": pl.String,
+                    "abstract": pl.String, "line": pl.Int32},
+            orient="row",
+        )
+    )
+    checked, failures = validate_rows(Entries, entries)
     for failure in failures:
-        row = bad_entries.row(failure.row, named=True)
+        row = entries.row(failure.row, named=True)
         raw = by_id[row["dump_id"]]
         quarantine.add(
             source_file=raw.path,
@@ -249,11 +245,10 @@ def build_batch(
             table_name="entries",
             archive_path=raw.archive_path,
         )
+    entries = checked
 
     # A title listed twice in one dump counts once there: keep its first position.
-    entries = entries.with_columns(
-        pl.col("title_key").map_elements(paper_id, return_dtype=pl.String).alias("paper_id")
-    ).unique(["dump_id", "paper_id"], keep="first", maintain_order=True)
+    entries = entries.unique(["dump_id", "paper_id"], keep="first", maintain_order=True)
 
     # 3. Dumps contract.  A dump whose row fails is quarantined whole.
     counts = dict(entries.group_by("dump_id").len().iter_rows())
@@ -312,21 +307,21 @@ def build_batch(
     known.papers.update(papers["paper_id"].to_list())
 
     # 5. What each new paper's text says: links, entities, topics.
-    link_rows, entity_rows, topic_rows = [], [], []
-    for pid, title, abstract in papers.select("paper_id", "title", "abstract").iter_rows():
-        for link in extract_links(abstract):
-            link_rows.append(
-                {"paper_id": pid, "url": link.url, "kind": link.kind, "repo": link.repo}
-            )
-        for mention in extract_entities(title, abstract):
-            entity_rows.append({"paper_id": pid, "entity": mention.entity, "role": mention.role})
-        for topic in taxonomy.match(f"{title}\n{abstract}"):
-            topic_rows.append({"paper_id": pid, "topic": topic})
-    tables["paper_links"] = _validated(PaperLinks, _frame(PaperLinks, link_rows), quarantine)
-    tables["paper_entities"] = _validated(
-        PaperEntities, _frame(PaperEntities, entity_rows), quarantine
+    link_rows = [
+        {"paper_id": pid, "url": link.url, "kind": link.kind, "repo": link.repo}
+        for pid, abstract in papers.select("paper_id", "abstract").iter_rows()
+        if "://" in abstract
+        for link in extract_links(abstract)
+    ]
+    entities = tag_entities(papers.select("paper_id", "title", "abstract"))
+    topics = taxonomy.tag(
+        papers.select("paper_id", pl.concat_str("title", "abstract", separator="\n").alias("text")),
+        key="paper_id",
+        text="text",
     )
-    tables["paper_topics"] = _validated(PaperTopics, _frame(PaperTopics, topic_rows), quarantine)
+    tables["paper_links"] = _validated(PaperLinks, _frame(PaperLinks, link_rows), quarantine)
+    tables["paper_entities"] = _validated(PaperEntities, entities, quarantine)
+    tables["paper_topics"] = _validated(PaperTopics, topics, quarantine)
 
     # 6. Every path read, so later runs skip unchanged files without reading them.
     sources = _frame(
@@ -352,6 +347,29 @@ def build_batch(
             {row["source_file"] for row in quarantine.rows if row["scope"] == "file"}
         ),
         duplicates=duplicates,
+    )
+
+
+_SPACES = r"\s+"
+
+
+def _identify(entries: pl.DataFrame) -> pl.DataFrame:
+    """Clean titles and abstracts and give each entry its ``title_key`` and ``paper_id``.
+
+    Whitespace is collapsed in bulk; the Unicode key (NFKC + casefold, which polars lacks)
+    is computed in Python once per distinct title, not once per listing.
+    """
+    entries = entries.with_columns(
+        pl.col("title", "abstract").str.replace_all(_SPACES, " ").str.strip_chars()
+    )
+    titles = entries.select(pl.col("title").unique())
+    keys = [title_key(title) for title in titles["title"]]
+    identities = titles.with_columns(
+        pl.Series("title_key", keys, dtype=pl.String),
+        pl.Series("paper_id", [paper_id(key) for key in keys], dtype=pl.String),
+    )
+    return entries.join(identities, on="title", how="left", maintain_order="left").select(
+        "dump_id", "position", "title", "title_key", "abstract", "line", "paper_id"
     )
 
 

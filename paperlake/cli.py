@@ -126,7 +126,7 @@ def _print_relation(relation: duckdb.DuckDBPyRelation, fmt: str, max_rows: int) 
 
 REPORT = {
     "Top topics (distinct papers per topic, all days)": """
-        select topic, sum(n_papers) as n_papers from topic_frequency
+        select topic, sum(n_papers)::bigint as n_papers from topic_frequency
         group by topic order by n_papers desc, topic limit 10""",
     "Papers listed in more than one dump": """
         select title, n_dumps, n_listing_days, first_listed_on, last_listed_on
@@ -137,7 +137,7 @@ REPORT = {
         select entity, n_papers, n_introducing from entities
         where n_introducing > 0 order by n_papers desc, entity limit 10""",
     "Dumps": """
-        select listed_on, count(*) as n_dumps, sum(n_papers) as n_listings
+        select listed_on, count(*) as n_dumps, sum(n_papers)::bigint as n_listings
         from dumps group by listed_on order by listed_on desc limit 10""",
 }
 

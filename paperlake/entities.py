@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import polars as pl
+
 EntityRole = Literal["introduces", "mentions"]
 
 COMMON_ACRONYMS = frozenset(
@@ -33,16 +35,19 @@ COMMON_ACRONYMS = frozenset(
 want to count (``LoRA``, ``GPT-4``) are kept: only the all-capital spelling of these is
 treated as vocabulary."""
 
-# A token: letters/digits joined by inner dots or hyphens; ``Qwen2.5-Math``, ``N-PG-IGT``.
-_TOKEN = re.compile(r"(?<![\w.-])[A-Za-z][A-Za-z0-9]*(?:[.-][A-Za-z0-9]+)*")
+# A candidate name: a run of letters, digits, dots, hyphens and pluses with a name-shaped
+# spot inside (an inner capital, a letter next to a digit, a capital after a hyphen):
+# ``Qwen2.5-Math``, ``N-PG-IGT``, ``DSI++``.  Written without look-around for Rust's regex.
+_CANDIDATE = (
+    r"[A-Za-z0-9.+-]*(?:[a-z][A-Z]|[A-Z]{2}|[A-Za-z][0-9]|[0-9][A-Za-z]|-[A-Z])[A-Za-z0-9.+-]*"
+)
 _INNER_CAPITAL = re.compile(r"[a-z][A-Z]|[A-Z]{2}")
 _LETTER_DIGIT = re.compile(r"[A-Za-z][0-9]|[0-9][A-Za-z]")
-_TITLE_PREFIX = re.compile(r"^(?P<name>[^\s:]{2,40})\s*(?::|\s--\s|\s—\s|\s-\s)")
-_INTRODUCES = re.compile(
-    r"\b(?:we|this paper|this work)\s+(?:introduce|introduces|propose|proposes|present|"
+_TITLE_PREFIX = r"^([^\s:]{2,40})\s*(?::|\s--\s|\s—\s|\s-\s)"
+_INTRODUCES = (
+    r"(?i)\b(?:we|this paper|this work)\s+(?:introduce|introduces|propose|proposes|present|"
     r"presents|develop|develops|release|releases|call|term|dub)\s+(?:a\s+|an\s+|the\s+)?"
-    r"(?:new\s+|novel\s+)?(?:\w+\s+){0,4}?\(?(?P<name>[A-Za-z][\w.+-]*)",
-    re.IGNORECASE,
+    r"(?:new\s+|novel\s+)?(?:\w+\s+){0,4}?\(?([A-Za-z][\w.+-]*)"
 )
 COMMON_WORDS = frozenset(
     line.strip()
@@ -50,7 +55,7 @@ COMMON_WORDS = frozenset(
     if line.strip() and not line.startswith("#")
 )
 _ROMAN = re.compile(r"[IVX]+")
-_URL = re.compile(r"https?://\S+")
+_URL = r"https?://\S+"
 _LATEX_LEFTOVERS = frozenset(
     "mathcal mathbb mathbf mathrm varepsilon epsilon textbf textit scriptsize frac sqrt "
     "operatorname widetilde tilde".split()
@@ -100,24 +105,60 @@ def is_entity_token(token: str) -> bool:
     return bool(_INNER_CAPITAL.search(token) or _LETTER_DIGIT.search(token))
 
 
-def _tokens(text: str) -> list[str]:
-    # URLs name owners and repos ("OpenSparseLLMs/MoM"); repos are counted on their own.
-    return [token.rstrip(".-") for token in _TOKEN.findall(_URL.sub(" ", text))]
+def tag_entities(papers: pl.DataFrame) -> pl.DataFrame:
+    """(paper_id, entity, role) for a frame of (paper_id, title, abstract), each pair once.
+
+    The regex work runs in polars (Rust, all cores); only the distinct candidate tokens go
+    through the Python rules of :func:`is_entity_token`.  ``introduces`` wins over
+    ``mentions``.
+    """
+    text = papers.select(
+        "paper_id",
+        "title",
+        # URLs name owners and repos ("OpenSparseLLMs/MoM"); repos are counted on their own.
+        pl.col("abstract").str.replace_all(_URL, " ").alias("abstract"),
+    )
+    prefix = text.select(
+        "paper_id", pl.col("title").str.extract(_TITLE_PREFIX, 1).alias("entity")
+    )
+    declared = (
+        text.select("paper_id", pl.col("abstract").str.extract_all(_INTRODUCES).alias("match"))
+        .explode("match")
+        .select("paper_id", pl.col("match").str.extract(_INTRODUCES, 1).alias("entity"))
+    )
+    introduced = pl.concat([prefix, declared]).with_columns(
+        pl.col("entity").str.strip_chars_end(".-,)"), pl.lit("introduces").alias("role")
+    )
+    mentioned = (
+        text.select(
+            "paper_id",
+            pl.concat_str("title", "abstract", separator="\n")
+            .str.extract_all(_CANDIDATE)
+            .alias("entity"),
+        )
+        .explode("entity")
+        .with_columns(
+            pl.col("entity").str.strip_chars_start(".-+").str.strip_chars_end(".-"),
+            pl.lit("mentions").alias("role"),
+        )
+    )
+    found = pl.concat([introduced, mentioned]).drop_nulls("entity")
+    names = found.select(pl.col("entity").unique())
+    names = names.filter(
+        pl.Series([is_entity_token(name) for name in names["entity"]], dtype=pl.Boolean)
+    )
+    return (
+        found.join(names, on="entity", how="semi")
+        .sort("paper_id", "role", "entity")  # "introduces" sorts before "mentions"
+        .unique(["paper_id", "entity"], keep="first", maintain_order=True)
+        .select("paper_id", "entity", "role")
+    )
 
 
 def extract_entities(title: str, abstract: str) -> list[EntityMention]:
-    """Entities of one paper, each once; ``introduces`` wins over ``mentions``."""
-    introduced: set[str] = set()
-    prefix = _TITLE_PREFIX.match(title)
-    if prefix and is_entity_token(prefix["name"].rstrip(".-")):
-        introduced.add(prefix["name"].rstrip(".-"))
-    for match in _INTRODUCES.finditer(abstract):
-        name = match["name"].rstrip(".-,)")
-        if is_entity_token(name):
-            introduced.add(name)
-
-    found: dict[str, EntityRole] = {name: "introduces" for name in introduced}
-    for token in _tokens(title) + _tokens(abstract):
-        if token not in found and is_entity_token(token):
-            found[token] = "mentions"
-    return [EntityMention(entity, role) for entity, role in found.items()]
+    """Entities of one paper: :func:`tag_entities` on a single row."""
+    frame = pl.DataFrame({"paper_id": ["-"], "title": [title], "abstract": [abstract]})
+    return [
+        EntityMention(entity, role)
+        for entity, role in tag_entities(frame).select("entity", "role").iter_rows()
+    ]

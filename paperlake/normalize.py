@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 _NOT_ALNUM = re.compile(r"[\W_]+")  # \W in str patterns is "not str.isalnum() and not _"
-_SPACES = re.compile(r"\s+")
 
 
 def title_key(title: str) -> str:
@@ -25,11 +24,6 @@ def title_key(title: str) -> str:
 def paper_id(key: str) -> str:
     """A short, stable id for a title key (16 hex chars of its sha256)."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
-
-
-def clean_text(text: str) -> str:
-    """Collapse runs of whitespace; the display form of a title or abstract."""
-    return _SPACES.sub(" ", text).strip()
 
 
 LinkKind = Literal["repo", "project_page", "other"]

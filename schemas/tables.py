@@ -39,6 +39,7 @@ class Entries(pa.DataFrameModel):
     )
     abstract: str = pa.Field(str_length={"min_value": 1})
     line: pl.Int32 = pa.Field(ge=1, description="Line of the title in the dump.")
+    paper_id: str = pa.Field(str_matches=_PAPER_ID)
 
     class Config(Strict):
         unique = ["dump_id", "position"]

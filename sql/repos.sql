@@ -26,7 +26,7 @@ final as (
         count(distinct rp.paper_id) as n_papers,
         min(s.first_listed_on) as first_listed_on,
         max(s.last_listed_on) as last_listed_on,
-        sum(lc.n_listings) as n_listings
+        sum(lc.n_listings)::bigint as n_listings
     from repo_papers as rp
     inner join stg_paper_listing_stats as s using (paper_id)
     inner join listing_counts as lc using (paper_id)

@@ -98,6 +98,7 @@ def test_entry_contract() -> None:
         "title_key": "t",
         "abstract": "A.",
         "line": 3,
+        "paper_id": "0" * 16,
     }
     failed = failures(
         Entries,
