@@ -11,6 +11,7 @@ import polars as pl
 import yaml
 
 DEFAULT_TAXONOMY = Path(__file__).with_name("taxonomy.yaml")
+_UPPER_OUTSIDE_ESCAPE = re.compile(r"(?<!\\)[A-Z]")
 
 
 class TaxonomyError(ValueError):
@@ -21,8 +22,8 @@ class TaxonomyError(ValueError):
 class Topic:
     name: str
     regex: str
-    """One pattern for the whole topic, valid in both Python ``re`` and polars (Rust regex):
-    word boundaries are spelled as consumed characters because Rust has no look-behind."""
+    """One pattern for the whole topic, valid in both Python ``re`` and polars (Rust regex),
+    matched on lower-cased text (case-insensitive Unicode regex is ~8x slower in Rust)."""
     pattern: re.Pattern[str]
 
 
@@ -34,7 +35,8 @@ class Taxonomy:
 
     def match(self, text: str) -> list[str]:
         """Names of the topics whose patterns occur in ``text``, in taxonomy order."""
-        return [topic.name for topic in self.topics if topic.pattern.search(text)]
+        lowered = text.lower()
+        return [topic.name for topic in self.topics if topic.pattern.search(lowered)]
 
     def tag(self, texts: pl.DataFrame, key: str, text: str) -> pl.DataFrame:
         """(``key``, topic) for every row of ``texts`` whose ``text`` matches a topic.
@@ -43,7 +45,8 @@ class Taxonomy:
         """
         if texts.height == 0 or not self.topics:
             return pl.DataFrame(schema={key: texts.schema[key], "topic": pl.String})
-        hits = texts.select(
+        lowered = texts.select(key, pl.col(text).str.to_lowercase())
+        hits = lowered.select(
             key,
             *(pl.col(text).str.contains(t.regex).alias(str(i)) for i, t in enumerate(self.topics)),
         )
@@ -79,8 +82,14 @@ def load_taxonomy(path: Path = DEFAULT_TAXONOMY) -> Taxonomy:
             raise TaxonomyError(f"{path}: topic #{number}: duplicate name {name!r}")
         if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
             raise TaxonomyError(f"{path}: topic {name!r}: expected a list of 'patterns' strings")
+        upper = [p for p in patterns if _UPPER_OUTSIDE_ESCAPE.search(p)]
+        if upper:
+            raise TaxonomyError(
+                f"{path}: topic {name!r}: pattern {upper[0]!r} has capitals; patterns are "
+                "matched on lower-cased text, so write them in lower case"
+            )
         alternation = "|".join(f"(?:{p})" for p in patterns)
-        regex = rf"(?i)(?:^|[^\w-])(?:{alternation})(?:[^\w-]|$)"
+        regex = rf"\b(?:{alternation})\b"
         try:
             compiled = re.compile(regex)
             pl.select(pl.lit("").str.contains(regex))

@@ -55,3 +55,30 @@ def test_bad_taxonomy_names_the_problem(tmp_path: Path) -> None:
     bad.write_text("nope: 1\n")
     with pytest.raises(TaxonomyError, match="expected a top-level 'topics:' list"):
         load_taxonomy(bad)
+
+
+def test_capitals_in_patterns_are_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "t.yaml"
+    bad.write_text("topics:\n  - name: x\n    patterns: ['LoRA', '\\\\S+']\n")
+    with pytest.raises(TaxonomyError, match="'LoRA' has capitals"):
+        load_taxonomy(bad)
+
+
+def test_vectorized_tagging_agrees_with_single_text_matching() -> None:
+    from datetime import date
+
+    import polars as pl
+
+    from paperlake.parse import parse_dump
+    from tests.conftest import SAMPLES
+
+    rows = [
+        (f"{path.name}:{e.position}", f"{e.title}\n{e.abstract}")
+        for path in sorted(SAMPLES.iterdir())
+        for e in parse_dump(path.read_bytes(), date(2025, 3, 14)).entries
+    ]
+    frame = pl.DataFrame(rows, schema=["key", "text"], orient="row")
+    tagged = set(TAXONOMY.tag(frame, key="key", text="text").iter_rows())
+    expected = {(key, topic) for key, text in rows for topic in TAXONOMY.match(text)}
+    assert tagged == expected
+    assert len(expected) > 300
