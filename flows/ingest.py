@@ -127,13 +127,19 @@ def transform(
 
 
 @task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
-def commit(warehouse: Warehouse, batch: Batch, run_id: str, base: Manifest) -> Manifest:
-    return warehouse.commit(batch.tables, run_id, base)
+def stage(warehouse: Warehouse, batch: Batch, run_id: str, base: Manifest) -> Manifest:
+    """Write the batch's part files; invisible until :func:`publish`."""
+    return warehouse.stage(batch.tables, run_id, base)
 
 
 @task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
-def publish_views(warehouse: Warehouse) -> None:
-    ensure_database(warehouse)
+def publish(warehouse: Warehouse, staged: Manifest | None) -> Manifest:
+    """Swap the manifest pointer (the run's single commit point), then rebuild the views.
+
+    ``None`` (nothing new) publishes no new version."""
+    manifest = warehouse.current() if staged is None else warehouse.publish(staged)
+    ensure_database(warehouse, manifest)
+    return manifest
 
 
 def _chunks(items: list[Candidate], size: int) -> list[list[Candidate]]:
@@ -162,7 +168,7 @@ def ingest(
         summary.files_seen = len(found.candidates) + found.skipped_unchanged
         summary.skipped_unchanged = found.skipped_unchanged
         summary.skipped_in_progress = len(found.skipped_in_progress)
-        manifest = store.current()
+        staged = store.current()
         batches = _chunks(found.candidates, batch_size)
         done = 0
         for number, candidates in enumerate(batches, start=1):
@@ -170,7 +176,7 @@ def ingest(
             if number == 1:
                 unreadable = [*found.unreadable, *unreadable]
             batch = transform(raws, unreadable, known, run_id, Path(taxonomy or DEFAULT_TAXONOMY))
-            manifest = commit(store, batch, run_id, manifest)
+            staged = stage(store, batch, run_id, staged)
             done += len(candidates)
             _add(summary, batch)
             if len(batches) > 1:
@@ -182,8 +188,8 @@ def ingest(
                     len(found.candidates),
                     summary.dumps_loaded,
                 )
-        publish_views(store)
-        summary.manifest_version = manifest.version
+        changed = any(summary.rows.values())
+        summary.manifest_version = publish(store, staged if changed else None).version
     summary.seconds = time.perf_counter() - started
     _report(summary, store)
     if strict and (summary.files_quarantined or summary.entries_quarantined):

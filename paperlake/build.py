@@ -351,8 +351,10 @@ def build_batch(
 
 
 def _clean(column: str) -> pl.Expr:
-    """Collapse whitespace runs to one space.  Matching only runs of 2+ or odd whitespace
-    (tabs, NBSP) leaves the common single spaces alone: ~5x faster than ``\s+``."""
+    """Collapse whitespace runs to one space.
+
+    Matching only runs of 2+ or odd whitespace (tabs, NBSP) leaves the common single
+    spaces alone: ~5x faster than replacing every whitespace run."""
     return pl.col(column).str.replace_all(r"\s{2,}|[^\S ]", " ").str.strip_chars()
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from paperlake.config import DEFAULT_CRON, warehouse_root
+from paperlake.config import BATCH_SIZE, DEFAULT_CRON, warehouse_root
 from paperlake.lake import Warehouse, WarehouseBusy
 
 READ_ONLY_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA"}
@@ -42,6 +42,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             captured_on=args.captured_on,
             strict=args.strict,
             wait_seconds=args.wait,
+            batch_size=args.batch_size,
         )
     except WarehouseBusy as busy:
         print(f"paperlake: {busy}", file=sys.stderr)
@@ -186,6 +187,10 @@ def parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="SECONDS",
         help="wait this long for another run's lock instead of exiting",
+    )
+    ingest.add_argument(
+        "--batch-size", type=int, default=BATCH_SIZE, metavar="N",
+        help=f"dumps per processing batch; bounds memory (default {BATCH_SIZE})",
     )
     ingest.set_defaults(func=cmd_ingest)
 

@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from uuid import uuid4
 
 import polars as pl
 
@@ -142,17 +143,27 @@ class Warehouse:
             extra_columns="ignore",
         )
 
-    def commit(
-        self, frames: dict[str, pl.DataFrame], run_id: str, base: Manifest | None = None
+    def stage(
+        self,
+        frames: dict[str, pl.DataFrame],
+        run_id: str,
+        base: Manifest,
+        replace: frozenset[str] = frozenset(),
     ) -> Manifest:
-        """Append ``frames`` as new immutable parts and publish a manifest naming them."""
-        base = base or self.current()
-        tables = {name: list(files) for name, files in base.tables.items()}
-        stats = dict(base.stats)
-        for number, (name, frame) in enumerate(frames.items()):
-            if frame.height == 0:
+        """Write ``frames`` as new immutable part files; return the manifest naming them.
+
+        Nothing is visible until :meth:`publish`.  Tables in ``replace`` are rewritten whole
+        (copy-on-write: the new part replaces every old one); the rest are appended to.
+        A run stages each batch on the previous batch's manifest and publishes once, so a
+        killed run leaves the warehouse exactly as it was.
+        """
+        tables = {name: ([] if name in replace else list(files))
+                  for name, files in base.tables.items()}
+        stats = {name: (0 if name in replace else n) for name, n in base.stats.items()}
+        for name, frame in frames.items():
+            if frame.height == 0 and name not in replace:
                 continue
-            rel = f"lake/{name}/{run_id}-v{base.version + 1:06d}-{number}.parquet"
+            rel = f"lake/{name}/{run_id}-{uuid4().hex[:12]}.parquet"
             target = self.root / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.tmp")
@@ -162,36 +173,28 @@ class Warehouse:
             os.replace(tmp, target)
             tables[name].append(rel)
             stats[name] = stats.get(name, 0) + frame.height
-        return self._swap(tables, run_id, base, stats)
+        return Manifest(base.version, tables, base.created_at, run_id, stats)
 
-    def replace_tables(
-        self, frames: dict[str, pl.DataFrame], run_id: str, base: Manifest | None = None
-    ) -> Manifest:
-        """Publish ``frames`` as the *whole* content of their tables (copy-on-write)."""
-        base = base or self.current()
-        emptied = Manifest(
-            base.version,
-            {name: ([] if name in frames else files) for name, files in base.tables.items()},
-            base.created_at,
-            base.run_id,
-            {name: n for name, n in base.stats.items() if name not in frames},
+    def publish(self, staged: Manifest) -> Manifest:
+        """Make ``staged`` the current version: the one atomic step of every run."""
+        for folder in {(self.root / rel).parent for files in staged.tables.values()
+                       for rel in files}:
+            _fsync_dir(folder)
+        manifest = Manifest(
+            self.current().version + 1,
+            staged.tables,
+            datetime.now(UTC).isoformat(),
+            staged.run_id,
+            staged.stats,
         )
-        return self.commit(frames, run_id, emptied)
-
-    def _swap(
-        self, tables: dict[str, list[str]], run_id: str, base: Manifest, stats: dict[str, int]
-    ) -> Manifest:
-        for files in tables.values():
-            for rel in files:
-                path = self.root / rel
-                if path.parent.exists():
-                    _fsync_dir(path.parent)
-                    break
-        manifest = Manifest(base.version + 1, tables, datetime.now(UTC).isoformat(), run_id, stats)
         name = f"{manifest.version:08d}.json"
         atomic_write(self.manifests / name, manifest.to_json().encode())
         atomic_write(self.manifests / "CURRENT", name.encode())  # the commit point
         return manifest
+
+    def commit(self, frames: dict[str, pl.DataFrame], run_id: str) -> Manifest:
+        """Append ``frames`` to the current version and publish at once."""
+        return self.publish(self.stage(frames, run_id, self.current()))
 
     # ---- recovery ----------------------------------------------------------------------
     def recover(self) -> list[str]:
