@@ -115,6 +115,8 @@ def decode_dump(data: bytes) -> str:
             f"byte 0x{data[exc.start]:02x} at offset {exc.start} is not valid UTF-8",
             line,
         ) from None
+    if not text.strip():
+        raise DumpRejected(Reject.EMPTY, f"file has {len(data)} bytes and no text")
     if _HTML_START.match(data.removeprefix(b"\xef\xbb\xbf")[:4096]):
         raise DumpRejected(Reject.HTML, "file is an HTML page; expected the page's text dump", 1)
     return text

@@ -15,6 +15,8 @@ import polars as pl
 
 MAX_TITLE_CHARS = 500
 """Real titles are < 200 chars; a longer "title" is a paragraph or a broken dump."""
+MAX_ABSTRACT_CHARS = 20_000
+"""Real abstracts are < 2,500 chars; a longer one is a broken capture, not a paper."""
 EARLIEST_LISTING = date(2015, 1, 1)
 """Before any trending-papers page existed: an earlier date is a resolution bug."""
 
@@ -37,7 +39,7 @@ class Entries(pa.DataFrameModel):
     title_key: str = pa.Field(
         str_length={"min_value": 1}, description="NFKC+casefold letters and digits of the title."
     )
-    abstract: str = pa.Field(str_length={"min_value": 1})
+    abstract: str = pa.Field(str_length={"min_value": 1, "max_value": MAX_ABSTRACT_CHARS})
     line: pl.Int32 = pa.Field(ge=1, description="Line of the title in the dump.")
     paper_id: str = pa.Field(str_matches=_PAPER_ID)
 

@@ -62,6 +62,6 @@ def sample_warehouse(tmp_path_factory: pytest.TempPathFactory, prefect_harness: 
     return root
 
 
-def query(root: Path, sql: str) -> list[tuple]:
+def query(root: Path, sql: str, params: list[object] | None = None) -> list[tuple]:
     with duckdb.connect(str(root / "paperlake.duckdb"), read_only=True) as con:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, params).fetchall()

@@ -1,0 +1,127 @@
+"""Every hostile input in the catalogue, through the real flow in one landing folder."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from flows.ingest import RunSummary, ingest
+from tests.conftest import SAMPLES, query
+from tests.hostile import CATALOGUE, ROOT_ONLY_SKIPPED, Hostile
+
+
+@pytest.fixture(scope="module")
+def hostile_run(
+    tmp_path_factory: pytest.TempPathFactory, prefect_harness: None
+) -> tuple[Path, Path, RunSummary]:
+    root = tmp_path_factory.mktemp("hostile")
+    landing, warehouse = root / "landing", root / "warehouse"
+    landing.mkdir()
+    good = landing / "000_9cf45ac0ac824760.txt"
+    good.write_bytes((SAMPLES / good.name).read_bytes())
+    for hostile in CATALOGUE:
+        hostile.make(landing / hostile.file_name)
+    summary = ingest(paths=[str(landing)], warehouse=str(warehouse))
+    return landing, warehouse, summary
+
+
+def test_catalogue_is_large_and_named_uniquely() -> None:
+    assert len(CATALOGUE) >= 25
+    assert len({h.name for h in CATALOGUE}) == len(CATALOGUE)
+    assert len({h.file_name for h in CATALOGUE}) == len(CATALOGUE)
+
+
+def test_the_run_succeeds_and_good_input_lands(hostile_run: tuple[Path, Path, RunSummary]) -> None:
+    _, warehouse, summary = hostile_run
+    expected_loads = 1 + sum(1 for h in CATALOGUE if h.outcome[0] in ("load", "entry"))
+    assert summary.dumps_loaded == expected_loads
+    assert summary.skipped_in_progress == sum(1 for h in CATALOGUE if h.outcome[0] == "skip")
+    assert query(warehouse, "select n_papers from dumps where source_file like '%000_9cf4%'") == [
+        (55,)
+    ]
+
+
+@pytest.mark.parametrize("hostile", CATALOGUE, ids=lambda h: h.name)
+def test_hostile_input(hostile: Hostile, hostile_run: tuple[Path, Path, RunSummary]) -> None:
+    landing, warehouse, _ = hostile_run
+    path = str(landing / hostile.file_name)
+    kind, expected, detail = hostile.outcome
+    rows = query(
+        warehouse, "select scope, reason, detail from quarantine where source_file = ?", [path]
+    )
+    listed = query(warehouse, "select n_papers from dumps where source_file = ?", [path])
+    if kind == "file":
+        assert [(r[0], r[1]) for r in rows] == [("file", expected)], rows
+        assert detail in rows[0][2], rows[0][2]
+        assert listed == []
+    elif kind == "entry":
+        assert [(r[0], r[1]) for r in rows] == [("entry", expected)], rows
+        assert detail in rows[0][2], rows[0][2]
+        assert len(listed) == 1 and listed[0][0] >= 1
+    elif kind == "load":
+        assert rows == []
+        assert listed == [(expected,)]
+    else:
+        assert rows == [] and listed == []
+        assert query(warehouse, "select * from lake_sources where path = ?", [path]) == []
+
+
+def test_every_read_input_is_archived_byte_for_byte(
+    hostile_run: tuple[Path, Path, RunSummary],
+) -> None:
+    _, warehouse, _ = hostile_run
+    for path, dump_id in query(warehouse, "select path, dump_id from lake_sources"):
+        archived = warehouse / f"raw/{dump_id[:2]}/{dump_id}.txt"
+        digest = hashlib.sha256(archived.read_bytes()).hexdigest()
+        assert digest == dump_id
+        assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == dump_id
+
+
+def test_landing_names_never_decide_where_anything_is_written(
+    hostile_run: tuple[Path, Path, RunSummary],
+) -> None:
+    _, warehouse, _ = hostile_run
+    for path in warehouse.rglob("*"):
+        if path.is_file():
+            rel = path.relative_to(warehouse).as_posix()
+            assert rel.split("/")[0] in {"raw", "lake", "_manifests", "paperlake.duckdb", ".lock"}
+            if rel.startswith("raw/"):
+                assert len(path.stem) == 64 and path.suffix == ".txt"
+
+
+def test_landing_folder_is_left_untouched(hostile_run: tuple[Path, Path, RunSummary]) -> None:
+    landing, _, _ = hostile_run
+    assert sorted(p.name for p in landing.iterdir()) == sorted(
+        [h.file_name for h in CATALOGUE]
+        + ["000_9cf45ac0ac824760.txt", "loop.txt.other"]
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read a file without read permission")
+def test_no_read_permission(tmp_path: Path, prefect_harness: None) -> None:
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    ROOT_ONLY_SKIPPED.make(landing / ROOT_ONLY_SKIPPED.file_name)
+    ingest(paths=[str(landing)], warehouse=str(tmp_path / "wh"))
+    [(reason, detail)] = query(tmp_path / "wh", "select reason, detail from quarantine")
+    assert reason == "unreadable" and "Permission denied" in detail
+
+
+def test_thousands_of_files(tmp_path: Path, prefect_harness: None) -> None:
+    from tests.dumps import dump_bytes
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    for i in range(2000):
+        (landing / f"2024-01-01_{i:04d}.txt").write_bytes(
+            dump_bytes([(f"Paper {i}", "A short abstract."), ("Shared paper", "Same.")],
+                       label="Dec 31")
+        )
+    summary = ingest(paths=[str(landing)], warehouse=str(tmp_path / "wh"), batch_size=300)
+    assert summary.dumps_loaded == 2000
+    assert query(tmp_path / "wh", "select n_dumps from papers where title = 'Shared paper'") == [
+        (2000,)
+    ]
