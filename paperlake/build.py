@@ -219,14 +219,21 @@ def build_batch(
                 archive_path=raw.archive_path,
             )
         for entry in dump.entries:
-            entry_rows.append((raw.dump_id, entry.position, entry.title, entry.abstract, entry.line))
+            entry_rows.append(
+                (raw.dump_id, entry.position, entry.title, entry.abstract, entry.line)
+            )
 
     # 2. Entries contract: one bad entry never sinks its dump.
     entries = _identify(
         pl.DataFrame(
             entry_rows,
-            schema={"dump_id": pl.String, "position": pl.Int32, "title": pl.String,
-                    "abstract": pl.String, "line": pl.Int32},
+            schema={
+                "dump_id": pl.String,
+                "position": pl.Int32,
+                "title": pl.String,
+                "abstract": pl.String,
+                "line": pl.Int32,
+            },
             orient="row",
         )
     )

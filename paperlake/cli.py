@@ -189,7 +189,10 @@ def parser() -> argparse.ArgumentParser:
         help="wait this long for another run's lock instead of exiting",
     )
     ingest.add_argument(
-        "--batch-size", type=int, default=BATCH_SIZE, metavar="N",
+        "--batch-size",
+        type=int,
+        default=BATCH_SIZE,
+        metavar="N",
         help=f"dumps per processing batch; bounds memory (default {BATCH_SIZE})",
     )
     ingest.set_defaults(func=cmd_ingest)

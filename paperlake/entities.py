@@ -118,9 +118,7 @@ def tag_entities(papers: pl.DataFrame) -> pl.DataFrame:
         # URLs name owners and repos ("OpenSparseLLMs/MoM"); repos are counted on their own.
         pl.col("abstract").str.replace_all(_URL, " ").alias("abstract"),
     )
-    prefix = text.select(
-        "paper_id", pl.col("title").str.extract(_TITLE_PREFIX, 1).alias("entity")
-    )
+    prefix = text.select("paper_id", pl.col("title").str.extract(_TITLE_PREFIX, 1).alias("entity"))
     declared = (
         text.select("paper_id", pl.col("abstract").str.extract_all(_INTRODUCES).alias("match"))
         .explode("match")

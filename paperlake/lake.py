@@ -157,8 +157,9 @@ class Warehouse:
         A run stages each batch on the previous batch's manifest and publishes once, so a
         killed run leaves the warehouse exactly as it was.
         """
-        tables = {name: ([] if name in replace else list(files))
-                  for name, files in base.tables.items()}
+        tables = {
+            name: ([] if name in replace else list(files)) for name, files in base.tables.items()
+        }
         stats = {name: (0 if name in replace else n) for name, n in base.stats.items()}
         for name, frame in frames.items():
             if frame.height == 0 and name not in replace:
@@ -177,8 +178,9 @@ class Warehouse:
 
     def publish(self, staged: Manifest) -> Manifest:
         """Make ``staged`` the current version: the one atomic step of every run."""
-        for folder in {(self.root / rel).parent for files in staged.tables.values()
-                       for rel in files}:
+        for folder in {
+            (self.root / rel).parent for files in staged.tables.values() for rel in files
+        }:
             _fsync_dir(folder)
         manifest = Manifest(
             self.current().version + 1,

@@ -51,8 +51,10 @@ class Taxonomy:
             *(pl.col(text).str.contains(t.regex).alias(str(i)) for i, t in enumerate(self.topics)),
         )
         names = pl.DataFrame(
-            {"index": [str(i) for i in range(len(self.topics))],
-             "topic": [t.name for t in self.topics]}
+            {
+                "index": [str(i) for i in range(len(self.topics))],
+                "topic": [t.name for t in self.topics],
+            }
         )
         return (
             hits.unpivot(index=key, variable_name="index", value_name="hit")

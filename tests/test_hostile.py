@@ -95,8 +95,7 @@ def test_landing_names_never_decide_where_anything_is_written(
 def test_landing_folder_is_left_untouched(hostile_run: tuple[Path, Path, RunSummary]) -> None:
     landing, _, _ = hostile_run
     assert sorted(p.name for p in landing.iterdir()) == sorted(
-        [h.file_name for h in CATALOGUE]
-        + ["000_9cf45ac0ac824760.txt", "loop.txt.other"]
+        [h.file_name for h in CATALOGUE] + ["000_9cf45ac0ac824760.txt", "loop.txt.other"]
     )
 
 
@@ -117,8 +116,9 @@ def test_thousands_of_files(tmp_path: Path, prefect_harness: None) -> None:
     landing.mkdir()
     for i in range(2000):
         (landing / f"2024-01-01_{i:04d}.txt").write_bytes(
-            dump_bytes([(f"Paper {i}", "A short abstract."), ("Shared paper", "Same.")],
-                       label="Dec 31")
+            dump_bytes(
+                [(f"Paper {i}", "A short abstract."), ("Shared paper", "Same.")], label="Dec 31"
+            )
         )
     summary = ingest(paths=[str(landing)], warehouse=str(tmp_path / "wh"), batch_size=300)
     assert summary.dumps_loaded == 2000
