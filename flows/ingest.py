@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from uuid import uuid4
 
+import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -23,7 +24,15 @@ from prefect.events import emit_event
 from paperlake.build import Batch, Known, RawDump, build_batch
 from paperlake.config import BATCH_SIZE, DEFAULT_CRON, warehouse_root
 from paperlake.lake import Manifest, Warehouse
-from paperlake.sources import Candidate, Discovery, Unreadable, discover, read_into_archive
+from paperlake.sources import (
+    Candidate,
+    Discovery,
+    Replay,
+    Unreadable,
+    discover,
+    quarantined_inputs,
+    read_into_archive,
+)
 from paperlake.topics import DEFAULT_TAXONOMY, load_taxonomy
 from paperlake.views import ensure_database
 from schemas.tables import PUBLISHED
@@ -197,6 +206,59 @@ def ingest(
             f"--strict: {summary.files_quarantined} file(s) and "
             f"{summary.entries_quarantined} entry/row(s) quarantined (see `paperlake quarantine`)"
         )
+    return summary
+
+
+@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def reload_quarantined(warehouse: Warehouse, known: Known, captured_on: date | None) -> Replay:
+    files = (
+        warehouse.scan("quarantine")
+        .filter(pl.col("scope") == "file")
+        .unique("source_file", keep="last", maintain_order=True)
+        .select("source_file", "dump_id", "archive_path")
+        .collect()
+    )
+    return quarantined_inputs(warehouse, list(files.iter_rows()), known.files, captured_on)
+
+
+@flow(name="paperlake-replay", log_prints=True)
+def replay(
+    warehouse: str | None = None,
+    captured_on: date | None = None,
+    wait_seconds: float = 0.0,
+    taxonomy: str | None = None,
+) -> RunSummary:
+    """Process every quarantined file again and clear what now loads from quarantine.
+
+    Use after a parser fix (the archived bytes are parsed again) or after dropping a
+    corrected file under the same name (the new bytes are read).  Quarantine is rewritten
+    copy-on-write: the replayed files' old rows go, the replay's own rejects come in.
+    """
+    started = time.perf_counter()
+    store = Warehouse(warehouse_root(warehouse))
+    run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid4().hex[:8]}-replay"
+    summary = RunSummary(run_id, str(store.root), rows={name: 0 for name in PUBLISHED})
+    with store.lock(wait_seconds):
+        known, summary.recovered = open_warehouse(store)
+        again = reload_quarantined(store, known, captured_on)
+        summary.files_seen = len(again.paths)
+        known.dumps -= again.dump_ids
+        known.unreadable = {u for u in known.unreadable if u[0] not in again.paths}
+        batch = transform(
+            again.raws, again.unreadable, known, run_id, Path(taxonomy or DEFAULT_TAXONOMY)
+        )
+        _add(summary, batch)
+        kept = store.scan("quarantine").filter(
+            ~pl.col("source_file").is_in(list(again.paths))
+            & ~pl.col("dump_id").is_in(list(again.dump_ids)).fill_null(False)
+        )
+        batch.tables["quarantine"] = pl.concat([kept.collect(), batch.quarantine])
+        staged = store.stage(
+            batch.tables, run_id, store.current(), replace=frozenset({"quarantine"})
+        )
+        summary.manifest_version = publish(store, staged if again.paths else None).version
+    summary.seconds = time.perf_counter() - started
+    _report(summary, store)
     return summary
 
 

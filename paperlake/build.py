@@ -183,7 +183,7 @@ def build_batch(
         )
 
     # 1. Parse; whole-file rejects and damaged entries go to quarantine.
-    entry_rows: list[dict[str, Any]] = []
+    entry_rows: list[tuple[str, int, str, str, int]] = []
     parsed = {}
     duplicates = 0
     for raw in raws:

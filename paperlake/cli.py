@@ -54,6 +54,21 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    _prefect_defaults()
+    from flows.ingest import replay
+
+    try:
+        summary = replay(
+            warehouse=args.warehouse, captured_on=args.captured_on, wait_seconds=args.wait
+        )
+    except WarehouseBusy as busy:
+        print(f"paperlake: {busy}", file=sys.stderr)
+        return 75
+    print("\n".join(summary.lines()))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     _prefect_defaults()
     if not os.environ.get("PREFECT_API_URL"):
@@ -196,6 +211,13 @@ def parser() -> argparse.ArgumentParser:
         help=f"dumps per processing batch; bounds memory (default {BATCH_SIZE})",
     )
     ingest.set_defaults(func=cmd_ingest)
+
+    replay = commands.add_parser(
+        "replay", help="process quarantined files again (after a fix or a corrected re-drop)"
+    )
+    replay.add_argument("--captured-on", type=_date, help="capture date for every replayed file")
+    replay.add_argument("--wait", type=float, default=0.0, metavar="SECONDS")
+    replay.set_defaults(func=cmd_replay)
 
     serve = commands.add_parser("serve", help="run the daily ingest on a cron schedule")
     serve.add_argument("--landing", default="landing", help="folder to ingest from")

@@ -153,3 +153,54 @@ def _stream_archive(warehouse: Warehouse, head: bytes, handle: BinaryIO) -> tupl
     else:
         os.replace(tmp, target)
     return dump_id, rel, n_bytes
+
+
+@dataclass(slots=True)
+class Replay:
+    """Quarantined files to process again, and the quarantine rows they supersede."""
+
+    raws: list[RawDump]
+    unreadable: list[Unreadable]
+    dump_ids: set[str]
+    paths: set[str]
+
+
+def quarantined_inputs(
+    warehouse: Warehouse,
+    quarantined: list[tuple[str, str | None, str | None]],
+    known_files: dict[str, tuple[int, int]],
+    captured_on: date | None,
+) -> Replay:
+    """What to replay for each quarantined (source_file, dump_id, archive_path).
+
+    A file whose path now holds other bytes (a corrected re-drop) is read again from the
+    landing folder; otherwise its archived bytes are parsed again (after a parser fix).
+    """
+    replay = Replay([], [], set(), set())
+    for path, dump_id, archive_path in quarantined:
+        replay.paths.add(path)
+        if dump_id is not None:
+            replay.dump_ids.add(dump_id)
+        try:
+            stat = os.stat(path)
+            current = Candidate(path, stat.st_size, stat.st_mtime_ns)
+            changed = known_files.get(path) != (stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            current, changed = None, False
+        try:
+            if current is not None and (changed or archive_path is None):
+                if not Path(path).is_file():
+                    raise OSError("not a regular file")
+                replay.raws.append(read_into_archive(warehouse, current, captured_on))
+            elif archive_path is not None and dump_id is not None:
+                data = (warehouse.root / archive_path).read_bytes()
+                size, mtime_ns = known_files.get(path, (len(data), 0))
+                on, source = capture_date(Candidate(path, size, mtime_ns), captured_on)
+                replay.raws.append(
+                    RawDump(path, data, len(data), dump_id, archive_path, mtime_ns, on, source)
+                )
+            else:
+                replay.unreadable.append(Unreadable(path, "cannot stat: file is gone"))
+        except OSError as exc:
+            replay.unreadable.append(Unreadable(path, f"cannot read: {exc.strerror or exc}"))
+    return replay
