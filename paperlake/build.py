@@ -20,6 +20,7 @@ from typing import Any, Literal
 import polars as pl
 
 from paperlake.entities import tag_entities
+from paperlake.keyphrases import paper_keyphrases, paper_terms
 from paperlake.normalize import extract_links, paper_id, title_key
 from paperlake.parse import DumpRejected, parse_dump, too_large
 from paperlake.rejects import Reject
@@ -29,8 +30,10 @@ from schemas.tables import (
     Entries,
     Listings,
     PaperEntities,
+    PaperKeyphrases,
     PaperLinks,
     Papers,
+    PaperTerms,
     PaperTopics,
     Quarantine,
     Sources,
@@ -329,6 +332,8 @@ def build_batch(
     tables["paper_links"] = _validated(PaperLinks, _frame(PaperLinks, link_rows), quarantine)
     tables["paper_entities"] = _validated(PaperEntities, entities, quarantine)
     tables["paper_topics"] = _validated(PaperTopics, topics, quarantine)
+    tables["paper_keyphrases"] = _validated(PaperKeyphrases, paper_keyphrases(papers), quarantine)
+    tables["paper_terms"] = _validated(PaperTerms, paper_terms(papers), quarantine)
 
     # 6. Every path read, so later runs skip unchanged files without reading them.
     sources = _frame(

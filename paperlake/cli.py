@@ -158,6 +158,23 @@ REPORT = {
 }
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    from paperlake.keyphrases import query_terms
+
+    terms = query_terms(args.query)
+    if not terms:
+        print(f"paperlake: nothing to search for in {args.query!r}", file=sys.stderr)
+        return 2
+    con = connect(args.warehouse)
+    relation = con.sql(
+        "select title, score, first_listed_on, last_listed_on, n_listing_days "
+        f"from search_papers(?, k := {int(args.limit)})",
+        params=[terms],
+    )
+    _print_relation(relation, args.format, args.limit)
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     con = connect(args.warehouse)
     for heading, query in REPORT.items():
@@ -229,6 +246,12 @@ def parser() -> argparse.ArgumentParser:
     sql.add_argument("--format", choices=["table", "csv"], default="table")
     sql.add_argument("--max-rows", type=int, default=50)
     sql.set_defaults(func=cmd_sql)
+
+    search = commands.add_parser("search", help="BM25 full-text search over titles and abstracts")
+    search.add_argument("query")
+    search.add_argument("--limit", type=int, default=10)
+    search.add_argument("--format", choices=["table", "csv"], default="table")
+    search.set_defaults(func=cmd_search)
 
     report = commands.add_parser("report", help="print the headline answers")
     report.set_defaults(func=cmd_report)

@@ -10,6 +10,7 @@ DuckDB client.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -69,9 +70,16 @@ def sql_files(sql_dir: Path = SQL_DIR) -> list[Path]:
     return sorted((sql_dir / "staging").glob("*.sql")) + sorted(sql_dir.glob("*.sql"))
 
 
+_CREATE_VIEW = re.compile(r"^create or replace view (\w+)", re.IGNORECASE | re.MULTILINE)
+
+
 def public_views(sql_dir: Path = SQL_DIR) -> list[str]:
-    """Names of the public views: one per ``sql/*.sql`` file."""
-    return [path.stem for path in sorted(sql_dir.glob("*.sql"))]
+    """Names of the public views defined in ``sql/*.sql`` (table macros are not views)."""
+    return [
+        name
+        for path in sorted(sql_dir.glob("*.sql"))
+        for name in _CREATE_VIEW.findall(path.read_text())
+    ]
 
 
 def _create_in_dependency_order(con: duckdb.DuckDBPyConnection, files: list[Path]) -> None:

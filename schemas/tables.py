@@ -138,6 +138,29 @@ class PaperTopics(pa.DataFrameModel):
         unique = ["paper_id", "topic"]
 
 
+class PaperKeyphrases(pa.DataFrameModel):
+    """1-3 word keyphrases of a paper (in its title, or repeated in its abstract)."""
+
+    paper_id: str = pa.Field(str_matches=_PAPER_ID)
+    phrase: str = pa.Field(str_length={"min_value": 2, "max_value": 200})
+    n_words: pl.Int32 = pa.Field(isin=[1, 2, 3])
+
+    class Config(Strict):
+        unique = ["paper_id", "phrase"]
+
+
+class PaperTerms(pa.DataFrameModel):
+    """The full-text index: term counts per paper, for BM25 search."""
+
+    paper_id: str = pa.Field(str_matches=_PAPER_ID)
+    term: str = pa.Field(str_length={"min_value": 2})
+    tf: pl.Int32 = pa.Field(ge=1, description="Occurrences in title + abstract.")
+    doc_len: pl.Int32 = pa.Field(ge=1, description="Indexed terms in the paper.")
+
+    class Config(Strict):
+        unique = ["paper_id", "term"]
+
+
 class Sources(pa.DataFrameModel):
     """Every input path read, with the dump its bytes were (lets a daily run skip old files)."""
 
@@ -177,6 +200,8 @@ PUBLISHED: dict[str, type[pa.DataFrameModel]] = {
     "paper_links": PaperLinks,
     "paper_entities": PaperEntities,
     "paper_topics": PaperTopics,
+    "paper_keyphrases": PaperKeyphrases,
+    "paper_terms": PaperTerms,
     "sources": Sources,
     "quarantine": Quarantine,
 }

@@ -1,0 +1,205 @@
+"""Benchmark runner: prints one table of figures per scale and writes bench/RESULTS.md.
+
+    make bench SCALE=1y            # or: python -m bench.run --scale 1d 1y 10y
+
+For each scale: the raw floor (read + sha256 of every input byte), the full backfill (warm
+Prefect: its temporary server's boot is reported apart), the incremental daily run split
+into fixed overhead and work, each public view's latency (median of 5), and the naive
+pandas + row-by-row loader on the same dumps.  Every measurement that can run in its own
+process does, so peak RSS and imports are its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+
+from bench.generate import FIRST_DAY, SCALES, generate
+from paperlake.views import public_views
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+RESULTS = ROOT / "bench" / "RESULTS.md"
+
+
+def worker(*args: str) -> dict[str, float]:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.worker", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"bench.worker {args[0]} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def dumps_for(scale: str) -> tuple[Path, Path]:
+    """The scale's dumps (generated once, then reused) and one extra next-day dump."""
+    days = SCALES[scale]
+    folder = OUT / scale / "dumps"
+    if len(list(folder.glob("*.txt"))) != days:
+        for stale in folder.glob("*.txt"):
+            stale.unlink()
+        generate(days, folder)
+    extra = OUT / scale / "next-day"
+    generate(days + 1, extra)
+    keep = extra / f"{FIRST_DAY + timedelta(days=days):%Y-%m-%d}_trending.txt"
+    for other in extra.glob("*.txt"):
+        if other != keep:
+            other.unlink()
+    return folder, keep
+
+
+def raw_floor(folder: Path) -> tuple[float, int]:
+    started = time.perf_counter()
+    total = 0
+    for path in sorted(folder.glob("*.txt")):
+        data = path.read_bytes()
+        total += len(data)
+        hashlib.sha256(data).hexdigest()
+    return time.perf_counter() - started, total
+
+
+def view_latencies(warehouse: Path) -> dict[str, float]:
+    """Time to compute each view's *whole* result, materialized inside DuckDB.
+
+    Materializing into a temporary table measures the query, not a client's conversion of
+    rows into Python objects; it is the worst case of any dashboard query on the view.
+    """
+    latencies = {}
+    with duckdb.connect(str(warehouse / "paperlake.duckdb"), read_only=True) as con:
+        for view in public_views():
+            runs = []
+            for _ in range(5):
+                started = time.perf_counter()
+                con.execute(f"create or replace temp table bench_result as select * from {view}")
+                runs.append(time.perf_counter() - started)
+            latencies[view] = statistics.median(runs)
+    return latencies
+
+
+def measure(scale: str, with_baseline: bool) -> dict[str, object]:
+    folder, next_day = dumps_for(scale)
+    warehouse = OUT / scale / "warehouse"
+    floor_s, n_bytes = raw_floor(folder)
+    full = worker("backfill", str(folder), str(warehouse))
+    daily = worker("incremental", str(folder), str(warehouse), str(next_day))
+    views = view_latencies(warehouse)
+    naive = (
+        worker("baseline", str(folder), str(OUT / scale / "naive.duckdb"))
+        if with_baseline
+        else None
+    )
+    return {
+        "scale": scale,
+        "files": len(list(folder.glob("*.txt"))),
+        "mb": n_bytes / 1e6,
+        "floor_s": floor_s,
+        "full": full,
+        "daily": daily,
+        "views": views,
+        "naive": naive,
+    }
+
+
+def render(results: list[dict]) -> str:
+    lines = [
+        "| figure | " + " | ".join(r["scale"] for r in results) + " |",
+        "|---|" + "---|" * len(results),
+    ]
+
+    def row(label: str, values: list[str]) -> None:
+        lines.append(f"| {label} | " + " | ".join(values) + " |")
+
+    row("dumps / listings", [f"{r['files']:,} / {int(r['full']['listings']):,}" for r in results])
+    row("input MB", [f"{r['mb']:.1f}" for r in results])
+    row("raw floor: read + sha256 (s)", [f"{r['floor_s']:.2f}" for r in results])
+    row("full backfill, warm Prefect (s)", [f"{r['full']['seconds']:.2f}" for r in results])
+    row("  x raw floor", [f"{r['full']['seconds'] / r['floor_s']:.0f}x" for r in results])
+    row("  dumps/s", [f"{r['files'] / r['full']['seconds']:.0f}" for r in results])
+    row("  MB/s", [f"{r['mb'] / r['full']['seconds']:.1f}" for r in results])
+    row("  peak RSS (MB)", [f"{r['full']['peak_rss_mb']:.0f}" for r in results])
+    row(
+        "Prefect temporary server boot (s, excluded)",
+        [f"{r['full']['server_boot_s']:.1f}" for r in results],
+    )
+    row("imports (s, fixed)", [f"{r['daily']['imports_s']:.2f}" for r in results])
+    row(
+        "daily run with nothing new (s, fixed overhead)",
+        [f"{r['daily']['noop_run_s']:.2f}" for r in results],
+    )
+    row("daily run with one new dump (s)", [f"{r['daily']['daily_run_s']:.2f}" for r in results])
+    row("  work for the new dump (s)", [f"{r['daily']['work_s']:.2f}" for r in results])
+    for view in results[0]["views"]:
+        row(f"view `{view}` median of 5 (ms)", [f"{r['views'][view] * 1000:.0f}" for r in results])
+    if all(r["naive"] for r in results):
+        row(
+            "naive pandas + row-by-row loader (s)",
+            [f"{r['naive']['seconds']:.1f}" for r in results],
+        )
+        row(
+            "  naive / paperlake",
+            [f"{r['naive']['seconds'] / r['full']['seconds']:.1f}x" for r in results],
+        )
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = next(
+        (
+            line.split()[1]
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        "0",
+    )
+    import polars
+    import prefect
+
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {int(mem) / 2**20:.0f} GiB RAM, "
+        f"Python {platform.python_version()}, prefect {prefect.__version__}, "
+        f"polars {polars.__version__}, duckdb {duckdb.__version__}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", nargs="+", choices=list(SCALES), default=["1y"])
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args()
+    results = [measure(scale, not args.no_baseline) for scale in args.scale]
+    table = render(results)
+    print(table)
+    if not args.no_write:
+        RESULTS.write_text(
+            f"# Benchmark results\n\nMeasured {date.today()} on {machine()}, with "
+            f"`python -m bench.run --scale {' '.join(args.scale)}`.\n\n{table}\n"
+        )
+        print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""One measurement in a fresh process (so peak RSS and import time are its own).
+
+    python -m bench.worker backfill DUMPS WAREHOUSE
+    python -m bench.worker incremental DUMPS WAREHOUSE NEW_DUMP
+    python -m bench.worker baseline DUMPS DB
+
+Prints one JSON object on the last line of stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _warm_prefect() -> tuple[float, float]:
+    """Import the flow and boot Prefect's temporary server; both are reported, not timed."""
+    started = time.perf_counter()
+    from prefect import flow
+
+    from flows.ingest import ingest  # noqa: F401 - the import is what is timed
+
+    imported = time.perf_counter()
+
+    @flow
+    def warm_up() -> None:
+        """Starts the temporary server, which every later flow in this process reuses."""
+
+    warm_up()
+    return imported - started, time.perf_counter() - imported
+
+
+def backfill(dumps: str, warehouse: str) -> dict[str, float]:
+    imports, server = _warm_prefect()
+    from flows.ingest import ingest
+
+    shutil.rmtree(warehouse, ignore_errors=True)
+    started = time.perf_counter()
+    summary = ingest(paths=[dumps], warehouse=warehouse)
+    return {
+        "seconds": time.perf_counter() - started,
+        "dumps": summary.dumps_loaded,
+        "listings": summary.rows["listings"],
+        "imports_s": imports,
+        "server_boot_s": server,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def incremental(dumps: str, warehouse: str, new_dump: str) -> dict[str, float]:
+    """A daily run onto an existing warehouse: a run with nothing new, then one new dump."""
+    imports, server = _warm_prefect()
+    from flows.ingest import ingest
+
+    started = time.perf_counter()
+    noop = ingest(paths=[dumps], warehouse=warehouse)
+    noop_s = time.perf_counter() - started
+    assert noop.nothing_new, noop.lines()
+    shutil.copy(new_dump, Path(dumps) / Path(new_dump).name)
+    try:
+        started = time.perf_counter()
+        daily = ingest(paths=[dumps], warehouse=warehouse)
+        daily_s = time.perf_counter() - started
+    finally:
+        (Path(dumps) / Path(new_dump).name).unlink()
+    assert daily.dumps_loaded == 1, daily.lines()
+    return {
+        "imports_s": imports,
+        "server_boot_s": server,
+        "noop_run_s": noop_s,
+        "daily_run_s": daily_s,
+        "work_s": daily_s - noop_s,
+    }
+
+
+def baseline(dumps: str, db: str) -> dict[str, float]:
+    """The loader a user would write first: pandas frames, rows inserted one by one."""
+    started = time.perf_counter()
+    import duckdb
+    import pandas as pd
+
+    Path(db).unlink(missing_ok=True)
+    con = duckdb.connect(db)
+    con.execute(
+        "create table listings (source_file varchar, listed_on varchar, position integer, "
+        "title varchar, abstract varchar)"
+    )
+    label = re.compile(r"^[A-Z][a-z]{2} \d{1,2}$")
+    rows_total = 0
+    for path in sorted(Path(dumps).iterdir()):
+        blocks = [b.strip() for b in re.split(r"\n\s*\n", path.read_text()) if b.strip()]
+        start = next(i for i, b in enumerate(blocks) if label.match(b))
+        pairs = list(zip(blocks[start + 1 :: 2], blocks[start + 2 :: 2], strict=False))
+        frame = pd.DataFrame(
+            [
+                {
+                    "source_file": path.name,
+                    "listed_on": blocks[start],
+                    "position": n,
+                    "title": title,
+                    "abstract": text,
+                }
+                for n, (title, text) in enumerate(pairs, start=1)
+            ]
+        )
+        for row in frame.itertuples(index=False):
+            con.execute("insert into listings values (?, ?, ?, ?, ?)", list(row))
+            rows_total += 1
+    con.close()
+    return {
+        "seconds": time.perf_counter() - started,
+        "listings": rows_total,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def main() -> None:
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    command, *args = sys.argv[1:]
+    result = {"backfill": backfill, "incremental": incremental, "baseline": baseline}[command](
+        *args
+    )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

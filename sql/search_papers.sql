@@ -1,0 +1,60 @@
+-- search_papers(terms, k): BM25 full-text search over title and abstract.  `terms` is a
+-- list of lower-case words (`paperlake search "query"` tokenizes a query for you).
+-- Grain: paper, best first.  k1 = 1.2, b = 0.75.
+--   score                              BM25 score
+--   first_listed_on, last_listed_on,
+--   n_listing_days                     when the paper was on the page
+-- The index (lake table paper_terms) grows with each publish: a new paper is searchable
+-- as soon as its run publishes.  DuckDB's fts extension cannot be installed offline for
+-- DuckDB 2.0, so BM25 is computed here in plain SQL.
+-- Example: select title, score from search_papers(['federated', 'learning'], 10);
+create or replace macro search_papers(terms, k := 20) as table
+with query_terms as (
+    select distinct unnest(terms) as term
+),
+
+documents as (
+    select count(*) as n_docs, avg(doc_len) as avg_len
+    from (select distinct paper_id, doc_len from stg_paper_terms)
+),
+
+matches as (
+    select t.paper_id, t.term, t.tf, t.doc_len
+    from stg_paper_terms as t
+    inner join query_terms using (term)
+),
+
+document_frequency as (
+    select term, count(*) as df
+    from matches
+    group by term
+),
+
+scored as (
+    select
+        m.paper_id,
+        sum(
+            ln((d.n_docs - f.df + 0.5) / (f.df + 0.5) + 1)
+            * m.tf * 2.2 / (m.tf + 1.2 * (0.25 + 0.75 * m.doc_len / d.avg_len))
+        ) as score
+    from matches as m
+    inner join document_frequency as f using (term)
+    cross join documents as d
+    group by m.paper_id
+),
+
+final as (
+    select
+        p.paper_id,
+        p.title,
+        round(s.score, 4) as score,
+        p.first_listed_on,
+        p.last_listed_on,
+        p.n_listing_days
+    from scored as s
+    inner join papers as p using (paper_id)
+)
+
+select * from final
+order by score desc, title
+limit k
