@@ -133,7 +133,7 @@ def _print_relation(relation: duckdb.DuckDBPyRelation, fmt: str, max_rows: int) 
     if fmt == "csv":
         import csv
 
-        writer = csv.writer(sys.stdout)
+        writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(relation.columns)
         writer.writerows(relation.fetchall())
     else:

@@ -28,27 +28,32 @@ COMMON_ACRONYMS = frozenset(
     AI ML DL NLP CV RL LLM LM VLM MLLM LVLM SGD GD ADAM MDP POMDP GPU TPU CPU API
     CNN RNN LSTM GNN MLP VAE GAN NN DNN SOTA IID OOD KL ELBO PAC RKHS MSE ROC AUC QA VQA
     NER ICL COT RLHF SFT DPO PPO PEFT LORA MOE FL NAS KD KG RAG TD PDE ODE SDE MCMC EM
-    PCA SVD SVM KNN BERT IO URL HTTP USA UK EU NP LP QP IP SAT ID
+    PCA SVD SVM KNN IO URL HTTP USA UK EU NP LP QP IP SAT ID
     """.split()
 )
-"""Upper-cased, without a plural ``s``.  Widely used names of methods a reader would still
-want to count (``LoRA``, ``GPT-4``) are kept: only the all-capital spelling of these is
+"""Field vocabulary; upper-cased, without a plural ``s``.  Names of methods a reader would
+still count (``LoRA``, ``GPT-4``) are kept: only the all-capital spelling of these is
 treated as vocabulary."""
 
 # A candidate name: a run of letters, digits, dots, hyphens and pluses with a name-shaped
 # spot inside (an inner capital, a letter next to a digit, a capital after a hyphen):
 # ``Qwen2.5-Math``, ``N-PG-IGT``, ``DSI++``.  Written without look-around for Rust's regex.
 _CANDIDATE = (
-    r"[A-Za-z0-9.+-]*(?:[a-z][A-Z]|[A-Z]{2}|[A-Za-z][0-9]|[0-9][A-Za-z]|-[A-Z])[A-Za-z0-9.+-]*"
+    r"[A-Za-z0-9.+-]*(?:[a-z][A-Z]|[A-Z]{2}|[A-Za-z]-?[0-9]|[0-9][A-Za-z]|-[A-Z])[A-Za-z0-9.+-]*"
 )
 _INNER_CAPITAL = re.compile(r"[a-z][A-Z]|[A-Z]{2}")
-_LETTER_DIGIT = re.compile(r"[A-Za-z][0-9]|[0-9][A-Za-z]")
+_LETTER_DIGIT = re.compile(r"[A-Za-z]-?[0-9]|[0-9][A-Za-z]")
 _TITLE_PREFIX = r"^([^\s:]{2,40})\s*(?::|\s--\s|\s—\s|\s-\s)"
 _INTRODUCES = (
     r"(?i)\b(?:we|this paper|this work)\s+(?:introduce|introduces|propose|proposes|present|"
     r"presents|develop|develops|release|releases|call|term|dub)\s+(?:a\s+|an\s+|the\s+)?"
     r"(?:new\s+|novel\s+)?(?:\w+\s+){0,4}?\(?([A-Za-z][\w.+-]*)"
 )
+NOT_ENTITIES = frozenset(
+    "icml neurips nips iclr colt stoc focs soda cvpr iccv eccv acl emnlp naacl aaai ijcai kdd "
+    "aistats uai arxiv nvidia google microsoft meta openai deepmind github".split()
+)
+"""Venues and organizations: proper names, but not methods, models or datasets."""
 COMMON_WORDS = frozenset(
     line.strip()
     for line in Path(__file__).with_name("common_words.txt").read_text().splitlines()
@@ -87,6 +92,10 @@ def is_entity_token(token: str) -> bool:
     lowered = token.lower()
     if any(leftover in lowered for leftover in _LATEX_LEFTOVERS):
         return False
+    if lowered in NOT_ENTITIES:
+        return False
+    if not token.isupper() and len(token) >= 5 and lowered in COMMON_WORDS:
+        return False  # "ADAptive", "BAlaNced": a word capitalized to spell an acronym
     if token[0].islower() and not _INNER_CAPITAL.search(token):
         return False  # "seq2seq", "glz17": citation keys and plain words
     parts = [part for part in re.split(r"-", token) if part]
@@ -141,6 +150,17 @@ def tag_entities(papers: pl.DataFrame) -> pl.DataFrame:
         )
     )
     found = pl.concat([introduced, mentioned]).drop_nulls("entity")
+    # A plural next to its singular in the same paper is the same name: "Ptr-Nets", "DSIs".
+    singular = pl.col("entity").str.strip_suffix("s")
+    found = found.with_columns(
+        pl.when(
+            pl.col("entity").str.ends_with("s")
+            & singular.is_in(pl.col("entity").implode()).over("paper_id")
+        )
+        .then(singular)
+        .otherwise(pl.col("entity"))
+        .alias("entity")
+    )
     names = found.select(pl.col("entity").unique())
     names = names.filter(
         pl.Series([is_entity_token(name) for name in names["entity"]], dtype=pl.Boolean)

@@ -57,14 +57,27 @@ def tokens(frame: pl.DataFrame, text: pl.Expr) -> pl.DataFrame:
 
 def query_terms(query: str) -> list[str]:
     """The search terms of a user query, tokenized exactly like the index."""
-    words = tokens(pl.DataFrame({"paper_id": ["q"], "text": [query]}), pl.col("text"))["word"]
-    return [w for w in words.unique(maintain_order=True) if w not in STOPWORDS and w != "|"]
+    words = _search_words(
+        tokens(pl.DataFrame({"paper_id": ["q"], "text": [query]}), pl.col("text"))
+    )
+    return words["word"].unique(maintain_order=True).to_list()
+
+
+def _search_words(words: pl.DataFrame) -> pl.DataFrame:
+    """Index a hyphenated word whole and by its parts: "mixture-of-memories" is found by
+    "mixture" and "memories" as well as by itself."""
+    parts = (
+        words.filter(pl.col("word").str.contains("-", literal=True))
+        .with_columns(pl.col("word").str.split("-"))
+        .explode("word")
+        .filter(pl.col("word").str.len_chars() > 1)
+    )
+    return pl.concat([words, parts]).filter(~pl.col("word").is_in([*STOPWORDS, "|"]))
 
 
 def paper_terms(papers: pl.DataFrame) -> pl.DataFrame:
     """(paper_id, term, tf, doc_len) for BM25 over title and abstract."""
-    words = tokens(papers, pl.concat_str("title", "abstract", separator=" "))
-    words = words.filter(~pl.col("word").is_in([*STOPWORDS, "|"]))
+    words = _search_words(tokens(papers, pl.concat_str("title", "abstract", separator=" ")))
     lengths = words.group_by("paper_id").agg(pl.len().cast(pl.Int32).alias("doc_len"))
     return (
         words.group_by("paper_id", "word")
@@ -91,8 +104,8 @@ def paper_keyphrases(papers: pl.DataFrame) -> pl.DataFrame:
             [pl.col("paper_id").shift(-k) == pl.col("paper_id") for k in range(n)]
         )
         gram = (
-            words.filter(same_title.fill_null(False))
-            .select("paper_id", *columns)
+            words.select("paper_id", *columns, same_title.fill_null(False).alias("whole"))
+            .filter(pl.col("whole"))
             .filter(
                 ~pl.col("w0").is_in(bad)
                 & ~pl.col(f"w{n - 1}").is_in(bad)

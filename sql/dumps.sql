@@ -2,7 +2,8 @@
 --   dump_id       sha256 of the raw bytes (the raw copy is warehouse/<archive_path>)
 --   source_file   path the dump was first ingested from
 --   listed_on     the page's date: its label ("Mar 14") resolved against captured_on
---   captured_on   date in the file name, else the file's mtime (UTC), else --captured-on
+--   captured_on   --captured-on if given, else the date in the file name, else the
+--                 file's modification time (UTC)
 --   n_papers      listings loaded from this dump (= count of its rows in `listings`)
 --   ingested_at   when it was published
 -- Example: select listed_on, sum(n_papers) from dumps group by 1 order by 1;

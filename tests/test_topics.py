@@ -82,3 +82,41 @@ def test_vectorized_tagging_agrees_with_single_text_matching() -> None:
     expected = {(key, topic) for key, text in rows for topic in TAXONOMY.match(text)}
     assert tagged == expected
     assert len(expected) > 300
+
+
+# Precision on the samples: every paper tagged with these topics really is about them, and
+# near misses (the word in another sense) are not tagged.
+SAMPLE_TOPICS = {
+    "federated learning": 5,
+    "in-context learning": 6,
+    "bandits": 10,
+    "mixture of experts": 2,
+    "model merging": 6,
+}
+
+
+def test_topic_counts_on_the_samples(sample_warehouse: Path) -> None:
+    from tests.conftest import query
+
+    counts = dict(
+        query(sample_warehouse, "select topic, sum(n_papers) from topic_frequency group by topic")
+    )
+    assert {topic: counts.get(topic) for topic in SAMPLE_TOPICS} == SAMPLE_TOPICS
+
+
+@pytest.mark.parametrize(
+    "text, topic, expected",
+    [
+        ("we derive regret bounds for online convex optimization", "online learning", True),
+        ("a model of the expert's decision", "mixture of experts", False),
+        ("we merge the two datasets", "model merging", False),
+        ("a context for learning", "in-context learning", False),
+        ("the federal learning agency", "federated learning", False),
+        ("an adapter-free method", "LoRA and PEFT", True),
+        ("the drop in performance", "RLHF and preference optimization", False),
+        ("we use rag to index", "retrieval-augmented generation", True),
+        ("a fragment of the image", "retrieval-augmented generation", False),
+    ],
+)
+def test_near_misses(text: str, topic: str, expected: bool) -> None:
+    assert (topic in TAXONOMY.match(text)) is expected

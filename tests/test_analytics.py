@@ -1,0 +1,183 @@
+"""The analytics views and commands on the sample dumps (and small crafted histories)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flows.ingest import ingest
+from paperlake.cli import main
+from tests.conftest import ROOT, query
+from tests.dumps import abstract, dump_bytes
+
+GOLD = ROOT / "tests" / "fixtures" / "entities_gold.txt"
+
+
+def entity_quality(extracted: set[str]) -> tuple[float, float]:
+    gold = {
+        line.strip()
+        for line in GOLD.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    hits = len(extracted & gold)
+    return hits / len(extracted), hits / len(gold)
+
+
+def test_entity_precision_and_recall(sample_warehouse: Path) -> None:
+    extracted = {row[0] for row in query(sample_warehouse, "select entity from entities")}
+    precision, recall = entity_quality(extracted)
+    print(f"entities: {len(extracted)} extracted, precision {precision:.3f}, recall {recall:.3f}")
+    assert precision >= 0.78
+    assert recall >= 0.95
+
+
+def test_introduced_entities(sample_warehouse: Path) -> None:
+    introduced = {
+        row[0]
+        for row in query(sample_warehouse, "select entity from entities where n_introducing > 0")
+    }
+    assert {"RandLoRA", "LLMOPT", "CodeGen2", "aTLAS", "ProSper", "MoDeST", "OptMATH"} <= introduced
+    assert "GPT-4" not in introduced and "ImageNet" not in introduced
+
+
+def test_entity_frequency(sample_warehouse: Path) -> None:
+    assert query(
+        sample_warehouse,
+        "select listed_on, n_papers from entity_frequency where entity = 'GSM8K'",
+    ) == [(__import__("datetime").date(2025, 3, 14), 3)]
+
+
+def test_keyphrases(sample_warehouse: Path) -> None:
+    rows = query(
+        sample_warehouse,
+        "select phrase, sum(n_papers) n from keyphrase_frequency where n_words > 1 "
+        "group by phrase order by n desc, phrase limit 3",
+    )
+    assert rows == [
+        ("language models", 5),
+        ("in-context learning", 4),
+        ("function approximation", 3),
+    ]
+    phrases = {r[0] for r in query(sample_warehouse, "select phrase from keyphrase_frequency")}
+    latex = {"mathcal", "scriptsize", "varepsilon"}
+    assert not {w for p in phrases for w in p.split()} & latex
+    edges = {w for p in phrases for w in (p.split()[0], p.split()[-1])}
+    assert not edges & {"the", "of", "a", "and", "for", "with"}
+    assert "federated learning" in phrases
+
+
+def test_papers_without_code(sample_warehouse: Path) -> None:
+    assert query(
+        sample_warehouse,
+        "select n_papers, n_without_code, share_without_code from papers_without_code",
+    ) == [(108, 89, 0.8241)]
+
+
+def test_repos_with_first_and_last_seen(sample_warehouse: Path) -> None:
+    rows = query(
+        sample_warehouse,
+        "select repo, first_listed_on, last_listed_on, n_listings "
+        "from repos where repo = 'salesforce/CodeGen2'",
+    )
+    assert len(rows) == 1 and rows[0][3] == 1
+
+
+def test_search_ranks_federated_papers_first(sample_warehouse: Path) -> None:
+    rows = query(
+        sample_warehouse, "select title from search_papers(['federated', 'learning'], k := 5)"
+    )
+    assert len(rows) == 5
+    assert all("Federated" in r[0] or "Decentralized" in r[0] for r in rows)
+
+
+def test_search_command(sample_warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "--warehouse",
+            str(sample_warehouse),
+            "search",
+            "Mixture of Memories",
+            "--limit",
+            "3",
+            "--format",
+            "csv",
+        ]
+    )
+    assert code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("title,score")
+    assert lines[1].startswith("MoM: Linear Sequence Modeling with Mixture-of-Memories")
+
+
+def test_trending_topics_with_short_history(sample_warehouse: Path) -> None:
+    rows = query(
+        sample_warehouse,
+        "select topic, n_recent, n_previous, growth, history_days "
+        "from trending_topics where topic = 'federated learning'",
+    )
+    assert rows == [("federated learning", 5, 0, None, 1)]
+
+
+DISTINCT_TITLES = [
+    "Anarchic clients",
+    "Robust aggregation",
+    "Personalized heads",
+    "Secure updates",
+    "Client drift",
+    "Sparse communication",
+    "Vertical partitions",
+    "Fair participation",
+]
+
+
+def _day(titles: list[str], label: str) -> bytes:
+    return dump_bytes(
+        [(f"{title} in federated learning", abstract("federated learning")) for title in titles],
+        label=label,
+    )
+
+
+def test_trending_topics_growth_and_possible_duplicates(
+    tmp_path: Path, prefect_harness: None
+) -> None:
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "2025-03-01_a.txt").write_bytes(_day(DISTINCT_TITLES[6:], label="Mar 1"))
+    (landing / "2025-03-14_b.txt").write_bytes(_day(DISTINCT_TITLES[:6], label="Mar 14"))
+    (landing / "2025-03-14_c.txt").write_bytes(
+        dump_bytes(
+            [
+                ("Scaling Laws for mathcal{O}(n) Attention", abstract("scaling laws")),
+                ("Scaling Laws for O(n) Attention", abstract("scaling laws again")),
+            ],
+            label="Mar 14",
+        )
+    )
+    warehouse = tmp_path / "wh"
+    ingest(paths=[str(landing)], warehouse=str(warehouse))
+    rows = query(
+        warehouse,
+        "select n_recent, n_previous, growth, history_days from "
+        "trending_topics_over(7) where topic = 'federated learning'",
+    )
+    assert rows == [(6, 2, 2.0, 14)]
+    [(title_a, title_b, similarity)] = query(
+        warehouse, "select title_a, title_b, similarity from possible_duplicates"
+    )
+    assert {title_a, title_b} == {
+        "Scaling Laws for mathcal{O}(n) Attention",
+        "Scaling Laws for O(n) Attention",
+    }
+    assert 0.9 <= similarity < 1
+
+
+def test_view_catalogue_is_current_and_complete() -> None:
+    from paperlake.catalogue import render
+    from paperlake.views import SQL_DIR, public_views
+
+    catalogue = (SQL_DIR / "README.md").read_text()
+    assert catalogue == render(), "run `python -m paperlake.catalogue`"
+    headings = {line[4:-1] for line in catalogue.splitlines() if line.startswith("## `")}
+    assert set(public_views()) - {"trending_topics"} <= headings
+    assert {"search_papers(terms, k)", "trending_topics"} <= headings
