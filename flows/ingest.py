@@ -58,6 +58,7 @@ class RunSummary:
     quarantined_files: list[str] = field(default_factory=list)
     manifest_version: int = 0
     recovered: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
     seconds: float = 0.0
 
     @property
@@ -166,11 +167,8 @@ def ingest(
     taxonomy: str | None = None,
 ) -> RunSummary:
     """Ingest every new dump under ``paths`` into the warehouse and publish its views."""
-    started = time.perf_counter()
     logger = get_run_logger()
-    store = Warehouse(warehouse_root(warehouse))
-    run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid4().hex[:8]}"
-    summary = RunSummary(run_id, str(store.root), rows={name: 0 for name in PUBLISHED})
+    store, summary = _start(warehouse, "ingest")
     with store.lock(wait_seconds):
         known, summary.recovered = open_warehouse(store)
         found = find_inputs(paths, known, store)
@@ -184,8 +182,10 @@ def ingest(
             raws, unreadable = archive_inputs(store, candidates, captured_on)
             if number == 1:
                 unreadable = [*found.unreadable, *unreadable]
-            batch = transform(raws, unreadable, known, run_id, Path(taxonomy or DEFAULT_TAXONOMY))
-            staged = stage(store, batch, run_id, staged)
+            batch = transform(
+                raws, unreadable, known, summary.run_id, Path(taxonomy or DEFAULT_TAXONOMY)
+            )
+            staged = stage(store, batch, summary.run_id, staged)
             done += len(candidates)
             _add(summary, batch)
             if len(batches) > 1:
@@ -199,7 +199,6 @@ def ingest(
                 )
         changed = any(summary.rows.values())
         summary.manifest_version = publish(store, staged if changed else None).version
-    summary.seconds = time.perf_counter() - started
     _report(summary, store)
     if strict and (summary.files_quarantined or summary.entries_quarantined):
         raise QuarantineError(
@@ -234,10 +233,7 @@ def replay(
     corrected file under the same name (the new bytes are read).  Quarantine is rewritten
     copy-on-write: the replayed files' old rows go, the replay's own rejects come in.
     """
-    started = time.perf_counter()
-    store = Warehouse(warehouse_root(warehouse))
-    run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid4().hex[:8]}-replay"
-    summary = RunSummary(run_id, str(store.root), rows={name: 0 for name in PUBLISHED})
+    store, summary = _start(warehouse, "replay")
     with store.lock(wait_seconds):
         known, summary.recovered = open_warehouse(store)
         again = reload_quarantined(store, known, captured_on)
@@ -245,7 +241,7 @@ def replay(
         known.dumps -= again.dump_ids
         known.unreadable = {u for u in known.unreadable if u[0] not in again.paths}
         batch = transform(
-            again.raws, again.unreadable, known, run_id, Path(taxonomy or DEFAULT_TAXONOMY)
+            again.raws, again.unreadable, known, summary.run_id, Path(taxonomy or DEFAULT_TAXONOMY)
         )
         _add(summary, batch)
         kept = store.scan("quarantine").filter(
@@ -254,12 +250,19 @@ def replay(
         )
         batch.tables["quarantine"] = pl.concat([kept.collect(), batch.quarantine])
         staged = store.stage(
-            batch.tables, run_id, store.current(), replace=frozenset({"quarantine"})
+            batch.tables, summary.run_id, store.current(), replace=frozenset({"quarantine"})
         )
         summary.manifest_version = publish(store, staged if again.paths else None).version
-    summary.seconds = time.perf_counter() - started
     _report(summary, store)
     return summary
+
+
+def _start(warehouse: str | None, kind: str) -> tuple[Warehouse, RunSummary]:
+    """The warehouse a run writes to and its empty summary, with a unique run id."""
+    store = Warehouse(warehouse_root(warehouse))
+    run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid4().hex[:8]}-{kind}"
+    summary = RunSummary(run_id, str(store.root), rows={name: 0 for name in PUBLISHED})
+    return store, summary
 
 
 def _add(summary: RunSummary, batch: Batch) -> None:
@@ -276,6 +279,7 @@ def _add(summary: RunSummary, batch: Batch) -> None:
 
 def _report(summary: RunSummary, store: Warehouse) -> None:
     """Log the summary, publish it as a table artifact, and raise an event on quarantine."""
+    summary.seconds = time.perf_counter() - summary.started
     logger = get_run_logger()
     for line in summary.lines():
         (logger.warning if "QUARANTINED" in line else logger.info)(line)

@@ -154,6 +154,29 @@ class _Quarantine:
             }
         )
 
+    def add_raw(
+        self,
+        raw: RawDump,
+        scope: Literal["file", "entry"],
+        reason: Reject,
+        detail: str,
+        line: int | None = None,
+        title: str | None = None,
+        table_name: str | None = None,
+    ) -> None:
+        """Quarantine (part of) an input that was read and archived."""
+        self.add(
+            source_file=raw.path,
+            dump_id=raw.dump_id,
+            scope=scope,
+            reason=reason,
+            detail=detail,
+            line=line,
+            title=title,
+            table_name=table_name,
+            archive_path=raw.archive_path,
+        )
+
     def frame(self) -> pl.DataFrame:
         return pl.DataFrame(self.rows, schema=polars_schema(Quarantine), orient="row")
 
@@ -199,27 +222,12 @@ def build_batch(
                 raise too_large(raw.n_bytes)
             dump = parse_dump(raw.data, raw.captured_on)
         except DumpRejected as rejected:
-            quarantine.add(
-                source_file=raw.path,
-                dump_id=raw.dump_id,
-                scope="file",
-                reason=rejected.reason,
-                detail=rejected.detail,
-                line=rejected.line,
-                archive_path=raw.archive_path,
-            )
+            quarantine.add_raw(raw, "file", rejected.reason, rejected.detail, rejected.line)
             continue
         parsed[raw.dump_id] = dump
         for problem in dump.problems:
-            quarantine.add(
-                source_file=raw.path,
-                dump_id=raw.dump_id,
-                scope="entry",
-                reason=problem.reason,
-                detail=problem.detail,
-                line=problem.line,
-                title=problem.title,
-                archive_path=raw.archive_path,
+            quarantine.add_raw(
+                raw, "entry", problem.reason, problem.detail, problem.line, problem.title
             )
         for entry in dump.entries:
             entry_rows.append(
@@ -243,17 +251,14 @@ def build_batch(
     checked, failures = validate_rows(Entries, entries)
     for failure in failures:
         row = entries.row(failure.row, named=True)
-        raw = by_id[row["dump_id"]]
-        quarantine.add(
-            source_file=raw.path,
-            dump_id=raw.dump_id,
-            scope="entry",
-            reason=Reject.SCHEMA,
-            detail=failure.detail,
-            line=row["line"],
-            title=row["title"],
+        quarantine.add_raw(
+            by_id[row["dump_id"]],
+            "entry",
+            Reject.SCHEMA,
+            failure.detail,
+            row["line"],
+            row["title"],
             table_name="entries",
-            archive_path=raw.archive_path,
         )
     entries = checked
 

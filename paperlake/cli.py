@@ -31,42 +31,39 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
+def _run_flow(name: str, **parameters: object) -> int:
+    """Run a flow of ``flows.ingest`` and print its summary; exit codes say what happened."""
     _prefect_defaults()
-    from flows.ingest import QuarantineError, ingest
+    from flows import ingest as flows
 
     try:
-        summary = ingest(
-            paths=args.paths,
-            warehouse=args.warehouse,
-            captured_on=args.captured_on,
-            strict=args.strict,
-            wait_seconds=args.wait,
-            batch_size=args.batch_size,
-        )
+        summary = getattr(flows, name)(**parameters)
     except WarehouseBusy as busy:
         print(f"paperlake: {busy}", file=sys.stderr)
         return 75  # EX_TEMPFAIL: try again later
-    except QuarantineError as failed:
+    except flows.QuarantineError as failed:
         print(f"paperlake: {failed}", file=sys.stderr)
         return 3
     print("\n".join(summary.lines()))
     return 0
 
 
-def cmd_replay(args: argparse.Namespace) -> int:
-    _prefect_defaults()
-    from flows.ingest import replay
+def cmd_ingest(args: argparse.Namespace) -> int:
+    return _run_flow(
+        "ingest",
+        paths=args.paths,
+        warehouse=args.warehouse,
+        captured_on=args.captured_on,
+        strict=args.strict,
+        wait_seconds=args.wait,
+        batch_size=args.batch_size,
+    )
 
-    try:
-        summary = replay(
-            warehouse=args.warehouse, captured_on=args.captured_on, wait_seconds=args.wait
-        )
-    except WarehouseBusy as busy:
-        print(f"paperlake: {busy}", file=sys.stderr)
-        return 75
-    print("\n".join(summary.lines()))
-    return 0
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    return _run_flow(
+        "replay", warehouse=args.warehouse, captured_on=args.captured_on, wait_seconds=args.wait
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
