@@ -3,8 +3,11 @@
     lock -> recover -> discover -> per batch of dumps: archive -> build -> commit -> views
 
 Tasks are coarse (one per batch of up to ``BATCH_SIZE`` dumps, never per dump or row) so a
-ten-year backfill is a handful of task runs.  I/O tasks retry; a retry is safe because every
-write is content-addressed or goes to a new file and only the manifest swap publishes it.
+ten-year backfill is a handful of task runs.  Data-carrying arguments are wrapped in
+``quote()``: Prefect would otherwise walk every element (every paper id of the warehouse)
+to look for futures, which made a daily run's overhead grow with the warehouse.  I/O tasks
+retry; a retry is safe because every write is content-addressed or goes to a new file and
+only the manifest swap publishes it.
 """
 
 from __future__ import annotations
@@ -13,13 +16,17 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TypeVar, cast
 from uuid import uuid4
 
 import polars as pl
 from prefect import flow, get_run_logger, task
+from prefect import serve as prefect_serve
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.deployments.runner import RunnerDeployment
 from prefect.events import emit_event
+from prefect.utilities.annotations import quote
 
 from paperlake.build import Batch, Known, RawDump, build_batch
 from paperlake.config import BATCH_SIZE, DEFAULT_CRON, warehouse_root
@@ -36,6 +43,15 @@ from paperlake.sources import (
 from paperlake.topics import DEFAULT_TAXONOMY, load_taxonomy
 from paperlake.views import ensure_database
 from schemas.tables import PUBLISHED
+
+T = TypeVar("T")
+
+
+def as_is(value: T) -> T:
+    """Pass ``value`` to a task without Prefect walking its contents (``quote``).
+
+    Typed as the value itself, which Prefect's own annotations do not express."""
+    return cast(T, quote(value))
 
 
 class QuarantineError(RuntimeError):
@@ -171,7 +187,7 @@ def ingest(
     store, summary = _start(warehouse, "ingest")
     with store.lock(wait_seconds):
         known, summary.recovered = open_warehouse(store)
-        found = find_inputs(paths, known, store)
+        found = find_inputs(paths, as_is(known), store)
         summary.files_seen = len(found.candidates) + found.skipped_unchanged
         summary.skipped_unchanged = found.skipped_unchanged
         summary.skipped_in_progress = len(found.skipped_in_progress)
@@ -179,13 +195,17 @@ def ingest(
         batches = _chunks(found.candidates, batch_size)
         done = 0
         for number, candidates in enumerate(batches, start=1):
-            raws, unreadable = archive_inputs(store, candidates, captured_on)
+            raws, unreadable = archive_inputs(store, as_is(candidates), captured_on)
             if number == 1:
                 unreadable = [*found.unreadable, *unreadable]
             batch = transform(
-                raws, unreadable, known, summary.run_id, Path(taxonomy or DEFAULT_TAXONOMY)
+                as_is(raws),
+                as_is(unreadable),
+                as_is(known),
+                summary.run_id,
+                Path(taxonomy or DEFAULT_TAXONOMY),
             )
-            staged = stage(store, batch, summary.run_id, staged)
+            staged = stage(store, as_is(batch), summary.run_id, as_is(staged))
             done += len(candidates)
             _add(summary, batch)
             if len(batches) > 1:
@@ -236,12 +256,16 @@ def replay(
     store, summary = _start(warehouse, "replay")
     with store.lock(wait_seconds):
         known, summary.recovered = open_warehouse(store)
-        again = reload_quarantined(store, known, captured_on)
+        again = reload_quarantined(store, as_is(known), captured_on)
         summary.files_seen = len(again.paths)
         known.dumps -= again.dump_ids
         known.unreadable = {u for u in known.unreadable if u[0] not in again.paths}
         batch = transform(
-            again.raws, again.unreadable, known, summary.run_id, Path(taxonomy or DEFAULT_TAXONOMY)
+            as_is(again.raws),
+            as_is(again.unreadable),
+            as_is(known),
+            summary.run_id,
+            Path(taxonomy or DEFAULT_TAXONOMY),
         )
         _add(summary, batch)
         kept = store.scan("quarantine").filter(
@@ -306,11 +330,23 @@ def _report(summary: RunSummary, store: Warehouse) -> None:
         )
 
 
-def serve(landing: str, warehouse: str | None = None, cron: str = DEFAULT_CRON) -> None:
-    """Register the daily deployment (ingest whatever is new in ``landing``) and serve it."""
-    ingest.serve(
+def daily_deployment(
+    landing: str, warehouse: str | None = None, cron: str = DEFAULT_CRON
+) -> RunnerDeployment:
+    """The ``paperlake-daily`` deployment: ingest whatever is new in ``landing`` on ``cron``."""
+    deployment = ingest.to_deployment(
         name="paperlake-daily",
         cron=cron,
-        parameters={"paths": [landing], "warehouse": str(warehouse_root(warehouse))},
+        parameters={
+            "paths": [str(Path(landing).resolve())],
+            "warehouse": str(warehouse_root(warehouse)),
+        },
         description="Ingest new trending-paper dumps from the landing folder.",
     )
+    assert isinstance(deployment, RunnerDeployment)  # called outside an event loop: not async
+    return deployment
+
+
+def serve(landing: str, warehouse: str | None = None, cron: str = DEFAULT_CRON) -> None:
+    """Register the daily deployment with the Prefect server and run it on schedule."""
+    prefect_serve(daily_deployment(landing, warehouse, cron))

@@ -125,3 +125,27 @@ def test_thousands_of_files(tmp_path: Path, prefect_harness: None) -> None:
     assert query(tmp_path / "wh", "select n_dumps from papers where title = 'Shared paper'") == [
         (2000,)
     ]
+
+
+def test_file_that_grows_after_a_run_read_it(tmp_path: Path, prefect_harness: None) -> None:
+    """A dump captured mid-write loads what it had; the completed file loads as new bytes."""
+    from tests.dumps import PAPERS, dump_bytes
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    live = landing / "2025-03-14_live.txt"
+    full = dump_bytes(PAPERS)
+    partial = full[: full.index(b"Order Matters")]
+    live.write_bytes(partial)
+    first = ingest(paths=[str(landing)], warehouse=str(tmp_path / "wh"))
+    with open(live, "ab") as handle:
+        handle.write(full[len(partial) :])
+    os.utime(live, (live.stat().st_atime, live.stat().st_mtime + 1))
+    second = ingest(paths=[str(landing)], warehouse=str(tmp_path / "wh"))
+    assert (first.dumps_loaded, second.dumps_loaded) == (1, 1)
+    rows = query(
+        tmp_path / "wh", "select n_bytes, n_papers, archive_path from dumps order by n_bytes"
+    )
+    assert [(r[0], r[1]) for r in rows] == [(len(partial), 2), (len(full), 3)]
+    for n_bytes, _, archive in rows:
+        assert (tmp_path / "wh" / archive).read_bytes() == full[:n_bytes]
