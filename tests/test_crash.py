@@ -88,11 +88,9 @@ def copy_warehouse(source: Path, target: Path) -> Path:
     return target
 
 
-def ingest_process(
-    warehouse: Path, inputs: list[Path], log: Path, *extra: str
-) -> subprocess.Popen[bytes]:
-    env = os.environ | {"PREFECT_API_URL": _api_url(), "PYTHONUNBUFFERED": "1"}
-    command = [
+def ingest_command(warehouse: Path, inputs: list[Path], *extra: str) -> list[str]:
+    """The real `paperlake ingest` command line, run in its own process."""
+    return [
         sys.executable,
         "-m",
         "paperlake.cli",
@@ -100,14 +98,17 @@ def ingest_process(
         str(warehouse),
         "ingest",
         *map(str, inputs),
-        "--batch-size",
-        BATCH,
         *extra,
     ]
+
+
+def ingest_process(
+    warehouse: Path, inputs: list[Path], log: Path, *extra: str
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        command,
+        ingest_command(warehouse, inputs, "--batch-size", BATCH, *extra),
         cwd=ROOT,
-        env=env,
+        env=os.environ | {"PREFECT_API_URL": _api_url(), "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.DEVNULL,
         stderr=log.open("wb"),
         start_new_session=True,
@@ -204,32 +205,46 @@ def test_sigkill_at_a_random_moment(scenario: dict, trial: int) -> None:
 
 def test_second_writer_is_refused_then_waits(scenario: dict, tmp_path: Path) -> None:
     warehouse = copy_warehouse(scenario["before"], tmp_path / "wh")
-    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
-    first = ingest_process(warehouse, scenario["inputs"], first_log)
-    assert wait_for(first_log, "Beginning flow run", first, timeout=120)
-    second = subprocess.run(
+    env = os.environ | {"PREFECT_API_URL": _api_url()}
+    with Warehouse(warehouse).lock():  # another run is writing
+        refused = subprocess.run(
+            ingest_command(warehouse, scenario["inputs"]),
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        waiter = ingest_process(warehouse, scenario["inputs"], tmp_path / "w.log", "--wait", "120")
+        assert wait_for(tmp_path / "w.log", "Beginning flow run", waiter, timeout=120)
+        time.sleep(1)
+        assert waiter.poll() is None, "the waiting run must not proceed while the lock is held"
+    assert refused.returncode == 75, refused.stderr
+    assert "another run holds the warehouse" in refused.stderr and " since " in refused.stderr
+    assert view_state(warehouse) == scenario["before_views"]  # the refused run wrote nothing
+    assert waiter.wait(timeout=300) == 0
+    assert view_state(warehouse) == scenario["after_views"]
+
+
+def test_lock_of_a_killed_run_is_not_stale(scenario: dict, tmp_path: Path) -> None:
+    warehouse = copy_warehouse(scenario["before"], tmp_path / "wh")
+    holder = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "paperlake.cli",
-            "--warehouse",
+            "-c",
+            "import sys, time; from pathlib import Path; from paperlake.lake import Warehouse\n"
+            "with Warehouse(Path(sys.argv[1])).lock():\n    print('held', flush=True); "
+            "time.sleep(600)",
             str(warehouse),
-            "ingest",
-            str(scenario["inputs"][0]),
         ],
         cwd=ROOT,
-        env=os.environ | {"PREFECT_API_URL": _api_url()},
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
-        timeout=120,
     )
-    if first.poll() is None:  # the first run was still writing: refused, clearly
-        assert second.returncode == 75, second.stderr
-        assert "another run holds the warehouse" in second.stderr
-        assert " since " in second.stderr
-    assert first.wait(timeout=300) == 0
-    waiter = ingest_process(warehouse, scenario["inputs"], second_log, "--wait", "120")
-    assert waiter.wait(timeout=300) == 0
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    holder.kill()
+    holder.wait(timeout=30)
+    ingest(paths=[str(p) for p in scenario["inputs"]], warehouse=str(warehouse))
     assert view_state(warehouse) == scenario["after_views"]
 
 
