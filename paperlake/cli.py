@@ -195,13 +195,17 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="paperlake", description=__doc__)
-    root.add_argument(
-        "--warehouse",
-        help="warehouse folder (default: $PAPERLAKE_WAREHOUSE, else ./warehouse)",
-    )
+    warehouse_help = "warehouse folder (default: $PAPERLAKE_WAREHOUSE, else ./warehouse)"
+    root.add_argument("--warehouse", help=warehouse_help)
+    # Also accepted after the command (`paperlake ingest x --warehouse y`); SUPPRESS keeps a
+    # sub-command's absent flag from overriding one given before the command.
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument("--warehouse", default=argparse.SUPPRESS, help=warehouse_help)
     commands = root.add_subparsers(dest="command", required=True)
 
-    ingest = commands.add_parser("ingest", help="ingest dump files or folders of dumps")
+    ingest = commands.add_parser(
+        "ingest", parents=[shared], help="ingest dump files or folders of dumps"
+    )
     ingest.add_argument("paths", nargs="+", help="dump files and/or landing folders")
     ingest.add_argument(
         "--captured-on",
@@ -227,33 +231,43 @@ def parser() -> argparse.ArgumentParser:
     ingest.set_defaults(func=cmd_ingest)
 
     replay = commands.add_parser(
-        "replay", help="process quarantined files again (after a fix or a corrected re-drop)"
+        "replay",
+        parents=[shared],
+        help="process quarantined files again (after a fix or a corrected re-drop)",
     )
     replay.add_argument("--captured-on", type=_date, help="capture date for every replayed file")
     replay.add_argument("--wait", type=float, default=0.0, metavar="SECONDS")
     replay.set_defaults(func=cmd_replay)
 
-    serve = commands.add_parser("serve", help="run the daily ingest on a cron schedule")
+    serve = commands.add_parser(
+        "serve", parents=[shared], help="run the daily ingest on a cron schedule"
+    )
     serve.add_argument("--landing", default="landing", help="folder to ingest from")
     serve.add_argument("--cron", default=DEFAULT_CRON, help=f"default: {DEFAULT_CRON!r}")
     serve.set_defaults(func=cmd_serve)
 
-    sql = commands.add_parser("sql", help="run a read-only SQL query on the views")
+    sql = commands.add_parser(
+        "sql", parents=[shared], help="run a read-only SQL query on the views"
+    )
     sql.add_argument("query")
     sql.add_argument("--format", choices=["table", "csv"], default="table")
     sql.add_argument("--max-rows", type=int, default=50)
     sql.set_defaults(func=cmd_sql)
 
-    search = commands.add_parser("search", help="BM25 full-text search over titles and abstracts")
+    search = commands.add_parser(
+        "search", parents=[shared], help="BM25 full-text search over titles and abstracts"
+    )
     search.add_argument("query")
     search.add_argument("--limit", type=int, default=10)
     search.add_argument("--format", choices=["table", "csv"], default="table")
     search.set_defaults(func=cmd_search)
 
-    report = commands.add_parser("report", help="print the headline answers")
+    report = commands.add_parser("report", parents=[shared], help="print the headline answers")
     report.set_defaults(func=cmd_report)
 
-    quarantine = commands.add_parser("quarantine", help="list what was rejected and why")
+    quarantine = commands.add_parser(
+        "quarantine", parents=[shared], help="list what was rejected and why"
+    )
     quarantine.add_argument("--format", choices=["table", "csv"], default="table")
     quarantine.add_argument("--max-rows", type=int, default=100)
     quarantine.set_defaults(func=cmd_quarantine)

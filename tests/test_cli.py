@@ -85,3 +85,14 @@ def test_serve_without_a_server_explains(
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     assert main(["serve"]) == 2
     assert "prefect server start" in capsys.readouterr().err
+
+
+def test_warehouse_flag_before_or_after_the_command(
+    cli_warehouse: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for argv in (
+        ["--warehouse", str(cli_warehouse), "sql", "select count(*) n from dumps"],
+        ["sql", "select count(*) n from dumps", "--warehouse", str(cli_warehouse)],
+    ):
+        assert main([*argv, "--format", "csv"]) == 0
+        assert capsys.readouterr().out.splitlines() == ["n", "2"]
