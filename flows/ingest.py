@@ -43,6 +43,7 @@ from paperlake.sources import (
 from paperlake.topics import DEFAULT_TAXONOMY, load_taxonomy
 from paperlake.views import ensure_database
 from schemas.tables import PUBLISHED
+from schemas.validate import ContractBroken, validate_rows
 
 T = TypeVar("T")
 
@@ -277,6 +278,42 @@ def replay(
             batch.tables, summary.run_id, store.current(), replace=frozenset({"quarantine"})
         )
         summary.manifest_version = publish(store, staged if again.paths else None).version
+    _report(summary, store)
+    return summary
+
+
+@flow(name="paperlake-retopic", log_prints=True)
+def retopic(
+    warehouse: str | None = None, taxonomy: str | None = None, wait_seconds: float = 0.0
+) -> RunSummary:
+    """Tag every published paper again with the current taxonomy (after editing it).
+
+    ``paper_topics`` is rewritten copy-on-write and ``papers.taxonomy_version`` records the
+    taxonomy that tagged each paper."""
+    store, summary = _start(warehouse, "retopic")
+    with store.lock(wait_seconds):
+        open_warehouse(store)
+        tagger = load_taxonomy(Path(taxonomy or DEFAULT_TAXONOMY))
+        papers = store.scan("papers").collect()
+        topics = tagger.tag(
+            papers.select(
+                "paper_id", pl.concat_str("title", "abstract", separator="\n").alias("text")
+            ),
+            key="paper_id",
+            text="text",
+        )
+        retagged = {
+            "papers": papers.with_columns(pl.lit(tagger.version).alias("taxonomy_version")),
+            "paper_topics": topics,
+        }
+        for name, frame in retagged.items():
+            good, failures = validate_rows(PUBLISHED[name], frame)
+            if failures:
+                raise ContractBroken(f"retopic: {failures[0].detail}")
+            retagged[name] = good
+            summary.rows[name] = good.height
+        staged = store.stage(retagged, summary.run_id, store.current(), replace=frozenset(retagged))
+        summary.manifest_version = publish(store, staged).version
     _report(summary, store)
     return summary
 

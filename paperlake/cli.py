@@ -66,6 +66,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_retopic(args: argparse.Namespace) -> int:
+    return _run_flow("retopic", warehouse=args.warehouse, taxonomy=args.taxonomy)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     _prefect_defaults()
     if not os.environ.get("PREFECT_API_URL"):

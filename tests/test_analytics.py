@@ -181,3 +181,30 @@ def test_view_catalogue_is_current_and_complete() -> None:
     headings = {line[4:-1] for line in catalogue.splitlines() if line.startswith("## `")}
     assert set(public_views()) - {"trending_topics"} <= headings
     assert {"search_papers(terms, k)", "trending_topics"} <= headings
+
+
+def test_retopic_applies_an_edited_taxonomy(tmp_path: Path, prefect_harness: None) -> None:
+    from flows.ingest import retopic
+    from paperlake.topics import load_taxonomy
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "2025-03-14_a.txt").write_bytes(
+        dump_bytes(
+            [
+                ("Order Matters: Sequence to sequence for sets", abstract("set functions")),
+                ("Anarchic Federated Learning", abstract("federated learning")),
+            ]
+        )
+    )
+    warehouse = tmp_path / "wh"
+    ingest(paths=[str(landing)], warehouse=str(warehouse))
+    edited = tmp_path / "topics.yaml"
+    edited.write_text("topics:\n  - name: sets\n    patterns: ['sets?']\n")
+    summary = retopic(warehouse=str(warehouse), taxonomy=str(edited))
+    assert summary.rows["paper_topics"] == 1
+    assert query(warehouse, "select topic, n_papers from topic_frequency") == [("sets", 1)]
+    assert query(warehouse, "select distinct taxonomy_version from stg_papers") == [
+        (load_taxonomy(edited).version,)
+    ]
+    assert query(warehouse, "select count(*) from listings") == [(2,)]
