@@ -273,11 +273,13 @@ def replay(
             ~pl.col("source_file").is_in(list(again.paths))
             & ~pl.col("dump_id").is_in(list(again.dump_ids)).fill_null(False)
         )
-        batch.tables["quarantine"] = pl.concat([kept.collect(), batch.quarantine])
-        staged = store.stage(
-            batch.tables, summary.run_id, store.current(), replace=frozenset({"quarantine"})
-        )
-        summary.manifest_version = publish(store, staged if again.paths else None).version
+        staged = None
+        if again.paths:  # else nothing to rewrite: writing parts would only leave orphans
+            batch.tables["quarantine"] = pl.concat([kept.collect(), batch.quarantine])
+            staged = store.stage(
+                batch.tables, summary.run_id, store.current(), replace=frozenset({"quarantine"})
+            )
+        summary.manifest_version = publish(store, staged).version
     _report(summary, store)
     return summary
 
@@ -295,16 +297,9 @@ def retopic(
         open_warehouse(store)
         tagger = load_taxonomy(Path(taxonomy or DEFAULT_TAXONOMY))
         papers = store.scan("papers").collect()
-        topics = tagger.tag(
-            papers.select(
-                "paper_id", pl.concat_str("title", "abstract", separator="\n").alias("text")
-            ),
-            key="paper_id",
-            text="text",
-        )
         retagged = {
             "papers": papers.with_columns(pl.lit(tagger.version).alias("taxonomy_version")),
-            "paper_topics": topics,
+            "paper_topics": tagger.tag_papers(papers),
         }
         for name, frame in retagged.items():
             good, failures = validate_rows(PUBLISHED[name], frame)

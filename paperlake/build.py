@@ -329,14 +329,9 @@ def build_batch(
         for link in extract_links(abstract)
     ]
     entities = tag_entities(papers.select("paper_id", "title", "abstract"))
-    topics = taxonomy.tag(
-        papers.select("paper_id", pl.concat_str("title", "abstract", separator="\n").alias("text")),
-        key="paper_id",
-        text="text",
-    )
     tables["paper_links"] = _validated(PaperLinks, _frame(PaperLinks, link_rows), quarantine)
     tables["paper_entities"] = _validated(PaperEntities, entities, quarantine)
-    tables["paper_topics"] = _validated(PaperTopics, topics, quarantine)
+    tables["paper_topics"] = _validated(PaperTopics, taxonomy.tag_papers(papers), quarantine)
     tables["paper_keyphrases"] = _validated(PaperKeyphrases, paper_keyphrases(papers), quarantine)
     tables["paper_terms"] = _validated(PaperTerms, paper_terms(papers), quarantine)
 

@@ -194,10 +194,6 @@ class Warehouse:
         atomic_write(self.manifests / "CURRENT", name.encode())  # the commit point
         return manifest
 
-    def commit(self, frames: dict[str, pl.DataFrame], run_id: str) -> Manifest:
-        """Append ``frames`` to the current version and publish at once."""
-        return self.publish(self.stage(frames, run_id, self.current()))
-
     # ---- recovery ----------------------------------------------------------------------
     def recover(self) -> list[str]:
         """Remove what a killed run left behind; return what was removed (relative paths).

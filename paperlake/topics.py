@@ -38,6 +38,13 @@ class Taxonomy:
         lowered = text.lower()
         return [topic.name for topic in self.topics if topic.pattern.search(lowered)]
 
+    def tag_papers(self, papers: pl.DataFrame) -> pl.DataFrame:
+        """(paper_id, topic) for a frame of papers, matched on title and abstract."""
+        texts = papers.select(
+            "paper_id", pl.concat_str("title", "abstract", separator="\n").alias("text")
+        )
+        return self.tag(texts, key="paper_id", text="text")
+
     def tag(self, texts: pl.DataFrame, key: str, text: str) -> pl.DataFrame:
         """(``key``, topic) for every row of ``texts`` whose ``text`` matches a topic.
 

@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from paperlake.lake import Warehouse, WarehouseBusy
+from paperlake.lake import Manifest, Warehouse, WarehouseBusy
 from paperlake.views import build_database, ensure_database
 from schemas.tables import PUBLISHED, polars_schema
 
@@ -26,6 +26,11 @@ def papers(*rows: dict) -> pl.DataFrame:
     return pl.DataFrame(list(rows), schema=polars_schema(PUBLISHED["papers"]))
 
 
+def commit(store: Warehouse, frames: dict[str, pl.DataFrame], run_id: str) -> Manifest:
+    """Append ``frames`` to the current version and publish at once, as a run does."""
+    return store.publish(store.stage(frames, run_id, store.current()))
+
+
 def test_empty_warehouse_has_typed_empty_tables(tmp_path: Path) -> None:
     store = Warehouse(tmp_path)
     assert store.current().version == 0
@@ -38,9 +43,11 @@ def test_empty_warehouse_has_typed_empty_tables(tmp_path: Path) -> None:
 
 def test_commit_appends_immutable_parts_and_swaps_the_pointer(tmp_path: Path) -> None:
     store = Warehouse(tmp_path)
-    first = store.commit({"papers": papers(PAPER)}, "run1")
-    second = store.commit(
-        {"papers": papers(PAPER | {"paper_id": "fedcba9876543210", "title_key": "b"})}, "run2"
+    first = commit(store, {"papers": papers(PAPER)}, "run1")
+    second = commit(
+        store,
+        {"papers": papers(PAPER | {"paper_id": "fedcba9876543210", "title_key": "b"})},
+        "run2",
     )
     assert (first.version, second.version) == (1, 2)
     assert len(second.tables["papers"]) == 2
@@ -52,7 +59,7 @@ def test_commit_appends_immutable_parts_and_swaps_the_pointer(tmp_path: Path) ->
 
 def test_recover_removes_only_unpublished_files(tmp_path: Path) -> None:
     store = Warehouse(tmp_path)
-    manifest = store.commit({"papers": papers(PAPER)}, "run1")
+    manifest = commit(store, {"papers": papers(PAPER)}, "run1")
     orphan = tmp_path / "lake" / "papers" / "crashed-run.parquet"
     orphan.write_bytes(b"half a parquet file")
     tmp_part = tmp_path / "lake" / "papers" / ".x.parquet.tmp"
@@ -73,10 +80,10 @@ def test_recover_removes_only_unpublished_files(tmp_path: Path) -> None:
 
 def test_views_are_rebuilt_when_stale_or_moved(tmp_path: Path) -> None:
     store = Warehouse(tmp_path / "a")
-    store.commit({"papers": papers(PAPER)}, "run1")
+    commit(store, {"papers": papers(PAPER)}, "run1")
     assert ensure_database(store) is True
     assert ensure_database(store) is False
-    store.commit({"papers": papers(PAPER | {"paper_id": "1" * 16, "title_key": "x"})}, "run2")
+    commit(store, {"papers": papers(PAPER | {"paper_id": "1" * 16, "title_key": "x"})}, "run2")
     assert ensure_database(store) is True
     (tmp_path / "a").rename(tmp_path / "b")
     moved = Warehouse(tmp_path / "b")
@@ -88,7 +95,7 @@ def test_views_are_rebuilt_when_stale_or_moved(tmp_path: Path) -> None:
 def test_schema_evolution_old_parts_without_a_new_column(tmp_path: Path) -> None:
     store = Warehouse(tmp_path)
     old = papers(PAPER).drop("taxonomy_version")  # written before the column existed
-    manifest = store.commit({"papers": old}, "run1")
+    manifest = commit(store, {"papers": old}, "run1")
     assert store.scan("papers").collect()["taxonomy_version"].to_list() == [None]
     build_database(store, manifest)
     with duckdb.connect(str(store.db_path), read_only=True) as con:
@@ -99,11 +106,11 @@ def test_schema_evolution_old_parts_without_a_new_column(tmp_path: Path) -> None
 
 def test_reader_keeps_its_snapshot_while_a_run_publishes(tmp_path: Path) -> None:
     store = Warehouse(tmp_path)
-    build_database(store, store.commit({"papers": papers(PAPER)}, "run1"))
+    build_database(store, commit(store, {"papers": papers(PAPER)}, "run1"))
     reader = duckdb.connect(str(store.db_path), read_only=True)
     try:
-        manifest = store.commit(
-            {"papers": papers(PAPER | {"paper_id": "1" * 16, "title_key": "x"})}, "run2"
+        manifest = commit(
+            store, {"papers": papers(PAPER | {"paper_id": "1" * 16, "title_key": "x"})}, "run2"
         )
         build_database(store, manifest)  # must not be blocked by the open reader
         assert reader.execute("select count(*) from lake_papers").fetchall() == [(1,)]
