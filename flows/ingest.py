@@ -40,10 +40,11 @@ from paperlake.sources import (
     quarantined_inputs,
     read_into_archive,
 )
+from paperlake.summaries import summarize
 from paperlake.topics import DEFAULT_TAXONOMY, load_taxonomy
 from paperlake.views import ensure_database
-from schemas.tables import PUBLISHED
-from schemas.validate import ContractBroken, validate_rows
+from schemas.tables import PUBLISHED, SUMMARIES
+from schemas.validate import validate_derived
 
 T = TypeVar("T")
 
@@ -131,11 +132,12 @@ def archive_inputs(
 ) -> tuple[list[RawDump], list[Unreadable]]:
     raws: list[RawDump] = []
     unreadable: list[Unreadable] = []
-    for candidate in candidates:
-        try:
-            raws.append(read_into_archive(warehouse, candidate, captured_on))
-        except (PermissionError, IsADirectoryError, FileNotFoundError) as exc:
-            unreadable.append(Unreadable(candidate.path, f"cannot read: {exc.strerror or exc}"))
+    with warehouse.archiving():
+        for candidate in candidates:
+            try:
+                raws.append(read_into_archive(warehouse, candidate, captured_on))
+            except (PermissionError, IsADirectoryError, FileNotFoundError) as exc:
+                unreadable.append(Unreadable(candidate.path, f"cannot read: {exc.strerror or exc}"))
     return raws, unreadable
 
 
@@ -157,6 +159,28 @@ def transform(
 def stage(warehouse: Warehouse, batch: Batch, run_id: str, base: Manifest) -> Manifest:
     """Write the batch's part files; invisible until :func:`publish`."""
     return warehouse.stage(batch.tables, run_id, base)
+
+
+@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def stage_summaries(
+    warehouse: Warehouse, base: Manifest, staged: Manifest, run_id: str
+) -> tuple[Manifest, dict[str, int]]:
+    """Compute the summary tables for what the run changed and stage them too."""
+    frames = {
+        name: validate_derived(PUBLISHED[name], frame, f"summary {name}")
+        for name, frame in summarize(warehouse, base, staged).items()
+    }
+    return warehouse.stage(frames, run_id, staged), {n: f.height for n, f in frames.items()}
+
+
+def _finish(store: Warehouse, base: Manifest, staged: Manifest | None, summary: RunSummary) -> None:
+    """Stage the summaries (when the run changed the lake, or they were never computed),
+    then publish: the single commit point of every run."""
+    if staged is not None or not base.stats.keys() >= SUMMARIES:
+        staged, rows = stage_summaries(store, as_is(base), as_is(staged or base), summary.run_id)
+        for name, n in rows.items():
+            summary.rows[name] += n
+    summary.manifest_version = publish(store, staged).version
 
 
 @task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
@@ -192,7 +216,7 @@ def ingest(
         summary.files_seen = len(found.candidates) + found.skipped_unchanged
         summary.skipped_unchanged = found.skipped_unchanged
         summary.skipped_in_progress = len(found.skipped_in_progress)
-        staged = store.current()
+        base = staged = store.current()
         batches = _chunks(found.candidates, batch_size)
         done = 0
         for number, candidates in enumerate(batches, start=1):
@@ -218,8 +242,7 @@ def ingest(
                     len(found.candidates),
                     summary.dumps_loaded,
                 )
-        changed = any(summary.rows.values())
-        summary.manifest_version = publish(store, staged if changed else None).version
+        _finish(store, base, staged if any(summary.rows.values()) else None, summary)
     _report(summary, store)
     if strict and (summary.files_quarantined or summary.entries_quarantined):
         raise QuarantineError(
@@ -273,13 +296,13 @@ def replay(
             ~pl.col("source_file").is_in(list(again.paths))
             & ~pl.col("dump_id").is_in(list(again.dump_ids)).fill_null(False)
         )
-        staged = None
+        base, staged = store.current(), None
         if again.paths:  # else nothing to rewrite: writing parts would only leave orphans
             batch.tables["quarantine"] = pl.concat([kept.collect(), batch.quarantine])
             staged = store.stage(
-                batch.tables, summary.run_id, store.current(), replace=frozenset({"quarantine"})
+                batch.tables, summary.run_id, base, replace=frozenset({"quarantine"})
             )
-        summary.manifest_version = publish(store, staged).version
+        _finish(store, base, staged, summary)
     _report(summary, store)
     return summary
 
@@ -302,11 +325,8 @@ def retopic(
             "paper_topics": tagger.tag_papers(papers),
         }
         for name, frame in retagged.items():
-            good, failures = validate_rows(PUBLISHED[name], frame)
-            if failures:
-                raise ContractBroken(f"retopic: {failures[0].detail}")
-            retagged[name] = good
-            summary.rows[name] = good.height
+            retagged[name] = validate_derived(PUBLISHED[name], frame, f"retopic {name}")
+            summary.rows[name] = retagged[name].height
         staged = store.stage(retagged, summary.run_id, store.current(), replace=frozenset(retagged))
         summary.manifest_version = publish(store, staged).version
     _report(summary, store)

@@ -35,56 +35,67 @@ _URL = r"https?://\S+"
 _BREAK = r"[,;:!?()\[\]{}\"]|\.(?:\s|$)|\s-{1,2}\s"
 
 
-def tokens(frame: pl.DataFrame, text: pl.Expr) -> pl.DataFrame:
-    """(paper_id, word) for the lower-cased words of ``text``, in order.
+def word_lists(text: pl.Expr, *, breaks: bool = False) -> pl.Expr:
+    """The lower-cased words of ``text`` as one list per row, in order.
 
-    URLs are dropped; punctuation that ends a phrase becomes the word ``|`` so that no
-    n-gram spans it ("ADAHESSIAN: An Adaptive" yields no "adahessian an adaptive").
+    URLs are dropped.  With ``breaks``, punctuation that ends a phrase becomes the word ``|``
+    so that no n-gram spans it ("ADAHESSIAN: An Adaptive" yields no "adahessian an adaptive").
+    Everything stays per row (list expressions) rather than one row per word: a global
+    group-by over millions of words was 4x slower than counting inside each paper's list.
     """
-    cleaned = (
-        text.str.to_lowercase()
-        .str.replace_all(_URL, " ")
-        .str.replace_all(_BREAK, " | ")
-        .str.replace_all(_NOT_WORD, " ")
+    cleaned = text.str.to_lowercase().str.replace_all(_URL, " ")
+    if breaks:
+        cleaned = cleaned.str.replace_all(_BREAK, " | ")
+    words = cleaned.str.replace_all(_NOT_WORD, " ").str.split(" ")
+    return words.list.eval(pl.element().str.strip_chars("-.")).list.filter(
+        (pl.element().str.len_chars() > 1) | (pl.element() == "|")
     )
-    return (
-        frame.select("paper_id", cleaned.str.split(" ").alias("word"))
-        .explode("word")
-        .with_columns(pl.col("word").str.strip_chars("-."))
-        .filter((pl.col("word").str.len_chars() > 1) | (pl.col("word") == "|"))
+
+
+def _search_words(texts: pl.DataFrame, text: pl.Expr) -> pl.Series:
+    """The searchable words of each ``text``, one list per row.
+
+    A hyphenated word is indexed whole and by its parts, so "mixture-of-memories" is found
+    by "mixture" and "memories" as well.  The word lists are materialized first: used twice
+    in one expression, polars would tokenize every text twice."""
+    words = pl.col("words")
+    # Joining a paper's hyphenated words with "-" and splitting again yields all their
+    # parts at once (exploding inside each list was 2x slower).
+    parts = (
+        words.list.filter(pl.element().str.contains("-", literal=True))
+        .list.join("-")
+        .str.split("-")
+        .list.filter(pl.element().str.len_chars() > 1)
     )
+    searchable = pl.concat_list(words, parts).list.filter(~pl.element().is_in([*STOPWORDS, "|"]))
+    return texts.select(word_lists(text).alias("words")).select(searchable)["words"]
 
 
 def query_terms(query: str) -> list[str]:
     """The search terms of a user query, tokenized exactly like the index."""
-    words = _search_words(
-        tokens(pl.DataFrame({"paper_id": ["q"], "text": [query]}), pl.col("text"))
-    )
-    return words["word"].unique(maintain_order=True).to_list()
-
-
-def _search_words(words: pl.DataFrame) -> pl.DataFrame:
-    """Index a hyphenated word whole and by its parts: "mixture-of-memories" is found by
-    "mixture" and "memories" as well as by itself."""
-    parts = (
-        words.filter(pl.col("word").str.contains("-", literal=True))
-        .with_columns(pl.col("word").str.split("-"))
-        .explode("word")
-        .filter(pl.col("word").str.len_chars() > 1)
-    )
-    return pl.concat([words, parts]).filter(~pl.col("word").is_in([*STOPWORDS, "|"]))
+    words = _search_words(pl.DataFrame({"query": [query]}), pl.col("query"))
+    return words[0].unique(maintain_order=True).to_list()
 
 
 def paper_terms(papers: pl.DataFrame) -> pl.DataFrame:
-    """(paper_id, term, tf, doc_len) for BM25 over title and abstract."""
-    words = _search_words(tokens(papers, pl.concat_str("title", "abstract", separator=" ")))
-    lengths = words.group_by("paper_id").agg(pl.len().cast(pl.Int32).alias("doc_len"))
+    """(paper_id, term, tf, doc_len) for BM25 over title and abstract.
+
+    Terms are counted within each paper's word list; rows are in no particular order
+    (sorting ten million rows cost more than building them)."""
+    words = papers.select("paper_id").with_columns(
+        _search_words(papers, pl.concat_str("title", "abstract", separator=" ")).alias("term")
+    )
     return (
-        words.group_by("paper_id", "word")
-        .agg(pl.len().cast(pl.Int32).alias("tf"))
-        .join(lengths, on="paper_id")
-        .select("paper_id", pl.col("word").alias("term"), "tf", "doc_len")
-        .sort("paper_id", "term")
+        words.with_columns(
+            pl.col("term").list.len().cast(pl.Int32).alias("doc_len"),
+            pl.col("term").list.eval(
+                pl.element().value_counts(name="tf").struct.rename_fields(["term", "tf"])
+            ),
+        )
+        .explode("term")
+        .unnest("term")
+        .drop_nulls("term")  # a paper with no searchable word has no rows
+        .select("paper_id", "term", pl.col("tf").cast(pl.Int32), "doc_len")
     )
 
 
@@ -94,7 +105,8 @@ def paper_keyphrases(papers: pl.DataFrame) -> pl.DataFrame:
     Titles are where a paper names its topic; abstract n-grams were tried and cost ~2 s per
     year of dumps for mostly boilerplate ("address this problem"), so they are left out.
     """
-    words = tokens(papers, pl.col("title"))
+    words = papers.select("paper_id", word_lists(pl.col("title"), breaks=True).alias("word"))
+    words = words.explode("word").drop_nulls("word")
     bad = [*STOPWORDS, *LATEX_LEFTOVERS, "|"]
     grams = []
     for n in (1, 2, 3):

@@ -139,7 +139,7 @@ class PaperTopics(pa.DataFrameModel):
 
 
 class PaperKeyphrases(pa.DataFrameModel):
-    """1-3 word keyphrases of a paper (in its title, or repeated in its abstract)."""
+    """1-3 word keyphrases of a paper's title."""
 
     paper_id: str = pa.Field(str_matches=_PAPER_ID)
     phrase: str = pa.Field(str_length={"min_value": 2, "max_value": 200})
@@ -159,6 +159,40 @@ class PaperTerms(pa.DataFrameModel):
 
     class Config(Strict):
         unique = ["paper_id", "term"]
+
+
+class KeyphraseDaily(pa.DataFrameModel):
+    """Summary: distinct papers per keyphrase and page date (``keyphrase_frequency``).
+
+    One part file per month, replaced whole when a run adds listings to that month."""
+
+    phrase: str = pa.Field(str_length={"min_value": 2, "max_value": 200})
+    listed_on: date = pa.Field(ge=EARLIEST_LISTING)
+    n_papers: pl.Int32 = pa.Field(ge=1)
+    n_words: pl.Int32 = pa.Field(isin=[1, 2, 3])
+    month: date = pa.Field(description="First day of listed_on's month: the partition.")
+
+    class Config(Strict):
+        unique = ["phrase", "listed_on"]
+
+    @pa.dataframe_check(error="month must be the first day of listed_on's month")
+    def month_of_listed_on(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("listed_on").dt.truncate("1mo") == pl.col("month"))
+
+
+class TitlePairs(pa.DataFrameModel):
+    """Summary: pairs of papers with near-identical titles (``possible_duplicates``)."""
+
+    paper_id_a: str = pa.Field(str_matches=_PAPER_ID)
+    paper_id_b: str = pa.Field(str_matches=_PAPER_ID)
+    similarity: float = pa.Field(ge=0.9, le=1.0, description="Jaro-Winkler of title keys.")
+
+    class Config(Strict):
+        unique = ["paper_id_a", "paper_id_b"]
+
+    @pa.dataframe_check(error="a pair is stored once, with paper_id_a < paper_id_b")
+    def ordered_pair(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("paper_id_a") < pl.col("paper_id_b"))
 
 
 class Sources(pa.DataFrameModel):
@@ -202,10 +236,18 @@ PUBLISHED: dict[str, type[pa.DataFrameModel]] = {
     "paper_topics": PaperTopics,
     "paper_keyphrases": PaperKeyphrases,
     "paper_terms": PaperTerms,
+    "keyphrase_daily": KeyphraseDaily,
+    "title_pairs": TitlePairs,
     "sources": Sources,
     "quarantine": Quarantine,
 }
 """Lake tables, in publish order; each name is a folder under ``warehouse/lake/``."""
+
+SUMMARIES = frozenset({"keyphrase_daily", "title_pairs"})
+"""Tables derived from the others at the end of each run (see ``paperlake.summaries``)."""
+
+PARTITIONED: dict[str, str] = {"keyphrase_daily": "month"}
+"""Tables stored one folder per value of a column; staging a partition replaces it whole."""
 
 
 def polars_schema(model: type[pa.DataFrameModel]) -> pl.Schema:

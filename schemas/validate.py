@@ -50,3 +50,16 @@ def validate_rows(
     bad = pl.Series("bad", sorted(failures), dtype=pl.UInt32)
     good = frame.with_row_index("_row").filter(~pl.col("_row").is_in(bad.implode())).drop("_row")
     return good, [RowFailure(row, detail) for row, detail in sorted(failures.items())]
+
+
+def validate_derived(
+    model: type[pa.DataFrameModel], frame: pl.DataFrame, context: str
+) -> pl.DataFrame:
+    """Validate a table paperlake derived from already-validated tables.
+
+    A failing row here is a paperlake bug, not bad input, so it stops the run (before its
+    publish) instead of going to quarantine."""
+    good, failures = validate_rows(model, frame)
+    if failures:
+        raise ContractBroken(f"{context}: {failures[0].detail} ({len(failures)} row(s))")
+    return good
