@@ -9,8 +9,9 @@ create or replace view entities as
 with final as (
     select
         e.entity,
-        count(distinct e.paper_id) as n_papers,
-        count(distinct e.paper_id) filter (where e.role = 'introduces') as n_introducing,
+        -- (paper_id, entity) is unique (PaperEntities contract), so rows are papers.
+        count(*) as n_papers,
+        count(*) filter (where e.role = 'introduces') as n_introducing,
         min(s.first_listed_on) as first_listed_on,
         max(s.last_listed_on) as last_listed_on
     from stg_paper_entities as e

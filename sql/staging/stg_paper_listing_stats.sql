@@ -4,7 +4,7 @@ select
     paper_id,
     min(listed_on) as first_listed_on,
     max(listed_on) as last_listed_on,
-    count(distinct dump_id) as n_dumps,
+    count(*) as n_dumps,  -- (dump_id, paper_id) is unique: the Listings contract
     count(distinct listed_on) as n_listing_days
 from stg_listings
 group by paper_id
