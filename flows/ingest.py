@@ -193,8 +193,12 @@ def publish(warehouse: Warehouse, staged: Manifest | None) -> Manifest:
     return manifest
 
 
-def _chunks(items: list[Candidate], size: int) -> list[list[Candidate]]:
-    return [items[start : start + size] for start in range(0, len(items), size)] or [[]]
+def _chunks(found: Discovery, size: int) -> list[list[Candidate]]:
+    """Batches of candidates; one empty batch if only unreadable inputs need reporting,
+    none at all when nothing is new (a no-op daily run then runs no batch tasks)."""
+    items = found.candidates
+    batches = [items[start : start + size] for start in range(0, len(items), size)]
+    return batches or ([[]] if found.unreadable else [])
 
 
 @flow(name="paperlake-ingest", log_prints=True)
@@ -217,7 +221,7 @@ def ingest(
         summary.skipped_unchanged = found.skipped_unchanged
         summary.skipped_in_progress = len(found.skipped_in_progress)
         base = staged = store.current()
-        batches = _chunks(found.candidates, batch_size)
+        batches = _chunks(found, batch_size)
         done = 0
         for number, candidates in enumerate(batches, start=1):
             raws, unreadable = archive_inputs(store, as_is(candidates), captured_on)

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from stat import S_ISREG
 from typing import BinaryIO
 
 from paperlake.build import CaptureSource, RawDump
@@ -91,7 +92,7 @@ def discover(
             except OSError as exc:
                 found.unreadable.append(Unreadable(name, f"cannot stat: {exc.strerror or exc}"))
                 continue
-            if not path.is_file():
+            if not S_ISREG(stat.st_mode):
                 found.unreadable.append(Unreadable(name, "not a regular file"))
                 continue
             if known.get(name) == (stat.st_size, stat.st_mtime_ns):
