@@ -10,6 +10,7 @@ import pytest
 from flows.ingest import ingest, replay
 from tests.conftest import query
 from tests.dumps import PAPERS, dump_bytes
+from tests.test_summaries import FULL_KEYPHRASE_FREQUENCY
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -29,6 +30,9 @@ def test_corrected_redrop_is_loaded_and_cleared(landing: Path, warehouse: Path) 
     assert summary.dumps_loaded == 1
     assert query(warehouse, "select reason from quarantine") == [("empty",)]
     assert query(warehouse, "select n_papers from dumps") == [(3,)]
+    # The replayed dump's listings reach the summaries too.
+    keyphrases = "select phrase, listed_on, n_papers, n_words from keyphrase_frequency order by all"
+    assert query(warehouse, keyphrases) == query(warehouse, FULL_KEYPHRASE_FREQUENCY) != []
     # A later ingest sees the corrected file as already read: nothing new.
     assert ingest(paths=[str(landing)], warehouse=str(warehouse)).nothing_new
 
