@@ -1,7 +1,7 @@
 """One measurement in a fresh process (so peak RSS and import time are its own).
 
     python -m bench.worker backfill DUMPS WAREHOUSE
-    python -m bench.worker incremental DUMPS WAREHOUSE NEW_DUMP
+    python -m bench.worker incremental DUMPS WAREHOUSE NEW_DUMP...
     python -m bench.worker baseline DUMPS DB
 
 Prints one JSON object on the last line of stdout.
@@ -14,6 +14,7 @@ import os
 import re
 import resource
 import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -57,32 +58,37 @@ def backfill(dumps: str, warehouse: str) -> dict[str, float]:
     }
 
 
-def incremental(dumps: str, warehouse: str, new_dump: str) -> dict[str, float]:
-    """A daily run onto an existing warehouse: a run with nothing new, then one new dump."""
+def incremental(dumps: str, warehouse: str, *new_dumps: str) -> dict[str, float]:
+    """Daily runs onto an existing warehouse: per new dump, a run with nothing new, then a
+    run with that dump (medians; the dumps are removed from the landing folder after)."""
     imports, server = _warm_prefect()
     from flows.ingest import ingest
 
-    # The first run in a process also pays one-time costs (Pandera loads its backends,
-    # Prefect starts its heartbeat): not the daily run's, so it is run once unmeasured.
+    # The first run in a process also pays one-time costs (Pandera loads its backends):
+    # not the daily run's, so it is run once unmeasured.
     ingest(paths=[dumps], warehouse=warehouse)
-    started = time.perf_counter()
-    noop = ingest(paths=[dumps], warehouse=warehouse)
-    noop_s = time.perf_counter() - started
-    assert noop.nothing_new, noop.lines()
-    shutil.copy(new_dump, Path(dumps) / Path(new_dump).name)
+    noops, dailies = [], []
+    added = [Path(dumps) / Path(new).name for new in new_dumps]
     try:
-        started = time.perf_counter()
-        daily = ingest(paths=[dumps], warehouse=warehouse)
-        daily_s = time.perf_counter() - started
+        for new, landed in zip(new_dumps, added, strict=True):
+            started = time.perf_counter()
+            noop = ingest(paths=[dumps], warehouse=warehouse)
+            noops.append(time.perf_counter() - started)
+            assert noop.nothing_new, noop.lines()
+            shutil.copy(new, landed)
+            started = time.perf_counter()
+            daily = ingest(paths=[dumps], warehouse=warehouse)
+            dailies.append(time.perf_counter() - started)
+            assert daily.dumps_loaded == 1, daily.lines()
     finally:
-        (Path(dumps) / Path(new_dump).name).unlink()
-    assert daily.dumps_loaded == 1, daily.lines()
+        for landed in added:
+            landed.unlink(missing_ok=True)
     return {
         "imports_s": imports,
         "server_boot_s": server,
-        "noop_run_s": noop_s,
-        "daily_run_s": daily_s,
-        "work_s": daily_s - noop_s,
+        "noop_run_s": statistics.median(noops),
+        "daily_run_s": statistics.median(dailies),
+        "work_s": statistics.median(d - n for d, n in zip(dailies, noops, strict=True)),
     }
 
 
