@@ -94,7 +94,7 @@ class Warehouse:
         self.root = root.resolve()
         self._deferring = False
         self._pending: dict[Path, Path] = {}
-        """Archive files written inside :meth:`archiving`: temp path -> final path."""
+        """Archive files written inside :meth:`archiving`: final path -> temp path."""
 
     # ---- paths -------------------------------------------------------------------------
     @property
@@ -119,13 +119,13 @@ class Warehouse:
         dump_id = hashlib.sha256(data).hexdigest()
         rel = self.raw_relpath(dump_id)
         target = self.root / rel
-        if target.exists() or target in self._pending.values():
+        if target.exists() or target in self._pending:
             return dump_id, rel
         if self._deferring:
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
             tmp.write_bytes(data)
-            self._pending[tmp] = target
+            self._pending[target] = tmp
         else:
             atomic_write(target, data)
         return dump_id, rel
@@ -144,10 +144,14 @@ class Warehouse:
         try:
             yield
             with ThreadPoolExecutor(_SYNC_THREADS) as pool:
-                list(pool.map(_fsync, self._pending))
-                for tmp, target in self._pending.items():
+                list(pool.map(_fsync, self._pending.values()))
+                for target, tmp in self._pending.items():
                     os.replace(tmp, target)
-                list(pool.map(_fsync, {target.parent for target in self._pending.values()}))
+                list(pool.map(_fsync, {target.parent for target in self._pending}))
+        except BaseException:
+            for tmp in self._pending.values():
+                tmp.unlink(missing_ok=True)
+            raise
         finally:
             self._deferring = False
             self._pending = {}
@@ -227,8 +231,7 @@ class Warehouse:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
         frame.write_parquet(tmp, compression="zstd", statistics=True)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
+        _fsync(tmp)
         os.replace(tmp, target)
         return rel
 

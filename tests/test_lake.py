@@ -142,3 +142,19 @@ def test_archive_is_content_addressed(tmp_path: Path) -> None:
     assert rel == f"raw/{dump_id[:2]}/{dump_id}.txt"
     assert store.archive(b"hello") == (dump_id, rel)
     assert (tmp_path / rel).read_bytes() == b"hello"
+
+
+def test_archiving_a_batch_puts_files_in_place_only_when_it_ends(tmp_path: Path) -> None:
+    store = Warehouse(tmp_path)
+    with store.archiving():
+        _, rel = store.archive(b"one")
+        assert store.archive(b"one")[1] == rel  # the same bytes twice: one file
+        assert not (tmp_path / rel).exists()  # not durable yet, so not in place
+    assert (tmp_path / rel).read_bytes() == b"one"
+    assert not list((tmp_path / "raw").rglob(".*"))  # no temp file left
+
+    with pytest.raises(RuntimeError), store.archiving():
+        _, failed = store.archive(b"two")
+        raise RuntimeError("the batch failed")
+    assert not (tmp_path / failed).exists()
+    assert not list((tmp_path / "raw").rglob(".*"))
