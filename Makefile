@@ -15,7 +15,7 @@ demo: .venv/.synced  ## ingest the bundled sample dumps into ./warehouse and pri
 test: .venv/.synced  ## lint, type-check and run the whole test suite
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy paperlake flows schemas
+	$(RUN) mypy -p paperlake
 	$(RUN) pytest
 
 bench: .venv/.synced  ## benchmark a backfill: make bench SCALE=1y (1d, 1y, 10y)

@@ -29,7 +29,7 @@ def _warm_prefect() -> tuple[float, float]:
     started = time.perf_counter()
     from prefect import flow
 
-    from flows.ingest import ingest  # noqa: F401 - the import is what is timed
+    from paperlake.flows.ingest import ingest  # noqa: F401 - the import is what is timed
 
     imported = time.perf_counter()
 
@@ -43,7 +43,7 @@ def _warm_prefect() -> tuple[float, float]:
 
 def backfill(dumps: str, warehouse: str) -> dict[str, float]:
     imports, server = _warm_prefect()
-    from flows.ingest import ingest
+    from paperlake.flows.ingest import ingest
 
     shutil.rmtree(warehouse, ignore_errors=True)
     started = time.perf_counter()
@@ -62,7 +62,7 @@ def incremental(dumps: str, warehouse: str, *new_dumps: str) -> dict[str, float]
     """Daily runs onto an existing warehouse: per new dump, a run with nothing new, then a
     run with that dump (medians; the dumps are removed from the landing folder after)."""
     imports, server = _warm_prefect()
-    from flows.ingest import ingest
+    from paperlake.flows.ingest import ingest
 
     # The first run in a process also pays one-time costs (Pandera loads its backends):
     # not the daily run's, so it is run once unmeasured.

@@ -31,6 +31,8 @@ from prefect.utilities.annotations import quote
 from paperlake.build import Batch, Known, RawDump, build_batch
 from paperlake.config import BATCH_SIZE, DEFAULT_CRON, warehouse_root
 from paperlake.lake import Manifest, Warehouse
+from paperlake.schemas.tables import PUBLISHED, SUMMARIES
+from paperlake.schemas.validate import validate_derived
 from paperlake.sources import (
     Candidate,
     Discovery,
@@ -43,8 +45,6 @@ from paperlake.sources import (
 from paperlake.summaries import summarize
 from paperlake.topics import DEFAULT_TAXONOMY, load_taxonomy
 from paperlake.views import ensure_database
-from schemas.tables import PUBLISHED, SUMMARIES
-from schemas.validate import validate_derived
 
 T = TypeVar("T")
 

@@ -24,8 +24,7 @@ from paperlake.keyphrases import paper_keyphrases, paper_terms
 from paperlake.normalize import extract_links, paper_id, title_key
 from paperlake.parse import DumpRejected, parse_dump, too_large
 from paperlake.rejects import Reject
-from paperlake.topics import Taxonomy
-from schemas.tables import (
+from paperlake.schemas.tables import (
     Dumps,
     Entries,
     Listings,
@@ -39,7 +38,8 @@ from schemas.tables import (
     Sources,
     polars_schema,
 )
-from schemas.validate import validate_rows
+from paperlake.schemas.validate import validate_rows
+from paperlake.topics import Taxonomy
 
 CaptureSource = Literal["file_name", "mtime", "override"]
 

@@ -34,7 +34,7 @@ def _date(text: str) -> date:
 def _run_flow(name: str, **parameters: object) -> int:
     """Run a flow of ``flows.ingest`` and print its summary; exit codes say what happened."""
     _prefect_defaults()
-    from flows import ingest as flows
+    from paperlake.flows import ingest as flows
 
     try:
         summary = getattr(flows, name)(**parameters)
@@ -79,7 +79,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from flows.ingest import serve
+    from paperlake.flows.ingest import serve
 
     serve(args.landing, args.warehouse, args.cron)
     return 0

@@ -35,7 +35,7 @@ from uuid import uuid4
 
 import polars as pl
 
-from schemas.tables import PARTITIONED, PUBLISHED, polars_schema
+from paperlake.schemas.tables import PARTITIONED, PUBLISHED, polars_schema
 
 DB_NAME = "paperlake.duckdb"
 _SYNC_THREADS = 8

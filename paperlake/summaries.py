@@ -24,7 +24,7 @@ import polars as pl
 
 from paperlake.lake import Manifest, Warehouse
 
-TITLE_PAIRS_SQL = Path(__file__).resolve().parent.parent / "sql" / "summaries" / "title_pairs.sql"
+TITLE_PAIRS_SQL = Path(__file__).resolve().parent / "sql" / "summaries" / "title_pairs.sql"
 
 
 def keyphrase_daily(

@@ -17,9 +17,9 @@ import duckdb
 import polars as pl
 
 from paperlake.lake import Manifest, Warehouse
-from schemas.tables import PUBLISHED, polars_schema
+from paperlake.schemas.tables import PUBLISHED, polars_schema
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+SQL_DIR = Path(__file__).resolve().parent / "sql"
 """``sql/staging/*.sql`` first (lake -> clean names), then ``sql/*.sql`` (the public views)."""
 
 _DUCKDB_TYPES = {

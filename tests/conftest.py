@@ -55,7 +55,7 @@ def sample_landing(landing: Path) -> Path:
 @pytest.fixture(scope="session")
 def sample_warehouse(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Path:
     """The sample dumps ingested once by the real flow; tests only read it."""
-    from flows.ingest import ingest
+    from paperlake.flows.ingest import ingest
 
     root = tmp_path_factory.mktemp("samples") / "warehouse"
     ingest(paths=[str(SAMPLES)], warehouse=str(root), captured_on=SAMPLE_CAPTURE)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.ingest import ingest
 from paperlake.cli import main
+from paperlake.flows.ingest import ingest
 from tests.conftest import ROOT, query
 from tests.dumps import abstract, dump_bytes
 
@@ -184,7 +184,7 @@ def test_view_catalogue_is_current_and_complete() -> None:
 
 
 def test_retopic_applies_an_edited_taxonomy(tmp_path: Path, prefect_harness: None) -> None:
-    from flows.ingest import retopic
+    from paperlake.flows.ingest import retopic
     from paperlake.topics import load_taxonomy
 
     landing = tmp_path / "landing"

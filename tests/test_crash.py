@@ -23,7 +23,7 @@ import duckdb
 import pytest
 
 from bench.generate import generate
-from flows.ingest import ingest
+from paperlake.flows.ingest import ingest
 from paperlake.lake import Warehouse
 from paperlake.views import ensure_database
 from tests.conftest import ROOT, SAMPLES

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.ingest import QuarantineError, RunSummary, ingest
+from paperlake.flows.ingest import QuarantineError, RunSummary, ingest
 from paperlake.lake import Warehouse, WarehouseBusy
 from tests.conftest import SAMPLE_CAPTURE, SAMPLES, query
 from tests.dumps import PAPERS, abstract, dump_bytes

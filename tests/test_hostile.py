@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.ingest import RunSummary, ingest
+from paperlake.flows.ingest import RunSummary, ingest
 from tests.conftest import SAMPLES, query
 from tests.hostile import CATALOGUE, ROOT_ONLY_SKIPPED, Hostile
 

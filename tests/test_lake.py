@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from paperlake.lake import Manifest, Warehouse, WarehouseBusy
+from paperlake.schemas.tables import PUBLISHED, polars_schema
 from paperlake.views import build_database, ensure_database
-from schemas.tables import PUBLISHED, polars_schema
 
 PAPER = {
     "paper_id": "0123456789abcdef",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.ingest import ingest, replay
+from paperlake.flows.ingest import ingest, replay
 from tests.conftest import query
 from tests.dumps import PAPERS, dump_bytes
 from tests.test_summaries import FULL_KEYPHRASE_FREQUENCY

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from flows.ingest import daily_deployment, ingest
 from paperlake.config import DEFAULT_CRON
+from paperlake.flows.ingest import daily_deployment, ingest
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
-from schemas.tables import (
+from paperlake.schemas.tables import (
     PUBLISHED,
     Dumps,
     Entries,
@@ -15,7 +15,7 @@ from schemas.tables import (
     PaperLinks,
     polars_schema,
 )
-from schemas.validate import ContractBroken, validate_rows
+from paperlake.schemas.validate import ContractBroken, validate_rows
 
 NOW = datetime(2025, 3, 20, tzinfo=UTC)
 DUMP = {

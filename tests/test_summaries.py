@@ -7,10 +7,10 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.ingest import ingest
+from paperlake.flows.ingest import ingest
 from paperlake.lake import Manifest, Warehouse
+from paperlake.schemas.tables import SUMMARIES, KeyphraseDaily, polars_schema
 from paperlake.views import ensure_database
-from schemas.tables import SUMMARIES, KeyphraseDaily, polars_schema
 from tests.conftest import query
 from tests.dumps import abstract, dump_bytes
 
