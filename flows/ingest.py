@@ -1,13 +1,14 @@
 """The daily ingest flow: the one place where the pipeline is wired together.
 
-    lock -> recover -> discover -> per batch of dumps: archive -> build -> commit -> views
+    lock -> recover -> discover -> per batch of dumps: archive -> build -> write
+         -> summaries -> commit (one DuckLake transaction) -> maintain -> views
 
 Tasks are coarse (one per batch of up to ``BATCH_SIZE`` dumps, never per dump or row) so a
 ten-year backfill is a handful of task runs.  Data-carrying arguments are wrapped in
 ``quote()``: Prefect would otherwise walk every element (every paper id of the warehouse)
-to look for futures, which made a daily run's overhead grow with the warehouse.  I/O tasks
-retry; a retry is safe because every write is content-addressed or goes to a new file and
-only the manifest swap publishes it.
+to look for futures, which made a daily run's overhead grow with the warehouse.  Archiving
+retries (content-addressed, so a retry is safe); the lake writes do not: they all belong to
+the run's one open transaction, and a failure rolls all of them back.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from prefect.utilities.annotations import quote
 
 from paperlake.build import Batch, Known, RawDump, build_batch
 from paperlake.config import BATCH_SIZE, DEFAULT_CRON, warehouse_root
-from paperlake.lake import Manifest, Warehouse
-from paperlake.schemas.tables import PUBLISHED, SUMMARIES
+from paperlake.lake import DEFAULT_RETENTION_DAYS, Transaction, Warehouse
+from paperlake.schemas.tables import PUBLISHED
 from paperlake.schemas.validate import validate_derived
 from paperlake.sources import (
     Candidate,
@@ -74,7 +75,8 @@ class RunSummary:
     rows: dict[str, int] = field(default_factory=dict)
     """Rows published per table by this run."""
     quarantined_files: list[str] = field(default_factory=list)
-    manifest_version: int = 0
+    snapshot: int = 0
+    """The lake snapshot the run leaves current."""
     recovered: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
     seconds: float = 0.0
@@ -92,7 +94,7 @@ class RunSummary:
         )
         lines = [
             f"{head} ({self.seconds:.1f}s, warehouse {self.warehouse}, "
-            f"version {self.manifest_version})",
+            f"snapshot {self.snapshot})",
             f"  files: {self.files_seen} seen, {self.dumps_loaded} loaded, "
             f"{self.skipped_unchanged} unchanged, {self.skipped_duplicate} duplicate bytes, "
             f"{self.skipped_in_progress} in progress, {self.files_quarantined} quarantined",
@@ -111,12 +113,11 @@ class RunSummary:
 
 @task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def open_warehouse(warehouse: Warehouse) -> tuple[Known, list[str]]:
-    """Finish what a killed run left (drop unpublished files, rebuild stale views)."""
+    """Finish what a killed run left (delete its uncommitted files, rebuild stale views)."""
     recovered = warehouse.recover()
     ensure_database(warehouse)
-    manifest = warehouse.current()
     known = Known.from_tables(
-        *(warehouse.scan(name, manifest) for name in ("dumps", "papers", "quarantine", "sources"))
+        *(warehouse.scan(name) for name in ("dumps", "papers", "quarantine", "sources"))
     )
     return known, recovered
 
@@ -155,42 +156,52 @@ def transform(
     )
 
 
-@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
-def stage(warehouse: Warehouse, batch: Batch, run_id: str, base: Manifest) -> Manifest:
-    """Write the batch's part files; invisible until :func:`publish`."""
-    return warehouse.stage(batch.tables, run_id, base)
+@task(cache_policy=NO_CACHE)
+def write(run: Transaction, batch: Batch) -> None:
+    """Write the batch into the run's transaction; invisible until :func:`commit`."""
+    run.append(batch.tables)
 
 
-@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
-def stage_summaries(
-    warehouse: Warehouse, base: Manifest, staged: Manifest, run_id: str
-) -> tuple[Manifest, dict[str, int]]:
-    """Compute the summary tables for what the run changed and stage them too."""
+@task(cache_policy=NO_CACHE)
+def write_summaries(run: Transaction, new: dict[str, pl.DataFrame]) -> dict[str, int]:
+    """Compute the summary tables for what the run wrote and write them too."""
     frames = {
         name: validate_derived(PUBLISHED[name], frame, f"summary {name}")
-        for name, frame in summarize(warehouse, base, staged).items()
+        for name, frame in summarize(run, new).items()
     }
-    return warehouse.stage(frames, run_id, staged), {n: f.height for n, f in frames.items()}
+    run.append(frames)
+    return {name: frame.height for name, frame in frames.items()}
 
 
-def _finish(store: Warehouse, base: Manifest, staged: Manifest | None, summary: RunSummary) -> None:
-    """Stage the summaries (when the run changed the lake, or they were never computed),
-    then publish: the single commit point of every run."""
-    if staged is not None or not base.stats.keys() >= SUMMARIES:
-        staged, rows = stage_summaries(store, as_is(base), as_is(staged or base), summary.run_id)
-        for name, n in rows.items():
+@task(cache_policy=NO_CACHE)
+def commit(warehouse: Warehouse, run: Transaction, retention_days: float) -> int:
+    """Commit the run (its single commit point), then compact, expire and rebuild the views.
+
+    A run that wrote nothing commits nothing; maintenance still runs (retention is by age).
+    Returns the snapshot the views now show."""
+    if any(run.rows.values()):
+        run.commit()
+    else:
+        run.rollback()
+    warehouse.maintain(retention_days)
+    snapshot = warehouse.current()
+    ensure_database(warehouse, snapshot)
+    return snapshot.version
+
+
+def _finish(
+    store: Warehouse,
+    run: Transaction,
+    new: dict[str, list[pl.DataFrame]],
+    summary: RunSummary,
+    retention_days: float,
+) -> None:
+    """Summaries (when the run added rows), then the commit."""
+    if any(run.rows.values()):
+        frames = {name: pl.concat(parts) for name, parts in new.items() if parts}
+        for name, n in write_summaries(as_is(run), as_is(frames)).items():
             summary.rows[name] += n
-    summary.manifest_version = publish(store, staged).version
-
-
-@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
-def publish(warehouse: Warehouse, staged: Manifest | None) -> Manifest:
-    """Swap the manifest pointer (the run's single commit point), then rebuild the views.
-
-    ``None`` (nothing new) publishes no new version."""
-    manifest = warehouse.current() if staged is None else warehouse.publish(staged)
-    ensure_database(warehouse, manifest)
-    return manifest
+    summary.snapshot = commit(store, as_is(run), retention_days)
 
 
 def _chunks(found: Discovery, size: int) -> list[list[Candidate]]:
@@ -210,17 +221,19 @@ def ingest(
     wait_seconds: float = 0.0,
     batch_size: int = BATCH_SIZE,
     taxonomy: str | None = None,
+    retention_days: float = DEFAULT_RETENTION_DAYS,
 ) -> RunSummary:
     """Ingest every new dump under ``paths`` into the warehouse and publish its views."""
     logger = get_run_logger()
     store, summary = _start(warehouse, "ingest")
-    with store.lock(wait_seconds):
+    with store.lock(wait_seconds), store.session():
         known, summary.recovered = open_warehouse(store)
+        run = store.begin(summary.run_id)
+        new: dict[str, list[pl.DataFrame]] = {"listings": [], "papers": []}
         found = find_inputs(paths, as_is(known), store)
         summary.files_seen = len(found.candidates) + found.skipped_unchanged
         summary.skipped_unchanged = found.skipped_unchanged
         summary.skipped_in_progress = len(found.skipped_in_progress)
-        base = staged = store.current()
         batches = _chunks(found, batch_size)
         done = 0
         for number, candidates in enumerate(batches, start=1):
@@ -234,7 +247,9 @@ def ingest(
                 summary.run_id,
                 Path(taxonomy or DEFAULT_TAXONOMY),
             )
-            staged = stage(store, as_is(batch), summary.run_id, as_is(staged))
+            write(as_is(run), as_is(batch))
+            for name, parts in new.items():
+                parts.append(batch.tables[name])
             done += len(candidates)
             _add(summary, batch)
             if len(batches) > 1:
@@ -246,7 +261,7 @@ def ingest(
                     len(found.candidates),
                     summary.dumps_loaded,
                 )
-        _finish(store, base, staged if any(summary.rows.values()) else None, summary)
+        _finish(store, run, new, summary, retention_days)
     _report(summary, store)
     if strict and (summary.files_quarantined or summary.entries_quarantined):
         raise QuarantineError(
@@ -282,8 +297,9 @@ def replay(
     copy-on-write: the replayed files' old rows go, the replay's own rejects come in.
     """
     store, summary = _start(warehouse, "replay")
-    with store.lock(wait_seconds):
+    with store.lock(wait_seconds), store.session():
         known, summary.recovered = open_warehouse(store)
+        run = store.begin(summary.run_id)
         again = reload_quarantined(store, as_is(known), captured_on)
         summary.files_seen = len(again.paths)
         known.dumps -= again.dump_ids
@@ -300,13 +316,11 @@ def replay(
             ~pl.col("source_file").is_in(list(again.paths))
             & ~pl.col("dump_id").is_in(list(again.dump_ids)).fill_null(False)
         )
-        base, staged = store.current(), None
-        if again.paths:  # else nothing to rewrite: writing parts would only leave orphans
-            batch.tables["quarantine"] = pl.concat([kept.collect(), batch.quarantine])
-            staged = store.stage(
-                batch.tables, summary.run_id, base, replace=frozenset({"quarantine"})
-            )
-        _finish(store, base, staged, summary)
+        if again.paths:  # else nothing to rewrite
+            run.replace({"quarantine": pl.concat([kept.collect(), batch.quarantine])})
+            run.append({name: f for name, f in batch.tables.items() if name != "quarantine"})
+        new = {name: [batch.tables[name]] for name in ("listings", "papers")}
+        _finish(store, run, new, summary, DEFAULT_RETENTION_DAYS)
     _report(summary, store)
     return summary
 
@@ -320,8 +334,9 @@ def retopic(
     ``paper_topics`` is rewritten copy-on-write and ``papers.taxonomy_version`` records the
     taxonomy that tagged each paper."""
     store, summary = _start(warehouse, "retopic")
-    with store.lock(wait_seconds):
+    with store.lock(wait_seconds), store.session():
         open_warehouse(store)
+        run = store.begin(summary.run_id)
         tagger = load_taxonomy(Path(taxonomy or DEFAULT_TAXONOMY))
         papers = store.scan("papers").collect()
         retagged = {
@@ -331,8 +346,8 @@ def retopic(
         for name, frame in retagged.items():
             retagged[name] = validate_derived(PUBLISHED[name], frame, f"retopic {name}")
             summary.rows[name] = retagged[name].height
-        staged = store.stage(retagged, summary.run_id, store.current(), replace=frozenset(retagged))
-        summary.manifest_version = publish(store, staged).version
+        run.replace(retagged)
+        summary.snapshot = commit(store, as_is(run), DEFAULT_RETENTION_DAYS)
     _report(summary, store)
     return summary
 

@@ -1,19 +1,19 @@
-"""The warehouse on disk: raw archive, immutable Parquet parts, manifests, lock.
+"""The warehouse on disk: raw archive, DuckLake tables, lock.
 
 Layout (everything below ``root``)::
 
-    raw/<aa>/<sha256>.txt          every input's exact bytes, by content hash
-    lake/<table>/<run>-<n>.parquet immutable data files, never edited in place
-    lake/<table>/<col>=<value>/... the same, for a table partitioned by a column
-    _manifests/<version>.json      which files make up each table at that version
-    _manifests/CURRENT             name of the current manifest (the pointer)
-    paperlake.duckdb               views over the current manifest (see paperlake.views)
-    .lock                          held by the one run allowed to write
+    raw/<aa>/<sha256>.txt             every input's exact bytes, by content hash
+    lake/catalog.ducklake             the DuckLake catalog (a DuckDB database): tables,
+                                      snapshots, which Parquet files make up each snapshot
+    lake/data/main/<table>/*.parquet  the data files, written and managed by DuckLake
+    paperlake.duckdb                  views over the current snapshot (see paperlake.views)
+    .lock                             held by the one run allowed to write
 
-A publish writes new part files, then a new manifest, then swaps ``CURRENT`` with an atomic
-rename: readers see the old version or the new one, never half of one.  Files that no
-manifest names (a crashed run's leftovers) are invisible and removed by :meth:`recover`.
-The same protocol works on object storage (conditional put of the pointer).
+A run is one DuckLake transaction holding every batch and summary it writes, committed once
+with the run id and rows per table as commit info: readers see the previous snapshot or the
+next, never a mix.  Files a killed run wrote are in no snapshot; :meth:`Warehouse.recover`
+deletes them (DuckLake's orphaned-file cleanup).  :meth:`Warehouse.maintain` compacts and
+expires old snapshots after every run, so files and catalog stay bounded.
 """
 
 from __future__ import annotations
@@ -31,41 +31,52 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from uuid import uuid4
 
+import duckdb
+import duckdb_extension_ducklake
 import polars as pl
 
 from paperlake.schemas.tables import PARTITIONED, PUBLISHED, polars_schema
 
 DB_NAME = "paperlake.duckdb"
+CATALOG = "lake/catalog.ducklake"
+DATA = "lake/data"
+LAKE = "lk"
+"""Name the lake is attached under in every connection."""
+DEFAULT_RETENTION_DAYS = 30
 _SYNC_THREADS = 8
+_REWRITE = f"CALL ducklake_rewrite_data_files('{LAKE}', ?, delete_threshold => 0)"
+"""Rewrite a table's files that have deleted rows (any share), so none has a delete file."""
+_EXTENSION = next(
+    Path(duckdb_extension_ducklake.__file__).parent.glob(
+        f"extensions/v{duckdb.__version__}/ducklake.duckdb_extension"
+    )
+)
 
 
 class WarehouseBusy(RuntimeError):
     """Another run holds the warehouse lock."""
 
 
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    version: int
-    tables: dict[str, list[str]]
-    """Table name -> part files, relative to the warehouse root."""
-    created_at: str = ""
-    run_id: str = ""
-    stats: dict[str, int] = field(default_factory=dict)
+class CatalogError(RuntimeError):
+    """The catalog is missing or unreadable: the message names the file and what to do."""
 
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "version": self.version,
-                "created_at": self.created_at,
-                "run_id": self.run_id,
-                "tables": self.tables,
-                "stats": self.stats,
-            },
-            indent=1,
-            sort_keys=True,
-        )
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    version: int
+    """DuckLake snapshot id."""
+    tables: dict[str, list[str]]
+    """Table name -> absolute paths of its data files at this snapshot (no delete files)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    version: int
+    at: datetime
+    run_id: str
+    message: str
+    rows: dict[str, int] = field(default_factory=dict)
 
 
 def _fsync(path: Path) -> None:
@@ -89,12 +100,83 @@ def atomic_write(path: Path, data: bytes) -> None:
     _fsync(path.parent)
 
 
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class Rows:
+    """A polars frame DuckDB can scan by its variable name (Arrow C stream, no pyarrow)."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+
+    def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+        return self.frame.__arrow_c_stream__(requested_schema)
+
+
+class Transaction:
+    """One run's writes: every batch and summary, committed together by :meth:`commit`."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+        self.con = con
+        self.run_id = run_id
+        self.rows: dict[str, int] = {}
+        """Rows inserted per table (a replaced table or partition counts its new rows)."""
+        con.execute("BEGIN TRANSACTION")
+
+    def scan(self, table: str) -> pl.LazyFrame:
+        """``table`` as this transaction sees it (its own writes included)."""
+        return _read(self.con, f"{LAKE}.{table}", table)
+
+    def append(self, frames: dict[str, pl.DataFrame]) -> None:
+        """Insert ``frames``; a partitioned table has each partition in its frame replaced."""
+        for name, frame in frames.items():
+            column = PARTITIONED.get(name)
+            if column is not None and frame.height:
+                values = frame[column].unique().to_list()
+                self.con.execute(f"DELETE FROM {LAKE}.{name} WHERE {column} IN ?", [values])
+            self._insert(name, frame)
+
+    def replace(self, frames: dict[str, pl.DataFrame]) -> None:
+        """Replace each table in ``frames`` whole by its frame."""
+        for name, frame in frames.items():
+            self.con.execute(f"DELETE FROM {LAKE}.{name}")
+            self._insert(name, frame)
+
+    def _insert(self, name: str, frame: pl.DataFrame) -> None:
+        self.rows[name] = self.rows.get(name, 0) + frame.height
+        if frame.height:
+            incoming = Rows(frame)  # noqa: F841 - DuckDB reads it by name
+            self.con.execute(f"INSERT INTO {LAKE}.{name} BY NAME SELECT * FROM incoming")
+
+    def commit(self) -> None:
+        """The run's single commit point: one snapshot with the run id and rows per table."""
+        info = json.dumps({"run_id": self.run_id, "rows": self.rows}, sort_keys=True)
+        self.con.execute(
+            f"CALL {LAKE}.set_commit_message('paperlake', ?, extra_info => ?)",
+            [f"paperlake run {self.run_id}", info],
+        )
+        self.con.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.con.execute("ROLLBACK")
+
+
+def _read(con: duckdb.DuckDBPyConnection, relation: str, table: str) -> pl.LazyFrame:
+    schema = polars_schema(PUBLISHED[table])
+    columns = ", ".join(schema.names())
+    frame = pl.DataFrame(con.sql(f"SELECT {columns} FROM {relation}"))
+    return frame.cast(dict(schema)).lazy()  # type: ignore[arg-type]
+
+
 class Warehouse:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self._deferring = False
         self._pending: dict[Path, Path] = {}
         """Archive files written inside :meth:`archiving`: final path -> temp path."""
+        self._con: duckdb.DuckDBPyConnection | None = None
+        """The run's connection to the lake, open inside :meth:`session`."""
 
     # ---- paths -------------------------------------------------------------------------
     @property
@@ -102,8 +184,12 @@ class Warehouse:
         return self.root / DB_NAME
 
     @property
-    def manifests(self) -> Path:
-        return self.root / "_manifests"
+    def catalog_path(self) -> Path:
+        return self.root / CATALOG
+
+    @property
+    def data_path(self) -> Path:
+        return self.root / DATA
 
     def raw_relpath(self, dump_id: str) -> str:
         return f"raw/{dump_id[:2]}/{dump_id}.txt"
@@ -156,127 +242,195 @@ class Warehouse:
             self._deferring = False
             self._pending = {}
 
-    # ---- manifests ---------------------------------------------------------------------
-    def current(self) -> Manifest:
-        pointer = self.manifests / "CURRENT"
-        if not pointer.exists():
-            return Manifest(0, {name: [] for name in PUBLISHED})
-        document = json.loads((self.manifests / pointer.read_text().strip()).read_text())
-        tables = {name: document["tables"].get(name, []) for name in PUBLISHED}
-        return Manifest(
-            document["version"],
-            tables,
-            document["created_at"],
-            document["run_id"],
-            document.get("stats", {}),
+    # ---- the lake ----------------------------------------------------------------------
+    def _has_data(self) -> bool:
+        """Anything a catalog must already describe: data files, raw inputs, old layout."""
+        return any(
+            any(path.is_file() for path in (self.root / folder).rglob("*"))
+            for folder in (DATA, "raw", "_manifests")
+            if (self.root / folder).exists()
         )
 
-    def scan(self, table: str, manifest: Manifest | None = None) -> pl.LazyFrame:
-        """The table at ``manifest`` (default: current) as one lazy frame."""
-        return self.scan_files(table, (manifest or self.current()).tables[table])
-
-    def scan_files(self, table: str, files: list[str]) -> pl.LazyFrame:
-        """Part ``files`` (relative to the root) of ``table`` as one lazy frame."""
-        if not files:
-            return pl.LazyFrame(schema=polars_schema(PUBLISHED[table]))
-        # Parts written before a column existed read it as null (schema evolution).
-        return pl.scan_parquet(
-            [str(self.root / f) for f in files],
-            schema=polars_schema(PUBLISHED[table]),
-            missing_columns="insert",
-            extra_columns="ignore",
+    def _missing_catalog(self) -> CatalogError:
+        if (self.root / "_manifests").exists():
+            return CatalogError(
+                f"{self.root} holds a warehouse in the old manifest layout and no catalog "
+                f"{self.catalog_path}: run `paperlake migrate` to move it to DuckLake"
+            )
+        return CatalogError(
+            f"the lake catalog {self.catalog_path} is missing but the warehouse holds data: "
+            "restore the file from a backup, or run `paperlake rebuild` to rebuild the lake "
+            "from the raw archive (nothing has been changed or deleted)"
         )
 
-    def stage(
-        self,
-        frames: dict[str, pl.DataFrame],
-        run_id: str,
-        base: Manifest,
-        replace: frozenset[str] = frozenset(),
-    ) -> Manifest:
-        """Write ``frames`` as new immutable part files; return the manifest naming them.
+    def connect(self, create: bool = False, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        """A new in-memory DuckDB connection with the lake attached as ``lk``.
 
-        Nothing is visible until :meth:`publish`.  Tables in ``replace`` are rewritten whole
-        (copy-on-write: the new part replaces every old one); a partitioned table (see
-        ``PARTITIONED``) has each partition in ``frames`` replaced; the rest are appended to.
-        A run stages each batch on the previous batch's manifest and publishes once, so a
-        killed run leaves the warehouse exactly as it was.
+        ``create`` makes a new catalog, but only in a warehouse that holds no data yet:
+        never over files a lost catalog used to describe.
         """
-        tables = {
-            name: ([] if name in replace else list(files)) for name, files in base.tables.items()
+        if not self.catalog_path.exists():
+            if self._has_data():
+                raise self._missing_catalog()
+            if not create:
+                raise CatalogError(
+                    f"no warehouse at {self.root}: run `paperlake ingest PATH` first"
+                )
+        con = duckdb.connect()
+        try:
+            con.execute(f"LOAD {_sql_str(str(_EXTENSION))}")
+            self.data_path.mkdir(parents=True, exist_ok=True)
+            options = f"DATA_PATH {_sql_str(str(self.data_path) + '/')}"
+            options += ", DATA_INLINING_ROW_LIMIT 0" + (", READ_ONLY" if read_only else "")
+            con.execute(
+                f"ATTACH {_sql_str('ducklake:' + str(self.catalog_path))} AS {LAKE} ({options})"
+            )
+            if not read_only:
+                self._ensure_tables(con)
+        except duckdb.Error as exc:
+            con.close()
+            if "lock" in str(exc).lower():
+                raise WarehouseBusy(f"a run is writing the catalog {self.catalog_path}") from exc
+            raise CatalogError(
+                f"the lake catalog {self.catalog_path} cannot be read ({exc}): restore it from "
+                "a backup, or move it aside and run `paperlake rebuild` to rebuild the lake "
+                "from the raw archive (nothing has been changed or deleted)"
+            ) from exc
+        return con
+
+    def _ensure_tables(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Create missing tables and columns (schema evolution), in one commit."""
+        existing = {
+            (table, column)
+            for table, column in con.execute(
+                "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = ?",
+                [LAKE],
+            ).fetchall()
         }
-        stats = {name: (0 if name in replace else n) for name, n in base.stats.items()}
-        for name, frame in frames.items():
-            stats.setdefault(name, 0)  # the table exists from now on, even while empty
-            column = PARTITIONED.get(name)
-            if column is None:
-                if frame.height or name in replace:
-                    tables[name].append(self._write_part(f"lake/{name}", run_id, frame))
-                    stats[name] += frame.height
-                continue
-            for (value,), part in frame.partition_by(column, as_dict=True).items():
-                folder = f"lake/{name}/{column}={value}"
-                old = [rel for rel in tables[name] if rel.startswith(f"{folder}/")]
-                if old:
-                    stats[name] -= self.scan_files(name, old).select(pl.len()).collect().item()
-                tables[name] = [rel for rel in tables[name] if rel not in old]
-                tables[name].append(self._write_part(folder, run_id, part))
-                stats[name] += part.height
-        return Manifest(base.version, tables, base.created_at, run_id, stats)
+        tables = {table for table, _ in existing}
+        con.execute("BEGIN TRANSACTION")
+        for name, model in PUBLISHED.items():
+            typed = Rows(pl.DataFrame(schema=polars_schema(model)))  # noqa: F841 - by name
+            if name not in tables:
+                con.execute(f"CREATE TABLE {LAKE}.{name} AS SELECT * FROM typed LIMIT 0")
+            for column, sql_type, *_ in con.execute("DESCRIBE typed").fetchall():
+                if name in tables and (name, column) not in existing:
+                    con.execute(f"ALTER TABLE {LAKE}.{name} ADD COLUMN {column} {sql_type}")
+        con.execute("COMMIT")
 
-    def _write_part(self, folder: str, run_id: str, frame: pl.DataFrame) -> str:
-        """Write one immutable, fsynced part file; return its path relative to the root."""
-        rel = f"{folder}/{run_id}-{uuid4().hex[:12]}.parquet"
-        target = self.root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        frame.write_parquet(tmp, compression="zstd", statistics=True)
-        _fsync(tmp)
-        os.replace(tmp, target)
-        return rel
+    @contextmanager
+    def session(self, create: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Hold one connection to the lake for a run (a catalog is opened once per process)."""
+        self._con = self.connect(create=create)
+        try:
+            yield self._con
+        finally:
+            self._con.close()
+            self._con = None
 
-    def publish(self, staged: Manifest) -> Manifest:
-        """Make ``staged`` the current version: the one atomic step of every run."""
-        for folder in {
-            (self.root / rel).parent for files in staged.tables.values() for rel in files
-        }:
-            _fsync(folder)
-        manifest = Manifest(
-            self.current().version + 1,
-            staged.tables,
-            datetime.now(UTC).isoformat(),
-            staged.run_id,
-            staged.stats,
+    @contextmanager
+    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self._con is not None:
+            yield self._con
+            return
+        con = self.connect(read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def begin(self, run_id: str) -> Transaction:
+        """Start the run's transaction (inside :meth:`session`)."""
+        assert self._con is not None, "begin() needs an open session()"
+        return Transaction(self._con, run_id)
+
+    def scan(self, table: str) -> pl.LazyFrame:
+        """The table at the current snapshot, as one lazy frame (read into memory)."""
+        with self._connection() as con:
+            return _read(con, f"{LAKE}.{table}", table)
+
+    def current(self) -> Snapshot:
+        """The current snapshot and its data files, for views that read them directly.
+
+        Views over the files would show deleted rows, so a table with delete files (a run
+        killed between its commit and :meth:`maintain`) has them rewritten first when a
+        session is open, else this raises."""
+        with self._connection() as con:
+            tables = {name: self._files(con, name) for name in PUBLISHED}
+            version = con.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()
+        assert version is not None
+        return Snapshot(int(version[0]), tables)
+
+    def _files(self, con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+        listing = "SELECT data_file, delete_file FROM ducklake_list_files(?, ?)"
+        rows = con.execute(listing, [LAKE, table]).fetchall()
+        if any(delete is not None for _, delete in rows):
+            if con is not self._con:
+                raise CatalogError(
+                    f"table {table} has deleted rows not yet rewritten: run `paperlake maintain`"
+                )
+            con.execute(_REWRITE, [table])
+            rows = con.execute(listing, [LAKE, table]).fetchall()
+        return sorted(data for data, _ in rows)
+
+    def history(self) -> list[HistoryEntry]:
+        """Every snapshot still kept, oldest first."""
+        with self._connection() as con:
+            rows = con.execute(
+                "SELECT snapshot_id, snapshot_time, commit_message, commit_extra_info "
+                "FROM ducklake_snapshots(?) ORDER BY snapshot_id",
+                [LAKE],
+            ).fetchall()
+        entries = []
+        for version, at, message, extra in rows:
+            info = json.loads(extra) if extra else {}
+            entries.append(
+                HistoryEntry(
+                    version, at, info.get("run_id", ""), message or "", info.get("rows", {})
+                )
+            )
+        return entries
+
+    def maintain(self, retention_days: float = DEFAULT_RETENTION_DAYS) -> None:
+        """Compact and expire (inside :meth:`session`, under the lock).
+
+        Files with deleted rows are rewritten (so the current snapshot has no delete files),
+        small files merged (older snapshots stay readable: they refer to parts of the merged
+        file), snapshots older than ``retention_days`` expired, and files no snapshot uses
+        any more deleted once they have been unused since before this call: a reader
+        holding the previous views keeps its files until the next run.
+        """
+        assert self._con is not None, "maintain() needs an open session()"
+        con = self._con
+        started = con.execute("SELECT now()").fetchone()
+        assert started is not None
+        con.execute(f"CALL ducklake_rewrite_data_files('{LAKE}', delete_threshold => 0)")
+        con.execute(f"CALL ducklake_merge_adjacent_files('{LAKE}')")
+        con.execute(
+            f"CALL ducklake_expire_snapshots('{LAKE}', older_than => now() - ?::INTERVAL)",
+            [f"{retention_days * 86400:.0f} seconds"],
         )
-        name = f"{manifest.version:08d}.json"
-        atomic_write(self.manifests / name, manifest.to_json().encode())
-        atomic_write(self.manifests / "CURRENT", name.encode())  # the commit point
-        return manifest
+        con.execute(f"CALL ducklake_cleanup_old_files('{LAKE}', older_than => ?)", [started[0]])
+        con.execute(f"CHECKPOINT {LAKE}")
 
     # ---- recovery ----------------------------------------------------------------------
     def recover(self) -> list[str]:
         """Remove what a killed run left behind; return what was removed (relative paths).
 
-        Must run under the lock.  Part files no manifest names were never visible, temp
-        files were never renamed into place; both are safe to delete.
+        Must run inside :meth:`session`, under the lock: data files in no snapshot were
+        written by a run that never committed; temp files were never renamed into place.
         """
-        referenced: set[str] = set()
-        if self.manifests.exists():
-            for path in self.manifests.glob("*.json"):
-                document = json.loads(path.read_text())
-                for files in document["tables"].values():
-                    referenced.update(files)
-        removed: list[str] = []
-        candidates = list((self.root / "lake").rglob("*")) if (self.root / "lake").exists() else []
-        for pattern in ("raw/**/.*.tmp-*", "_manifests/.*.tmp-*", f".{DB_NAME}*.tmp*"):
-            candidates.extend(self.root.glob(pattern))
-        for path in candidates:
-            if not path.is_file():
-                continue
-            rel = path.relative_to(self.root).as_posix()
-            if rel not in referenced:
+        assert self._con is not None, "recover() needs an open session()"
+        removed = [
+            Path(path).resolve().relative_to(self.root).as_posix()
+            for (path,) in self._con.execute(
+                f"CALL ducklake_delete_orphaned_files('{LAKE}', cleanup_all => true)"
+            ).fetchall()
+        ]
+        for pattern in ("raw/**/.*.tmp-*", f".{DB_NAME}*.tmp*"):
+            for path in self.root.glob(pattern):
                 path.unlink()
-                removed.append(rel)
+                removed.append(path.relative_to(self.root).as_posix())
         return sorted(removed)
 
     # ---- lock --------------------------------------------------------------------------

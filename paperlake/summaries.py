@@ -1,17 +1,14 @@
 """Summary tables: what the heaviest views would otherwise recompute on every query.
 
-Computed once per run, after every batch is staged and before the publish, from the staged
-lake, and only for what the run changed:
+Computed once per run, after every batch is written and before the commit, inside the run's
+transaction (so from the lake as the run leaves it), and only for what the run changed:
 
 * ``keyphrase_daily``: distinct papers per (keyphrase, page date), for
-  ``keyphrase_frequency``.  Stored one partition per month.  A run recomputes each month it
-  added listings to, from all of that month's listings, and replaces the month whole, so a
-  page date captured twice still counts each paper once.
+  ``keyphrase_frequency``.  One month at a time: a run recomputes each month it added
+  listings to, from all of that month's listings, and replaces the month whole (DELETE +
+  INSERT), so a page date captured twice still counts each paper once.
 * ``title_pairs``: near-duplicate titles, for ``possible_duplicates``.  Append-only: titles
   never change, so a run compares only its new papers with every paper.
-
-A warehouse built before a summary existed has no stats entry for it; its first run then
-computes the summary over everything.
 """
 
 from __future__ import annotations
@@ -19,10 +16,9 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
-from paperlake.lake import Manifest, Warehouse
+from paperlake.lake import LAKE, Rows, Transaction
 
 TITLE_PAIRS_SQL = Path(__file__).resolve().parent / "sql" / "summaries" / "title_pairs.sql"
 
@@ -42,41 +38,27 @@ def keyphrase_daily(
     )
 
 
-def title_pairs(new_papers: list[Path], all_papers: list[Path]) -> pl.DataFrame:
+def title_pairs(run: Transaction, new_papers: pl.DataFrame) -> pl.DataFrame:
     """Pairs (a < b) with near-identical titles that involve at least one new paper."""
     schema = {"paper_id_a": pl.String, "paper_id_b": pl.String, "similarity": pl.Float64}
-    if not new_papers:
+    if not new_papers.height:
         return pl.DataFrame(schema=schema)
-    with duckdb.connect() as con:
-        rows = con.execute(
-            TITLE_PAIRS_SQL.read_text(),
-            {"new": [str(p) for p in new_papers], "every": [str(p) for p in all_papers]},
-        ).fetchall()
+    new_papers = Rows(new_papers.select("paper_id", "title_key"))  # noqa: F841 - read by name
+    rows = run.con.execute(
+        TITLE_PAIRS_SQL.read_text().replace("every_paper", f"{LAKE}.papers")
+    ).fetchall()
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def summarize(warehouse: Warehouse, base: Manifest, staged: Manifest) -> dict[str, pl.DataFrame]:
-    """The summary rows a run whose lake went from ``base`` to ``staged`` must stage."""
-
-    def added(table: str, summary: str) -> list[str]:
-        if summary not in base.stats:  # never computed: everything is new to it
-            return staged.tables[table]
-        before = set(base.tables[table])
-        return [rel for rel in staged.tables[table] if rel not in before]
-
-    new_listings = added("listings", "keyphrase_daily")
-    months = (
-        warehouse.scan_files("listings", new_listings)
-        .select(pl.col("listed_on").dt.truncate("1mo").unique().sort())
-        .collect()["listed_on"]
-        .to_list()
-    )
+def summarize(run: Transaction, new: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """The summary rows for a run that wrote the rows ``new`` (table -> its new rows)."""
+    listings = new.get("listings", pl.DataFrame(schema={"listed_on": pl.Date}))
+    months = listings.select(pl.col("listed_on").dt.truncate("1mo").unique().sort())
     return {
         "keyphrase_daily": keyphrase_daily(
-            warehouse.scan("listings", staged), warehouse.scan("paper_keyphrases", staged), months
+            run.scan("listings"), run.scan("paper_keyphrases"), months["listed_on"].to_list()
         ),
         "title_pairs": title_pairs(
-            [warehouse.root / rel for rel in added("papers", "title_pairs")],
-            [warehouse.root / rel for rel in staged.tables["papers"]],
+            run, new.get("papers", pl.DataFrame(schema={"paper_id": pl.String, "title_key": pl.String}))
         ),
     }

@@ -1,4 +1,4 @@
-"""Build ``paperlake.duckdb``: views over one manifest's Parquet files, defined by ``sql/``.
+"""Build ``paperlake.duckdb``: views over one lake snapshot's Parquet files, defined by ``sql/``.
 
 The database holds no data, only views, so it is rebuilt from scratch on every publish into
 a temporary file and renamed over the old one.  A reader (DuckDB shell, dashboard) holding the
@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from paperlake.lake import Manifest, Warehouse
+from paperlake.lake import Snapshot, Warehouse
 from paperlake.schemas.tables import PUBLISHED, polars_schema
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -59,7 +59,7 @@ def lake_view_sql(warehouse: Warehouse, table: str, files: list[str]) -> str:
     if not files:
         body = empty
     else:
-        paths = ", ".join(_sql_str(str(warehouse.root / rel)) for rel in files)
+        paths = ", ".join(_sql_str(path) for path in files)
         body = (
             f"{empty} UNION ALL BY NAME SELECT * FROM read_parquet([{paths}], union_by_name=true)"
         )
@@ -101,19 +101,19 @@ def _create_in_dependency_order(con: duckdb.DuckDBPyConnection, files: list[Path
         pending = [path for path, _ in failed]
 
 
-def build_database(warehouse: Warehouse, manifest: Manifest, sql_dir: Path = SQL_DIR) -> Path:
-    """Write a fresh ``paperlake.duckdb`` for ``manifest`` and swap it into place."""
+def build_database(warehouse: Warehouse, snapshot: Snapshot, sql_dir: Path = SQL_DIR) -> Path:
+    """Write a fresh ``paperlake.duckdb`` for ``snapshot`` and swap it into place."""
     tmp = warehouse.root / f".{warehouse.db_path.name}.tmp-{os.getpid()}"
     tmp.unlink(missing_ok=True)
     con = duckdb.connect(str(tmp))
     try:
-        for table, files in manifest.tables.items():
+        for table, files in snapshot.tables.items():
             con.execute(lake_view_sql(warehouse, table, files))
         _create_in_dependency_order(con, sql_files(sql_dir))
         con.execute(
-            "CREATE TABLE paperlake_meta AS SELECT ? AS manifest_version, ? AS warehouse, "
+            "CREATE TABLE paperlake_meta AS SELECT ? AS snapshot_version, ? AS warehouse, "
             "now() AS built_at",
-            [manifest.version, str(warehouse.root)],
+            [snapshot.version, str(warehouse.root)],
         )
         con.execute("CHECKPOINT")
     finally:
@@ -123,12 +123,12 @@ def build_database(warehouse: Warehouse, manifest: Manifest, sql_dir: Path = SQL
 
 
 def database_version(warehouse: Warehouse) -> int | None:
-    """Manifest version the views were built for; None if missing, stale or unreadable."""
+    """Lake snapshot the views were built for; None if missing, stale or unreadable."""
     if not warehouse.db_path.exists():
         return None
     try:
         with duckdb.connect(str(warehouse.db_path), read_only=True) as con:
-            row = con.execute("SELECT manifest_version, warehouse FROM paperlake_meta").fetchone()
+            row = con.execute("SELECT snapshot_version, warehouse FROM paperlake_meta").fetchone()
     except duckdb.Error:
         return None
     if row is None or row[1] != str(warehouse.root):
@@ -136,10 +136,10 @@ def database_version(warehouse: Warehouse) -> int | None:
     return int(row[0])
 
 
-def ensure_database(warehouse: Warehouse, manifest: Manifest | None = None) -> bool:
-    """Rebuild the views if they do not match the current manifest; True if rebuilt."""
-    manifest = manifest or warehouse.current()
-    if database_version(warehouse) == manifest.version:
+def ensure_database(warehouse: Warehouse, snapshot: Snapshot | None = None) -> bool:
+    """Rebuild the views if they do not match the current snapshot; True if rebuilt."""
+    snapshot = snapshot or warehouse.current()
+    if database_version(warehouse) == snapshot.version:
         return False
-    build_database(warehouse, manifest)
+    build_database(warehouse, snapshot)
     return True

@@ -1,14 +1,15 @@
 -- Summary query (run at ingest, not a view): near-duplicate titles among the papers a run
--- added.  $new: the run's new papers part files; $every: all papers part files.
+-- added.  new_papers: the run's new papers; every_paper: the lake's papers table, the
+-- run's own included (the run's transaction names it).
 -- Titles are compared within blocks sharing their first or last 12 letters of title key
 -- (a typo, a LaTeX leftover or a new subtitle leaves one end intact), and a pair is kept
 -- at Jaro-Winkler >= 0.9.  Only new x all is compared, so a daily run costs a few blocks.
 with new as (
-    select paper_id, title_key from read_parquet($new)
+    select paper_id, title_key from new_papers
 ),
 
 every as (
-    select paper_id, title_key from read_parquet($every)
+    select paper_id, title_key from every_paper
 ),
 
 candidates as (
