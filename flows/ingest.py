@@ -93,8 +93,7 @@ class RunSummary:
             else f"loaded {self.dumps_loaded} dump(s)"
         )
         lines = [
-            f"{head} ({self.seconds:.1f}s, warehouse {self.warehouse}, "
-            f"snapshot {self.snapshot})",
+            f"{head} ({self.seconds:.1f}s, warehouse {self.warehouse}, snapshot {self.snapshot})",
             f"  files: {self.files_seen} seen, {self.dumps_loaded} loaded, "
             f"{self.skipped_unchanged} unchanged, {self.skipped_duplicate} duplicate bytes, "
             f"{self.skipped_in_progress} in progress, {self.files_quarantined} quarantined",

@@ -6,13 +6,13 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 
 import duckdb
 
 from paperlake.config import BATCH_SIZE, DEFAULT_CRON, warehouse_root
-from paperlake.lake import Warehouse, WarehouseBusy
+from paperlake.lake import DEFAULT_RETENTION_DAYS, CatalogError, Warehouse, WarehouseBusy
 
 READ_ONLY_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA"}
 
@@ -44,6 +44,9 @@ def _run_flow(name: str, **parameters: object) -> int:
     except flows.QuarantineError as failed:
         print(f"paperlake: {failed}", file=sys.stderr)
         return 3
+    except CatalogError as broken:
+        print(f"paperlake: {broken}", file=sys.stderr)
+        return 4
     print("\n".join(summary.lines()))
     return 0
 
@@ -57,6 +60,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         strict=args.strict,
         wait_seconds=args.wait,
         batch_size=args.batch_size,
+        retention_days=args.retention_days,
     )
 
 
@@ -85,21 +89,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def connect(warehouse: str | None) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the current views (rebuilt first if stale or moved)."""
+def connect(warehouse: str | None, as_of: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the current views (rebuilt first if stale or moved), or
+    with ``as_of`` to the same views over an older snapshot (through DuckLake)."""
     store = Warehouse(warehouse_root(warehouse))
-    if not store.db_path.exists():
-        raise SystemExit(
-            f"paperlake: no warehouse at {store.root}; run `paperlake ingest PATH` first"
-        )
-    from paperlake.views import database_version, ensure_database
+    from paperlake.views import as_of_database, database_version, ensure_database
 
-    if database_version(store) != store.current().version:
-        try:
-            with store.lock(wait_seconds=5):
+    try:
+        if as_of is not None:
+            return as_of_database(store, as_of)
+        if database_version(store) != store.current().version:
+            with store.lock(wait_seconds=5), store.session(create=False):
                 ensure_database(store)
-        except WarehouseBusy:
-            pass  # a run is publishing; it rebuilds the views itself
+    except WarehouseBusy:
+        pass  # a run is committing; it rebuilds the views itself
+    except CatalogError as broken:
+        raise SystemExit(f"paperlake: {broken}") from None
+    except duckdb.Error as exc:  # only as_of_database reads the catalog's snapshots
+        raise SystemExit(f"paperlake: --as-of {as_of}: {exc} (see `paperlake history`)") from None
     return duckdb.connect(str(store.db_path), read_only=True)
 
 
@@ -116,7 +123,7 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str) -> duckdb.DuckDBPyRela
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    con = connect(args.warehouse)
+    con = connect(args.warehouse, args.as_of)
     try:
         relation = run_query(con, args.query)
     except PermissionError as refused:
@@ -197,6 +204,65 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    try:
+        entries = Warehouse(warehouse_root(args.warehouse)).history()
+    except (CatalogError, WarehouseBusy) as problem:
+        print(f"paperlake: {problem}", file=sys.stderr)
+        return 4
+    print(f"{'snapshot':>8}  {'committed (UTC)':<19}  {'run':<40}  rows added")
+    for entry in entries[-args.limit :]:
+        rows = ", ".join(f"{name} +{n}" for name, n in entry.rows.items() if n)
+        at = f"{entry.at.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
+        run = entry.run_id or entry.message or "(maintenance)"
+        print(f"{entry.version:>8}  {at:<19}  {run:<40}  {rows}")
+    return 0
+
+
+def cmd_maintain(args: argparse.Namespace) -> int:
+    from paperlake.views import ensure_database
+
+    store = Warehouse(warehouse_root(args.warehouse))
+    try:
+        with store.lock(args.wait), store.session(create=False):
+            removed = store.recover()
+            store.maintain(args.retention_days)
+            ensure_database(store)
+    except (CatalogError, WarehouseBusy) as problem:
+        print(f"paperlake: {problem}", file=sys.stderr)
+        return 4
+    print(f"maintained {store.root}: removed {len(removed)} leftover file(s)")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from paperlake.migrate import migrate
+    from paperlake.views import ensure_database
+
+    store = Warehouse(warehouse_root(args.warehouse))
+    with store.lock(args.wait):
+        rows = migrate(store)
+        with store.session(create=False):
+            store.maintain()
+            ensure_database(store)
+    print(f"migrated {store.root} to DuckLake: " + ", ".join(f"{t} {n}" for t, n in rows.items()))
+    print("the old manifests and parts are in pre-ducklake/: delete it once satisfied")
+    return 0
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from paperlake.migrate import prepare_rebuild
+
+    store = Warehouse(warehouse_root(args.warehouse))
+    with tempfile.TemporaryDirectory(prefix="paperlake-rebuild-") as landing:
+        with store.lock(args.wait):
+            count = prepare_rebuild(store, Path(landing))
+        print(f"rebuilding the lake of {store.root} from {count} archived input(s)")
+        return _run_flow("ingest", paths=[landing], warehouse=args.warehouse)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="paperlake", description=__doc__)
     warehouse_help = "warehouse folder (default: $PAPERLAKE_WAREHOUSE, else ./warehouse)"
@@ -232,6 +298,13 @@ def parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"dumps per processing batch; bounds memory (default {BATCH_SIZE})",
     )
+    ingest.add_argument(
+        "--retention-days",
+        type=float,
+        default=DEFAULT_RETENTION_DAYS,
+        metavar="DAYS",
+        help=f"expire lake snapshots older than this (default {DEFAULT_RETENTION_DAYS})",
+    )
     ingest.set_defaults(func=cmd_ingest)
 
     replay = commands.add_parser(
@@ -256,6 +329,9 @@ def parser() -> argparse.ArgumentParser:
     sql.add_argument("query")
     sql.add_argument("--format", choices=["table", "csv"], default="table")
     sql.add_argument("--max-rows", type=int, default=50)
+    sql.add_argument(
+        "--as-of", metavar="SNAPSHOT|TIMESTAMP", help="query an older snapshot (`history`)"
+    )
     sql.set_defaults(func=cmd_sql)
 
     search = commands.add_parser(
@@ -275,6 +351,22 @@ def parser() -> argparse.ArgumentParser:
     quarantine.add_argument("--format", choices=["table", "csv"], default="table")
     quarantine.add_argument("--max-rows", type=int, default=100)
     quarantine.set_defaults(func=cmd_quarantine)
+
+    history = commands.add_parser(
+        "history", parents=[shared], help="list lake snapshots: when, which run, rows added"
+    )
+    history.add_argument("--limit", type=int, default=50)
+    history.set_defaults(func=cmd_history)
+    for name, func, text in (
+        ("maintain", cmd_maintain, "compact the lake, expire old snapshots, delete leftovers"),
+        ("migrate", cmd_migrate, "move an old manifest-layout warehouse to DuckLake"),
+        ("rebuild", cmd_rebuild, "rebuild a lost or damaged lake from the raw archive"),
+    ):
+        command = commands.add_parser(name, parents=[shared], help=text)
+        command.add_argument("--wait", type=float, default=0.0, metavar="SECONDS")
+        command.set_defaults(func=func)
+    maintain = commands.choices["maintain"]
+    maintain.add_argument("--retention-days", type=float, default=DEFAULT_RETENTION_DAYS)
     return root
 
 

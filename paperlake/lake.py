@@ -243,11 +243,11 @@ class Warehouse:
             self._pending = {}
 
     # ---- the lake ----------------------------------------------------------------------
-    def _has_data(self) -> bool:
+    def _has_data(self, folders: tuple[str, ...] = (DATA, "raw", "_manifests")) -> bool:
         """Anything a catalog must already describe: data files, raw inputs, old layout."""
         return any(
             any(path.is_file() for path in (self.root / folder).rglob("*"))
-            for folder in (DATA, "raw", "_manifests")
+            for folder in folders
             if (self.root / folder).exists()
         )
 
@@ -263,14 +263,17 @@ class Warehouse:
             "from the raw archive (nothing has been changed or deleted)"
         )
 
-    def connect(self, create: bool = False, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    def connect(
+        self, create: bool = False, read_only: bool = False, adopt_raw: bool = False
+    ) -> duckdb.DuckDBPyConnection:
         """A new in-memory DuckDB connection with the lake attached as ``lk``.
 
         ``create`` makes a new catalog, but only in a warehouse that holds no data yet:
-        never over files a lost catalog used to describe.
+        never over files a lost catalog used to describe.  ``adopt_raw`` (rebuild, migrate)
+        allows a raw archive to exist already.
         """
         if not self.catalog_path.exists():
-            if self._has_data():
+            if self._has_data((DATA, "_manifests") if adopt_raw else (DATA, "raw", "_manifests")):
                 raise self._missing_catalog()
             if not create:
                 raise CatalogError(
@@ -316,12 +319,15 @@ class Warehouse:
             for column, sql_type, *_ in con.execute("DESCRIBE typed").fetchall():
                 if name in tables and (name, column) not in existing:
                     con.execute(f"ALTER TABLE {LAKE}.{name} ADD COLUMN {column} {sql_type}")
+        con.execute(f"CALL {LAKE}.set_commit_message('paperlake', '(tables created)')")
         con.execute("COMMIT")
 
     @contextmanager
-    def session(self, create: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    def session(
+        self, create: bool = True, adopt_raw: bool = False
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         """Hold one connection to the lake for a run (a catalog is opened once per process)."""
-        self._con = self.connect(create=create)
+        self._con = self.connect(create=create, adopt_raw=adopt_raw)
         try:
             yield self._con
         finally:

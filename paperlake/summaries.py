@@ -38,16 +38,19 @@ def keyphrase_daily(
     )
 
 
-def title_pairs(run: Transaction, new_papers: pl.DataFrame) -> pl.DataFrame:
+def title_pairs(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
     """Pairs (a < b) with near-identical titles that involve at least one new paper."""
     schema = {"paper_id_a": pl.String, "paper_id_b": pl.String, "similarity": pl.Float64}
-    if not new_papers.height:
+    if not papers.height:
         return pl.DataFrame(schema=schema)
-    new_papers = Rows(new_papers.select("paper_id", "title_key"))  # noqa: F841 - read by name
+    new_papers = Rows(papers.select("paper_id", "title_key"))  # DuckDB reads it by name
     rows = run.con.execute(
         TITLE_PAIRS_SQL.read_text().replace("every_paper", f"{LAKE}.papers")
     ).fetchall()
     return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+_NO_PAPERS = {"paper_id": pl.String, "title_key": pl.String}
 
 
 def summarize(run: Transaction, new: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
@@ -58,7 +61,5 @@ def summarize(run: Transaction, new: dict[str, pl.DataFrame]) -> dict[str, pl.Da
         "keyphrase_daily": keyphrase_daily(
             run.scan("listings"), run.scan("paper_keyphrases"), months["listed_on"].to_list()
         ),
-        "title_pairs": title_pairs(
-            run, new.get("papers", pl.DataFrame(schema={"paper_id": pl.String, "title_key": pl.String}))
-        ),
+        "title_pairs": title_pairs(run, new.get("papers", pl.DataFrame(schema=_NO_PAPERS))),
     }

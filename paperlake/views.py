@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from paperlake.lake import Snapshot, Warehouse
+from paperlake.lake import LAKE, Snapshot, Warehouse
 from paperlake.schemas.tables import PUBLISHED, polars_schema
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -120,6 +120,25 @@ def build_database(warehouse: Warehouse, snapshot: Snapshot, sql_dir: Path = SQL
         con.close()
     os.replace(tmp, warehouse.db_path)
     return warehouse.db_path
+
+
+def as_of_database(warehouse: Warehouse, as_of: str) -> duckdb.DuckDBPyConnection:
+    """The same views in memory over an older snapshot (a number, or a timestamp), read
+    through DuckLake time travel: older snapshots share compacted files, so only the
+    catalog knows which of their rows belong to them."""
+    at = f"VERSION => {int(as_of)}" if as_of.isdigit() else f"TIMESTAMP => {_sql_str(as_of)}"
+    con = warehouse.connect(read_only=True)
+    try:
+        for table, model in PUBLISHED.items():
+            columns = ", ".join(polars_schema(model).names())
+            source = f"{LAKE}.{table} AT ({at})"
+            con.execute(f"CREATE VIEW lake_{table} AS SELECT {columns} FROM {source}")
+            con.execute(f"SELECT * FROM lake_{table} LIMIT 0")  # an unknown snapshot fails here
+        _create_in_dependency_order(con, sql_files())
+    except duckdb.Error:
+        con.close()
+        raise
+    return con
 
 
 def database_version(warehouse: Warehouse) -> int | None:

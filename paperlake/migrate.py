@@ -1,0 +1,93 @@
+"""Getting a warehouse onto (or back onto) its DuckLake catalog, never deleting data.
+
+* ``paperlake migrate``: a warehouse in the old manifest layout (``_manifests/CURRENT``
+  naming the Parquet parts of each table) is copied into a new catalog in one transaction;
+  the old manifests and parts are then moved, not deleted, to ``pre-ducklake/``.
+* ``paperlake rebuild``: a lost or damaged catalog.  The damaged catalog and the data
+  files are moved aside (``lake/before-rebuild-<time>/``) and every input of the raw
+  archive is ingested again.  The archive keeps bytes, not file names, so each dump's
+  capture date is taken from the ``dumps`` rows still readable in the old data files
+  (else the archive file's time) and ``source_file`` then names the archived copy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+
+from paperlake.lake import CATALOG, DATA, Warehouse
+from paperlake.schemas.tables import PUBLISHED, polars_schema
+
+OLD_MANIFESTS = "_manifests"
+OLD_BACKUP = "pre-ducklake"
+
+
+def migrate(store: Warehouse) -> dict[str, int]:
+    """Copy the old layout's current version into a new catalog; return rows per table."""
+    pointer = store.root / OLD_MANIFESTS / "CURRENT"
+    if not pointer.exists():
+        raise SystemExit(f"paperlake: {store.root} has no old-layout warehouse to migrate")
+    document = json.loads((pointer.parent / pointer.read_text().strip()).read_text())
+    frames = {
+        name: pl.scan_parquet(
+            [str(store.root / rel) for rel in document["tables"][name]],
+            schema=polars_schema(PUBLISHED[name]),
+            missing_columns="insert",
+            extra_columns="ignore",
+        ).collect()
+        for name in PUBLISHED
+        if document["tables"].get(name)
+    }
+    backup = store.root / OLD_BACKUP
+    backup.mkdir()
+    for folder in {rel.split("/")[1] for rels in document["tables"].values() for rel in rels}:
+        os.replace(store.root / "lake" / folder, backup / folder)
+    os.replace(store.root / OLD_MANIFESTS, backup / OLD_MANIFESTS)
+    with store.session(adopt_raw=True):
+        run = store.begin(f"{datetime.now(UTC):%Y%m%dT%H%M%S}-migrate")
+        run.append(frames)
+        run.commit()
+    return {name: frame.height for name, frame in frames.items()}
+
+
+def capture_dates(folder: Path) -> dict[str, date]:
+    """dump_id -> captured_on from every readable ``dumps`` data file under ``folder``."""
+    dates: dict[str, date] = {}
+    for path in sorted(folder.rglob("*.parquet")):
+        if "dumps" not in path.parts:
+            continue
+        try:
+            frame = pl.read_parquet(path, columns=["dump_id", "captured_on"])
+        except (pl.exceptions.PolarsError, OSError):
+            continue  # a damaged file: those dumps fall back to the archive file's time
+        dates.update(zip(frame["dump_id"], frame["captured_on"], strict=True))
+    return dates
+
+
+def prepare_rebuild(store: Warehouse, landing: Path) -> int:
+    """Move the catalog and data aside and link every archived input into ``landing``
+    under a name carrying its capture date; return how many inputs."""
+    aside = store.root / "lake" / f"before-rebuild-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    aside.mkdir(parents=True)
+    for rel in (DATA, CATALOG, CATALOG + ".wal"):
+        if (store.root / rel).exists():
+            os.replace(store.root / rel, aside / Path(rel).name)
+    dates = capture_dates(aside)
+    with store.session(adopt_raw=True):
+        pass  # a new, empty catalog: the ingest that follows fills it
+    landing.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for raw in sorted((store.root / "raw").rglob("*.txt")):
+        when = dates.get(raw.stem)
+        target = landing / (f"{when.isoformat()}_{raw.name}" if when else raw.name)
+        try:
+            os.link(raw, target)
+        except OSError:
+            shutil.copy2(raw, target)
+        count += 1
+    return count
