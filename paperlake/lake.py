@@ -105,7 +105,7 @@ def _sql_str(value: str) -> str:
 
 
 class Rows:
-    """A polars frame DuckDB can scan by its variable name (Arrow C stream, no pyarrow)."""
+    """A polars frame DuckDB can scan once registered (Arrow C stream: no pyarrow needed)."""
 
     def __init__(self, frame: pl.DataFrame) -> None:
         self.frame = frame
@@ -146,8 +146,9 @@ class Transaction:
     def _insert(self, name: str, frame: pl.DataFrame) -> None:
         self.rows[name] = self.rows.get(name, 0) + frame.height
         if frame.height:
-            incoming = Rows(frame)  # noqa: F841 - DuckDB reads it by name
+            self.con.register("incoming", Rows(frame))
             self.con.execute(f"INSERT INTO {LAKE}.{name} BY NAME SELECT * FROM incoming")
+            self.con.unregister("incoming")
 
     def commit(self) -> None:
         """The run's single commit point: one snapshot with the run id and rows per table."""
@@ -313,12 +314,13 @@ class Warehouse:
         tables = {table for table, _ in existing}
         con.execute("BEGIN TRANSACTION")
         for name, model in PUBLISHED.items():
-            typed = Rows(pl.DataFrame(schema=polars_schema(model)))  # noqa: F841 - by name
+            con.register("typed", Rows(pl.DataFrame(schema=polars_schema(model))))
             if name not in tables:
                 con.execute(f"CREATE TABLE {LAKE}.{name} AS SELECT * FROM typed LIMIT 0")
             for column, sql_type, *_ in con.execute("DESCRIBE typed").fetchall():
                 if name in tables and (name, column) not in existing:
                     con.execute(f"ALTER TABLE {LAKE}.{name} ADD COLUMN {column} {sql_type}")
+            con.unregister("typed")
         con.execute(f"CALL {LAKE}.set_commit_message('paperlake', '(tables created)')")
         con.execute("COMMIT")
 

@@ -43,10 +43,12 @@ def title_pairs(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
     schema = {"paper_id_a": pl.String, "paper_id_b": pl.String, "similarity": pl.Float64}
     if not papers.height:
         return pl.DataFrame(schema=schema)
-    new_papers = Rows(papers.select("paper_id", "title_key"))  # DuckDB reads it by name
-    rows = run.con.execute(
-        TITLE_PAIRS_SQL.read_text().replace("every_paper", f"{LAKE}.papers")
-    ).fetchall()
+    run.con.register("new_papers", Rows(papers.select("paper_id", "title_key")))
+    try:
+        sql = TITLE_PAIRS_SQL.read_text().replace("every_paper", f"{LAKE}.papers")
+        rows = run.con.execute(sql).fetchall()
+    finally:
+        run.con.unregister("new_papers")
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
