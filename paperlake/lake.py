@@ -150,14 +150,18 @@ class Transaction:
             self.con.execute(f"INSERT INTO {LAKE}.{name} BY NAME SELECT * FROM incoming")
             self.con.unregister("incoming")
 
-    def commit(self) -> None:
-        """The run's single commit point: one snapshot with the run id and rows per table."""
+    def commit(self) -> int:
+        """The run's single commit point: one snapshot with the run id and rows per table;
+        returns its id."""
         info = json.dumps({"run_id": self.run_id, "rows": self.rows}, sort_keys=True)
         self.con.execute(
             f"CALL {LAKE}.set_commit_message('paperlake', ?, extra_info => ?)",
             [f"paperlake run {self.run_id}", info],
         )
         self.con.execute("COMMIT")
+        snapshot = self.con.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()
+        assert snapshot is not None
+        return int(snapshot[0])
 
     def rollback(self) -> None:
         self.con.execute("ROLLBACK")
@@ -285,7 +289,8 @@ class Warehouse:
             con.execute(f"LOAD {_sql_str(str(_EXTENSION))}")
             self.data_path.mkdir(parents=True, exist_ok=True)
             options = f"DATA_PATH {_sql_str(str(self.data_path) + '/')}"
-            options += ", DATA_INLINING_ROW_LIMIT 0" + (", READ_ONLY" if read_only else "")
+            options += ", DATA_INLINING_ROW_LIMIT 0, OVERRIDE_DATA_PATH true"
+            options += ", READ_ONLY" if read_only else ""
             con.execute(
                 f"ATTACH {_sql_str('ducklake:' + str(self.catalog_path))} AS {LAKE} ({options})"
             )
@@ -293,7 +298,7 @@ class Warehouse:
                 self._ensure_tables(con)
         except duckdb.Error as exc:
             con.close()
-            if "lock" in str(exc).lower():
+            if "Could not set lock" in str(exc):  # another process writes it
                 raise WarehouseBusy(f"a run is writing the catalog {self.catalog_path}") from exc
             raise CatalogError(
                 f"the lake catalog {self.catalog_path} cannot be read ({exc}): restore it from "

@@ -1,16 +1,17 @@
-"""The lake's storage protocol: immutable parts, manifest swap, recovery, lock."""
+"""The lake's storage: DuckLake transactions, snapshots, maintenance, recovery, lock."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
-from paperlake.lake import Manifest, Warehouse, WarehouseBusy
-from paperlake.schemas.tables import PUBLISHED, polars_schema
-from paperlake.views import build_database, ensure_database
+from paperlake.lake import CatalogError, Warehouse, WarehouseBusy
+from paperlake.schemas.tables import PUBLISHED, KeyphraseDaily, polars_schema
+from paperlake.views import as_of_database, build_database, ensure_database
 
 PAPER = {
     "paper_id": "0123456789abcdef",
@@ -20,104 +21,183 @@ PAPER = {
     "first_dump_id": "a" * 64,
     "taxonomy_version": "t1",
 }
+OTHER = PAPER | {"paper_id": "1" * 16, "title_key": "x"}
 
 
 def papers(*rows: dict) -> pl.DataFrame:
     return pl.DataFrame(list(rows), schema=polars_schema(PUBLISHED["papers"]))
 
 
-def commit(store: Warehouse, frames: dict[str, pl.DataFrame], run_id: str) -> Manifest:
-    """Append ``frames`` to the current version and publish at once, as a run does."""
-    return store.publish(store.stage(frames, run_id, store.current()))
+def commit(store: Warehouse, frames: dict[str, pl.DataFrame], run_id: str) -> int:
+    """Append ``frames`` in one transaction, commit and maintain, as a run does; return the
+    run's snapshot."""
+    with store.session():
+        run = store.begin(run_id)
+        run.append(frames)
+        snapshot = run.commit()
+        store.maintain()
+        return snapshot
+
+
+def count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    [(n,)] = con.execute(f"select count(*) from {table}").fetchall()
+    return int(n)
 
 
 def test_empty_warehouse_has_typed_empty_tables(tmp_path: Path) -> None:
     store = Warehouse(tmp_path)
-    assert store.current().version == 0
-    assert store.scan("papers").collect().schema == polars_schema(PUBLISHED["papers"])
-    build_database(store, store.current())
+    with store.session():
+        assert store.scan("papers").collect().schema == polars_schema(PUBLISHED["papers"])
+        build_database(store, store.current())
     with duckdb.connect(str(store.db_path), read_only=True) as con:
-        assert con.execute("select count(*) from papers").fetchall() == [(0,)]
-        assert con.execute("select count(*) from quarantine").fetchall() == [(0,)]
+        assert count(con, "papers") == 0 and count(con, "quarantine") == 0
 
 
-def test_commit_appends_immutable_parts_and_swaps_the_pointer(tmp_path: Path) -> None:
+def test_a_run_is_one_snapshot_with_its_run_id_and_rows(tmp_path: Path) -> None:
     store = Warehouse(tmp_path)
-    first = commit(store, {"papers": papers(PAPER)}, "run1")
-    second = commit(
-        store,
-        {"papers": papers(PAPER | {"paper_id": "fedcba9876543210", "title_key": "b"})},
-        "run2",
-    )
-    assert (first.version, second.version) == (1, 2)
-    assert len(second.tables["papers"]) == 2
-    assert second.tables["papers"][0] == first.tables["papers"][0]
-    assert (tmp_path / "_manifests" / "CURRENT").read_text() == "00000002.json"
+    first = commit(store, {"papers": papers(PAPER), "quarantine": pl.DataFrame()}, "run1")
+    second = commit(store, {"papers": papers(OTHER)}, "run2")
+    runs = [(e.version, e.run_id, e.rows) for e in store.history() if e.run_id]
+    assert runs == [
+        (first, "run1", {"papers": 1, "quarantine": 0}),
+        (second, "run2", {"papers": 1}),
+    ]
     assert store.scan("papers").collect().height == 2
-    assert store.scan("papers", first).collect().height == 1  # old versions stay readable
+    with as_of_database(store, str(first)) as old:  # time travel sees the first run only
+        assert count(old, "lake_papers") == 1
 
 
-def test_recover_removes_only_unpublished_files(tmp_path: Path) -> None:
+def test_an_uncommitted_run_is_invisible_and_its_files_are_recovered(tmp_path: Path) -> None:
     store = Warehouse(tmp_path)
-    manifest = commit(store, {"papers": papers(PAPER)}, "run1")
-    orphan = tmp_path / "lake" / "papers" / "crashed-run.parquet"
-    orphan.write_bytes(b"half a parquet file")
-    tmp_part = tmp_path / "lake" / "papers" / ".x.parquet.tmp"
-    tmp_part.write_bytes(b"")
+    commit(store, {"papers": papers(PAPER)}, "run1")
+    kept = sorted(p for p in store.data_path.rglob("*.parquet"))
+    with store.session():
+        store.begin("failed").append({"papers": papers(OTHER)})
+        # The connection closes without a commit: DuckLake rolls back and removes its files.
+    assert sorted(store.data_path.rglob("*.parquet")) == kept
+    # A killed run cannot clean up: its files stay, in no snapshot.
+    orphan = kept[0].with_name("ducklake-killed-run.parquet")
+    orphan.write_bytes(kept[0].read_bytes())
     tmp_db = tmp_path / ".paperlake.duckdb.tmp-123"
     tmp_db.write_bytes(b"")
-    removed = store.recover()
-    assert removed == sorted(
-        [
-            ".paperlake.duckdb.tmp-123",
-            "lake/papers/.x.parquet.tmp",
-            "lake/papers/crashed-run.parquet",
-        ]
-    )
-    assert all((tmp_path / rel).exists() for rel in manifest.tables["papers"])
-    assert store.scan("papers").collect().height == 1
+    with store.session():
+        assert store.scan("papers").collect().height == 1
+        removed = store.recover()
+    assert len(removed) == 2 and ".paperlake.duckdb.tmp-123" in removed
+    assert sorted(store.data_path.rglob("*.parquet")) == kept
+
+
+def test_a_partition_is_replaced_and_the_others_kept(tmp_path: Path) -> None:
+    store = Warehouse(tmp_path)
+
+    def rows(*days: tuple[str, int]) -> pl.DataFrame:
+        return pl.DataFrame(
+            [
+                {
+                    "phrase": phrase,
+                    "listed_on": date(2025, 3, day) if day else date(2025, 2, 28),
+                    "n_papers": 1,
+                    "n_words": 1,
+                    "month": date(2025, 3, 1) if day else date(2025, 2, 1),
+                }
+                for phrase, day in days
+            ],
+            schema=polars_schema(KeyphraseDaily),
+        )
+
+    first = commit(store, {"keyphrase_daily": rows(("a", 0), ("a", 1))}, "r1")
+    commit(store, {"keyphrase_daily": rows(("b", 2), ("c", 2))}, "r2")
+    phrases = store.scan("keyphrase_daily").collect().sort("phrase")["phrase"].to_list()
+    assert phrases == ["a", "b", "c"]
+    with store.session():  # the views read files: none may carry deleted rows
+        assert store.current().tables["keyphrase_daily"]
+    with as_of_database(store, str(first)) as old:
+        assert count(old, "lake_keyphrase_daily") == 2  # history intact
+
+
+def test_daily_runs_keep_files_bounded(tmp_path: Path) -> None:
+    store = Warehouse(tmp_path)
+    for day in range(12):
+        row = PAPER | {"paper_id": f"{day:016x}", "title_key": f"t{day}"}
+        commit(store, {"papers": papers(row)}, f"run{day}")
+    # Merged after every run; the previous run's files stay for readers until the next.
+    assert len(list(store.data_path.rglob("*.parquet"))) <= 3
+    with store.session():
+        assert len(store.current().tables["papers"]) == 1
+        store.maintain(retention_days=0)
+    assert [e.run_id for e in store.history() if e.run_id] == []  # all expired
+    assert store.scan("papers").collect().height == 12
 
 
 def test_views_are_rebuilt_when_stale_or_moved(tmp_path: Path) -> None:
     store = Warehouse(tmp_path / "a")
     commit(store, {"papers": papers(PAPER)}, "run1")
-    assert ensure_database(store) is True
-    assert ensure_database(store) is False
-    commit(store, {"papers": papers(PAPER | {"paper_id": "1" * 16, "title_key": "x"})}, "run2")
-    assert ensure_database(store) is True
+    with store.session():
+        assert ensure_database(store) is True
+        assert ensure_database(store) is False
+    commit(store, {"papers": papers(OTHER)}, "run2")
+    with store.session():
+        assert ensure_database(store) is True
     (tmp_path / "a").rename(tmp_path / "b")
     moved = Warehouse(tmp_path / "b")
-    assert ensure_database(moved) is True  # absolute paths pointed at the old place
+    with moved.session():
+        assert ensure_database(moved) is True  # absolute paths pointed at the old place
     with duckdb.connect(str(moved.db_path), read_only=True) as con:
-        assert con.execute("select count(*) from lake_papers").fetchall() == [(2,)]
+        assert count(con, "lake_papers") == 2
 
 
-def test_schema_evolution_old_parts_without_a_new_column(tmp_path: Path) -> None:
+def test_schema_evolution_adds_a_new_column_to_an_old_table(tmp_path: Path) -> None:
     store = Warehouse(tmp_path)
-    old = papers(PAPER).drop("taxonomy_version")  # written before the column existed
-    manifest = commit(store, {"papers": old}, "run1")
-    assert store.scan("papers").collect()["taxonomy_version"].to_list() == [None]
-    build_database(store, manifest)
-    with duckdb.connect(str(store.db_path), read_only=True) as con:
-        assert con.execute("select title, taxonomy_version from lake_papers").fetchall() == [
-            ("A title", None)
-        ]
+    commit(store, {"papers": papers(PAPER)}, "run1")
+    with store.session() as con:  # as if written before the column existed
+        con.execute("ALTER TABLE lk.papers DROP COLUMN taxonomy_version")
+    with store.session():  # the next run adds it back; old rows read it as null
+        assert store.scan("papers").collect()["taxonomy_version"].to_list() == [None]
 
 
 def test_reader_keeps_its_snapshot_while_a_run_publishes(tmp_path: Path) -> None:
     store = Warehouse(tmp_path)
-    build_database(store, commit(store, {"papers": papers(PAPER)}, "run1"))
+    commit(store, {"papers": papers(PAPER)}, "run1")
+    with store.session():
+        build_database(store, store.current())
     reader = duckdb.connect(str(store.db_path), read_only=True)
     try:
-        manifest = commit(
-            store, {"papers": papers(PAPER | {"paper_id": "1" * 16, "title_key": "x"})}, "run2"
-        )
-        build_database(store, manifest)  # must not be blocked by the open reader
-        assert reader.execute("select count(*) from lake_papers").fetchall() == [(1,)]
+        commit(store, {"papers": papers(OTHER)}, "run2")  # merges run1's file away
+        with store.session():
+            build_database(store, store.current())  # must not be blocked by the open reader
+        assert count(reader, "lake_papers") == 1  # its files are kept until the next run
     finally:
         reader.close()
     with duckdb.connect(str(store.db_path), read_only=True) as fresh:
-        assert fresh.execute("select count(*) from lake_papers").fetchall() == [(2,)]
+        assert count(fresh, "lake_papers") == 2
+
+
+def test_a_missing_or_damaged_catalog_is_a_clear_error_and_deletes_nothing(
+    tmp_path: Path,
+) -> None:
+    store = Warehouse(tmp_path)
+    commit(store, {"papers": papers(PAPER)}, "run1")
+    store.archive(b"a dump")
+    files = sorted(p for p in tmp_path.rglob("*") if p.is_file() and "catalog" not in p.name)
+    catalog = store.catalog_path.read_bytes()
+
+    store.catalog_path.unlink()
+    with pytest.raises(CatalogError, match=r"catalog .*catalog.ducklake is missing.*rebuild"):
+        store.session().__enter__()
+    assert not store.catalog_path.exists()  # no empty catalog created over the data
+
+    store.catalog_path.write_bytes(catalog[:5000] + b"\0" * 5000 + catalog[10000:])
+    with pytest.raises(CatalogError, match=r"catalog .*catalog.ducklake cannot be read"):
+        store.session().__enter__()
+    assert sorted(p for p in tmp_path.rglob("*") if p.is_file() and "catalog" not in p.name) == (
+        files
+    )
+
+
+def test_a_new_warehouse_without_data_is_not_mistaken_for_a_lost_catalog(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match="no warehouse at"):
+        Warehouse(tmp_path).history()
+    assert not (tmp_path / "lake").exists()
 
 
 def test_lock_is_exclusive_and_says_who_holds_it(tmp_path: Path) -> None:
