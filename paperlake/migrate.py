@@ -21,7 +21,8 @@ from pathlib import Path
 import polars as pl
 
 from paperlake.lake import CATALOG, DATA, Warehouse
-from paperlake.schemas.tables import PUBLISHED, polars_schema
+from paperlake.schemas.tables import PUBLISHED, SUMMARIES, polars_schema
+from paperlake.summaries import summarize
 
 OLD_MANIFESTS = "_manifests"
 OLD_BACKUP = "pre-ducklake"
@@ -51,8 +52,10 @@ def migrate(store: Warehouse) -> dict[str, int]:
     with store.session(adopt_raw=True):
         run = store.begin(f"{datetime.now(UTC):%Y%m%dT%H%M%S}-migrate")
         run.append(frames)
+        if not SUMMARIES <= frames.keys():  # built before the summaries existed
+            run.append(summarize(run, frames))
         run.commit()
-    return {name: frame.height for name, frame in frames.items()}
+    return dict(run.rows)
 
 
 def capture_dates(folder: Path) -> dict[str, date]:

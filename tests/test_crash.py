@@ -1,9 +1,10 @@
 """Crash safety: real ``paperlake ingest`` processes killed with SIGKILL at random moments.
 
 After every kill the warehouse must read exactly as before the run or exactly as after a run
-that never crashed (through the DuckDB views and through the current manifest), every raw
+that never crashed (through the DuckDB views and through the DuckLake catalog), every raw
 file must be intact, and the next run must recover to exactly the uncrashed result with no
-leftover files.  Also: two writers at once, and a reader holding the database open.
+leftover files: every data file is known to the catalog.  Also: two writers at once, and a
+reader holding the database open.
 """
 
 from __future__ import annotations
@@ -67,24 +68,28 @@ def assert_raw_archive_intact(root: Path) -> None:
 
 
 def assert_no_unpublished_files(root: Path) -> None:
-    referenced = {rel for files in Warehouse(root).current().tables.values() for rel in files}
-    on_disk = {p.relative_to(root).as_posix() for p in (root / "lake").rglob("*") if p.is_file()}
-    assert on_disk <= referenced | _older_versions(root)
-
-
-def _older_versions(root: Path) -> set[str]:
-    import json
-
-    files: set[str] = set()
-    for manifest in (root / "_manifests").glob("*.json"):
-        for rels in json.loads(manifest.read_text())["tables"].values():
-            files.update(rels)
-    return files
+    """Every file under the data path is one the catalog knows: in a snapshot, or replaced
+    and kept for readers of the previous views until the next run."""
+    store = Warehouse(root)
+    with store.session(create=False) as con:
+        meta = "__ducklake_metadata_lk"
+        referenced = {
+            (store.data_path / path).resolve()
+            for (path,) in con.execute(
+                f"select path from {meta}.ducklake_data_file union all "
+                f"select path from {meta}.ducklake_delete_file union all "
+                f"select path from {meta}.ducklake_files_scheduled_for_deletion"
+            ).fetchall()
+        }
+    on_disk = {p.resolve() for p in store.data_path.rglob("*") if p.is_file()}
+    assert on_disk and on_disk <= referenced, sorted(on_disk - referenced)
 
 
 def copy_warehouse(source: Path, target: Path) -> Path:
     shutil.copytree(source, target)
-    ensure_database(Warehouse(target))  # its views named the source's absolute paths
+    store = Warehouse(target)
+    with store.session(create=False):
+        ensure_database(store)  # its views named the source's absolute paths
     return target
 
 
@@ -186,7 +191,7 @@ def test_sigkill_at_a_random_moment(scenario: dict, trial: int) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     killed = process.wait(timeout=60) == -signal.SIGKILL
 
-    # Exactly before or exactly after, through the views and through the manifest.
+    # Exactly before or exactly after, through the views and through the catalog.
     views, lake = view_state(warehouse), lake_state(warehouse)
     assert views in (scenario["before_views"], scenario["after_views"])
     assert lake in (scenario["before_lake"], scenario["after_lake"])
@@ -200,7 +205,7 @@ def test_sigkill_at_a_random_moment(scenario: dict, trial: int) -> None:
     assert lake_state(warehouse) == scenario["after_lake"]
     assert_no_unpublished_files(warehouse)
     assert not [p for p in warehouse.rglob("*tmp*")], "temporary files left behind"
-    assert summary.manifest_version >= 2
+    assert summary.snapshot >= 2
 
 
 def test_second_writer_is_refused_then_waits(scenario: dict, tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ def test_reingest_adds_nothing(sample_landing: Path, warehouse: Path) -> None:
     assert first.dumps_loaded == 2 and first.rows["listings"] == 115
     assert second.nothing_new
     assert second.skipped_unchanged == 2
-    assert second.manifest_version == first.manifest_version  # no empty versions
+    assert second.snapshot == first.snapshot  # no empty snapshots
     assert "nothing new" in second.lines()[0]
     assert snapshot(warehouse) == before
 

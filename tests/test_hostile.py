@@ -87,7 +87,7 @@ def test_landing_names_never_decide_where_anything_is_written(
     for path in warehouse.rglob("*"):
         if path.is_file():
             rel = path.relative_to(warehouse).as_posix()
-            assert rel.split("/")[0] in {"raw", "lake", "_manifests", "paperlake.duckdb", ".lock"}
+            assert rel.split("/")[0] in {"raw", "lake", "paperlake.duckdb", ".lock"}
             if rel.startswith("raw/"):
                 assert len(path.stem) == 64 and path.suffix == ".txt"
 

@@ -238,3 +238,34 @@ def test_archiving_a_batch_puts_files_in_place_only_when_it_ends(tmp_path: Path)
         raise RuntimeError("the batch failed")
     assert not (tmp_path / failed).exists()
     assert not list((tmp_path / "raw").rglob(".*"))
+
+
+def test_an_old_manifest_warehouse_migrates_in_one_command(tmp_path: Path) -> None:
+    """The old layout: Parquet parts under lake/<table>/, _manifests/CURRENT naming them."""
+    import json
+
+    from paperlake.cli import main
+
+    parts = {"papers": ["lake/papers/run1-a.parquet", "lake/papers/run2-b.parquet"]}
+    for rel, row in zip(parts["papers"], (PAPER, OTHER), strict=True):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        papers(row).write_parquet(tmp_path / rel)
+    manifests = tmp_path / "_manifests"
+    manifests.mkdir()
+    (manifests / "00000001.json").write_text(json.dumps({"version": 1, "tables": parts}))
+    (manifests / "CURRENT").write_text("00000001.json")
+    raw = Warehouse(tmp_path).archive(b"a dump")[1]
+
+    with pytest.raises(CatalogError, match=r"old manifest layout.*paperlake migrate"):
+        Warehouse(tmp_path).session().__enter__()
+    assert main(["--warehouse", str(tmp_path), "migrate"]) == 0
+    store = Warehouse(tmp_path)
+    assert sorted(store.scan("papers").collect()["paper_id"]) == [
+        PAPER["paper_id"],
+        OTHER["paper_id"],
+    ]
+    with duckdb.connect(str(store.db_path), read_only=True) as con:
+        assert count(con, "lake_papers") == 2
+    old = tmp_path / "pre-ducklake"  # moved, not deleted
+    assert (old / "_manifests" / "CURRENT").exists() and len(list(old.rglob("*.parquet"))) == 2
+    assert (tmp_path / raw).exists()

@@ -63,16 +63,17 @@ def test_replay_parses_archived_bytes_again(landing: Path, warehouse: Path) -> N
     import polars as pl
 
     empty = {name: store.scan(name).collect().clear() for name in ("dumps", "listings")}
-    staged = store.stage(
-        {
-            **empty,
-            "quarantine": pl.concat([quarantine, pl.DataFrame([row], schema=quarantine.schema)]),
-        },
-        "old",
-        store.current(),
-        replace=frozenset({"dumps", "listings", "quarantine"}),
-    )
-    store.publish(staged)
+    with store.session():
+        old = store.begin("old")
+        old.replace(
+            {
+                **empty,
+                "quarantine": pl.concat(
+                    [quarantine, pl.DataFrame([row], schema=quarantine.schema)]
+                ),
+            }
+        )
+        old.commit()
     summary = replay(warehouse=str(warehouse))
     assert summary.dumps_loaded == 1
     assert query(warehouse, "select count(*) from quarantine") == [(0,)]
@@ -83,4 +84,4 @@ def test_replay_with_nothing_quarantined_says_so(landing: Path, warehouse: Path)
     (landing / "2025-03-14_daily.txt").write_bytes(dump_bytes(PAPERS))
     first = ingest(paths=[str(landing)], warehouse=str(warehouse))
     summary = replay(warehouse=str(warehouse))
-    assert summary.nothing_new and summary.manifest_version == first.manifest_version
+    assert summary.nothing_new and summary.snapshot == first.snapshot

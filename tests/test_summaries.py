@@ -5,12 +5,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import polars as pl
-
 from paperlake.flows.ingest import ingest
-from paperlake.lake import Manifest, Warehouse
-from paperlake.schemas.tables import SUMMARIES, KeyphraseDaily, polars_schema
-from paperlake.views import ensure_database
+from paperlake.lake import Warehouse
 from tests.conftest import query
 from tests.dumps import abstract, dump_bytes
 
@@ -95,69 +91,6 @@ def test_summaries_equal_a_full_recomputation_after_every_run(
         {"Scaling Laws for O(n) Attention", "Scaling Laws for mathcal{O}(n) Attention"}
     ]
 
-    # One partition per month; the March month was replaced, not appended to.
-    parts = Warehouse(warehouse).current().tables["keyphrase_daily"]
-    assert sorted(Path(rel).parent.name for rel in parts) == [
-        "month=2025-02-01",
-        "month=2025-03-01",
-    ]
-
-
-def test_a_warehouse_without_summaries_gets_them_on_its_next_run(
-    tmp_path: Path, prefect_harness: None
-) -> None:
-    """A warehouse built before the summaries existed: the next run, even with nothing new,
-    computes them over everything."""
-    landing = tmp_path / "landing"
-    landing.mkdir()
-    (landing / "2025-03-14_a.txt").write_bytes(
-        dump_bytes(_entries("Sparse Attention for Long Contexts", "Federated Bandits"))
-    )
-    warehouse = tmp_path / "wh"
-    ingest(paths=[str(landing)], warehouse=str(warehouse))
-    store = Warehouse(warehouse)
-    current = store.current()
-    old = Manifest(
-        current.version,
-        {name: ([] if name in SUMMARIES else files) for name, files in current.tables.items()},
-        current.created_at,
-        current.run_id,
-        {name: n for name, n in current.stats.items() if name not in SUMMARIES},
-    )
-    ensure_database(store, store.publish(old))
-    assert _keyphrase_frequency(warehouse) == []
-    ingest(paths=[str(landing)], warehouse=str(warehouse))  # nothing new but the summaries
-    assert store.current().tables["keyphrase_daily"]
-    assert _keyphrase_frequency(warehouse) == query(warehouse, FULL_KEYPHRASE_FREQUENCY) != []
-
-
-def test_staging_a_partition_replaces_it_and_keeps_the_others(tmp_path: Path) -> None:
-    store = Warehouse(tmp_path)
-
-    def rows(*days: tuple[str, int]) -> pl.DataFrame:
-        return pl.DataFrame(
-            [
-                {
-                    "phrase": phrase,
-                    "listed_on": date(2025, 3, day) if day else date(2025, 2, 28),
-                    "n_papers": 1,
-                    "n_words": 1,
-                    "month": date(2025, 3, 1) if day else date(2025, 2, 1),
-                }
-                for phrase, day in days
-            ],
-            schema=polars_schema(KeyphraseDaily),
-        )
-
-    first = store.publish(
-        store.stage({"keyphrase_daily": rows(("a", 0), ("a", 1))}, "r1", store.current())
-    )
-    second = store.publish(store.stage({"keyphrase_daily": rows(("b", 2), ("c", 2))}, "r2", first))
-    assert store.scan("keyphrase_daily").collect().sort("phrase")["phrase"].to_list() == [
-        "a",
-        "b",
-        "c",
-    ]
-    assert second.stats["keyphrase_daily"] == 3
-    assert len(second.tables["keyphrase_daily"]) == 2
-    assert store.scan("keyphrase_daily", first).collect().height == 2  # history intact
+    # The March month was replaced, not appended to: one row per phrase and day.
+    daily = Warehouse(warehouse).scan("keyphrase_daily").collect()
+    assert daily.height == daily.select("phrase", "listed_on").n_unique()

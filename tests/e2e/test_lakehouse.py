@@ -1,0 +1,97 @@
+"""Years of daily runs on DuckLake: the 200 real days ingested one run per day, as the
+schedule does, against the same days backfilled in one run; and a lost catalog rebuilt.
+
+Bounds asserted after the 200 daily runs (all kept: they are younger than the retention):
+at most ``FILES_PER_TABLE`` data files per table (the current, merged file and the previous
+run's, kept for readers of the previous views until the next run) and a catalog under
+``CATALOG_BYTES``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from paperlake.cli import main
+from paperlake.flows.ingest import ingest
+from paperlake.lake import Warehouse
+from paperlake.schemas.tables import PUBLISHED
+from paperlake.views import public_views
+from tests.conftest import ROOT, SAMPLE_CAPTURE, SAMPLES
+
+SHARED = Path(os.environ.get("PAPERLAKE_SHARED", ROOT.parent / "shared"))
+REAL = SHARED / "real"
+FILES_PER_TABLE = 3
+CATALOG_BYTES = 8_000_000
+VOLATILE = {"run_id", "ingested_at", "quarantined_at", "seen_at", "source_file"}
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
+
+
+def views(root: Path) -> dict[str, list[tuple]]:
+    """Every public view's rows (columns that name a run or a moment left out), sorted."""
+    state = {}
+    with duckdb.connect(str(root / "paperlake.duckdb"), read_only=True) as con:
+        for view in public_views():
+            columns = [c for (c, *_) in con.execute(f"describe {view}").fetchall()]
+            kept = ", ".join(f'"{c}"' for c in columns if c not in VOLATILE)
+            state[view] = sorted(con.execute(f"select {kept} from {view}").fetchall(), key=repr)
+    return state
+
+
+def data_files(root: Path) -> list[Path]:
+    return [p for p in Warehouse(root).data_path.rglob("*") if p.is_file()]
+
+
+def test_200_daily_runs_equal_one_backfill_with_bounded_files(tmp_path: Path) -> None:
+    days = sorted(REAL.glob("*.txt"))
+    assert len(days) == 200, f"expected the 200 real days in {REAL}"
+    daily, backfill = tmp_path / "daily", tmp_path / "backfill"
+    for day in days:
+        ingest(paths=[str(day)], warehouse=str(daily))
+    ingest(paths=[str(REAL)], warehouse=str(backfill))
+
+    assert views(daily) == views(backfill)
+    files = data_files(daily)
+    catalog = Warehouse(daily).catalog_path.stat().st_size
+    print(f"200 daily runs: {len(files)} data files, catalog {catalog} bytes")
+    assert len(files) <= FILES_PER_TABLE * len(PUBLISHED)
+    assert catalog < CATALOG_BYTES
+    history = Warehouse(daily).history()
+    assert len([entry for entry in history if entry.run_id]) == 200  # one snapshot per run
+
+
+def test_lost_then_damaged_catalog_is_a_clear_error_and_rebuild_restores_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh"
+    shutil.copytree(SAMPLES, landing)
+    args = ["--warehouse", str(warehouse)]
+    ingest_args = [*args, "ingest", str(landing), "--captured-on", SAMPLE_CAPTURE.isoformat()]
+    assert main(ingest_args) == 0
+    before = views(warehouse)
+    files = sorted(p for p in warehouse.rglob("*") if p.is_file() and "catalog" not in p.name)
+    catalog = Warehouse(warehouse).catalog_path
+
+    saved = catalog.read_bytes()
+    catalog.unlink()
+    capsys.readouterr()
+    assert main(ingest_args) == 4
+    assert "catalog.ducklake is missing" in capsys.readouterr().err
+    catalog.write_bytes(saved[:4096] + b"\0" * 8192 + saved[12288:])
+    assert main(ingest_args) == 4
+    assert f"the lake catalog {catalog} cannot be read" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="cannot be read"):
+        main([*args, "sql", "select 1"])
+    after = sorted(p for p in warehouse.rglob("*") if p.is_file() and "catalog" not in p.name)
+    assert after == files  # nothing deleted, nothing created
+
+    old_data = {p.name for p in data_files(warehouse)}
+    assert main([*args, "rebuild"]) == 0
+    assert views(warehouse) == before
+    [aside] = (warehouse / "lake").glob("before-rebuild-*")  # moved aside, not deleted
+    assert {p.name for p in aside.rglob("*.parquet")} == old_data
