@@ -45,6 +45,8 @@ LAKE = "lk"
 """Name the lake is attached under in every connection."""
 DEFAULT_RETENTION_DAYS = 30
 _SYNC_THREADS = 8
+_ATTACH_WAIT_SECONDS = 10.0
+"""The catalog is a DuckDB file: one process at a time.  Others retry this long."""
 _REWRITE = f"CALL ducklake_rewrite_data_files('{LAKE}', ?, delete_threshold => 0)"
 """Rewrite a table's files that have deleted rows (any share), so none has a delete file."""
 _EXTENSION = next(
@@ -291,9 +293,16 @@ class Warehouse:
             options = f"DATA_PATH {_sql_str(str(self.data_path) + '/')}"
             options += ", DATA_INLINING_ROW_LIMIT 0, OVERRIDE_DATA_PATH true"
             options += ", READ_ONLY" if read_only else ""
-            con.execute(
-                f"ATTACH {_sql_str('ducklake:' + str(self.catalog_path))} AS {LAKE} ({options})"
-            )
+            attach = f"ATTACH {_sql_str('ducklake:' + str(self.catalog_path))} AS {LAKE}"
+            deadline = time.monotonic() + _ATTACH_WAIT_SECONDS
+            while True:
+                try:
+                    con.execute(f"{attach} ({options})")
+                    break
+                except duckdb.IOException as exc:
+                    if "Could not set lock" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)  # a reader's brief look at the catalog (history, views)
             if not read_only:
                 self._ensure_tables(con)
         except duckdb.Error as exc:

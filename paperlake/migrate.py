@@ -52,7 +52,7 @@ def migrate(store: Warehouse) -> dict[str, int]:
     with store.session(adopt_raw=True):
         run = store.begin(f"{datetime.now(UTC):%Y%m%dT%H%M%S}-migrate")
         run.append(frames)
-        if not SUMMARIES <= frames.keys():  # built before the summaries existed
+        if not frames.keys() >= SUMMARIES:  # built before the summaries existed
             run.append(summarize(run, frames))
         run.commit()
     return dict(run.rows)
