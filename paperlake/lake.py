@@ -433,7 +433,6 @@ class Warehouse:
             [f"{retention_days * 86400:.0f} seconds"],
         )
         con.execute(f"CALL ducklake_cleanup_old_files('{LAKE}', older_than => ?)", [started[0]])
-        con.execute(f"CHECKPOINT {LAKE}")
 
     # ---- recovery ----------------------------------------------------------------------
     def recover(self) -> list[str]:
