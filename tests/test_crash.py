@@ -73,15 +73,15 @@ def assert_no_unpublished_files(root: Path) -> None:
     store = Warehouse(root)
     with store.session(create=False) as con:
         meta = "__ducklake_metadata_lk"
-        referenced = {
-            (store.data_path / path).resolve()
+        referenced = {  # DuckLake names every file by a fresh UUID
+            Path(path).name
             for (path,) in con.execute(
                 f"select path from {meta}.ducklake_data_file union all "
                 f"select path from {meta}.ducklake_delete_file union all "
                 f"select path from {meta}.ducklake_files_scheduled_for_deletion"
             ).fetchall()
         }
-    on_disk = {p.resolve() for p in store.data_path.rglob("*") if p.is_file()}
+    on_disk = {p.name for p in store.data_path.rglob("*") if p.is_file()}
     assert on_disk and on_disk <= referenced, sorted(on_disk - referenced)
 
 
