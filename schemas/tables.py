@@ -241,13 +241,13 @@ PUBLISHED: dict[str, type[pa.DataFrameModel]] = {
     "sources": Sources,
     "quarantine": Quarantine,
 }
-"""Lake tables, in publish order; each name is a folder under ``warehouse/lake/``."""
+"""Lake tables, in publish order; each a DuckLake table (files in ``lake/data/main/<name>/``)."""
 
 SUMMARIES = frozenset({"keyphrase_daily", "title_pairs"})
 """Tables derived from the others at the end of each run (see ``paperlake.summaries``)."""
 
 PARTITIONED: dict[str, str] = {"keyphrase_daily": "month"}
-"""Tables stored one folder per value of a column; staging a partition replaces it whole."""
+"""Tables written a value of a column at a time: writing one replaces its rows whole."""
 
 
 def polars_schema(model: type[pa.DataFrameModel]) -> pl.Schema:
