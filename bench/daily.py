@@ -8,6 +8,10 @@ data files and metadata bytes of each, the daily run's wall time at day 1, 10 an
 (with the load average, the machine being shared), and the slowest public view of each
 warehouse (median of 5, the whole result consumed inside DuckDB).  Metadata is every file of
 the lake that is not a data file: the catalog (or the old layout's manifests).
+
+The runs take minutes, not a year, so every snapshot would be younger than the default 30-day
+retention: ``--retention-days`` (default 0) models the steady state, where the runs older
+than the retention have expired.
 """
 
 from __future__ import annotations
@@ -42,7 +46,10 @@ def lake_size(warehouse: Path) -> tuple[int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--days", type=int, default=365)
-    days = parser.parse_args().days
+    parser.add_argument("--retention-days", type=float, default=0.0)
+    args = parser.parse_args()
+    days = args.days
+
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     _prefect_defaults()
     from paperlake.flows.ingest import ingest
@@ -57,7 +64,7 @@ def main() -> None:
     checkpoints = {1, 10, days}
     for day, dump in enumerate(dumps, start=1):
         started, cpu = time.perf_counter(), time.process_time()
-        ingest(paths=[str(dump)], warehouse=str(daily))
+        ingest(paths=[str(dump)], warehouse=str(daily), retention_days=args.retention_days)
         if day in checkpoints or day % 50 == 0:
             files, metadata = lake_size(daily)
             print(
