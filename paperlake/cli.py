@@ -214,7 +214,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     for entry in entries[-args.limit :]:
         rows = ", ".join(f"{name} +{n}" for name, n in entry.rows.items() if n)
         at = f"{entry.at.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
-        run = entry.run_id or entry.message or "(maintenance)"
+        run = entry.run_id or entry.message or ("(maintenance)" if entry.version else "(created)")
         print(f"{entry.version:>8}  {at:<19}  {run:<40}  {rows}")
     return 0
 

@@ -128,6 +128,7 @@ def as_of_database(warehouse: Warehouse, as_of: str) -> duckdb.DuckDBPyConnectio
     catalog knows which of their rows belong to them."""
     at = f"VERSION => {int(as_of)}" if as_of.isdigit() else f"TIMESTAMP => {_sql_str(as_of)}"
     con = warehouse.connect(read_only=True)
+    con.execute("SET enable_progress_bar = false")
     try:
         for table, model in PUBLISHED.items():
             columns = ", ".join(polars_schema(model).names())
