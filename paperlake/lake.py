@@ -367,9 +367,19 @@ class Warehouse:
         return Transaction(self._con, run_id)
 
     def scan(self, table: str) -> pl.LazyFrame:
-        """The table at the current snapshot, as one lazy frame (read into memory)."""
+        """The table at the current snapshot, as one lazy frame over its data files (so
+        only the columns and rows a query needs are read)."""
         with self._connection() as con:
-            return _read(con, f"{LAKE}.{table}", table)
+            files = self._files(con, table)
+        if not files:
+            return pl.LazyFrame(schema=polars_schema(PUBLISHED[table]))
+        # Files written before a column existed read it as null (schema evolution).
+        return pl.scan_parquet(
+            files,
+            schema=polars_schema(PUBLISHED[table]),
+            missing_columns="insert",
+            extra_columns="ignore",
+        )
 
     def current(self) -> Snapshot:
         """The current snapshot and its data files, for views that read them directly.

@@ -148,11 +148,16 @@ def test_views_are_rebuilt_when_stale_or_moved(tmp_path: Path) -> None:
 
 def test_schema_evolution_adds_a_new_column_to_an_old_table(tmp_path: Path) -> None:
     store = Warehouse(tmp_path)
-    commit(store, {"papers": papers(PAPER)}, "run1")
-    with store.session() as con:  # as if written before the column existed
+    with store.session() as con:  # a table and a file from before the column existed
         con.execute("ALTER TABLE lk.papers DROP COLUMN taxonomy_version")
-    with store.session():  # the next run adds it back; old rows read it as null
+        run = store.begin("old")
+        run.append({"papers": papers(PAPER).drop("taxonomy_version")})
+        run.commit()
+    with store.session():  # the next run adds it; old rows read it as null
         assert store.scan("papers").collect()["taxonomy_version"].to_list() == [None]
+        build_database(store, store.current())
+    with duckdb.connect(str(store.db_path), read_only=True) as con:
+        assert con.execute("select taxonomy_version from lake_papers").fetchall() == [(None,)]
 
 
 def test_reader_keeps_its_snapshot_while_a_run_publishes(tmp_path: Path) -> None:
