@@ -59,7 +59,7 @@ def test_200_daily_runs_equal_one_backfill_with_bounded_files(tmp_path: Path) ->
         ingest(paths=[str(day)], warehouse=str(daily), retention_days=0)
         if number == 20:
             early = catalog.stat().st_size
-    ingest(paths=[str(REAL)], warehouse=str(backfill))
+    ingest(paths=[str(day) for day in days], warehouse=str(backfill))
 
     assert views(daily) == views(backfill)
     files = data_files(daily)
