@@ -449,7 +449,7 @@ SECTIONS: tuple[Callable[[duckdb.DuckDBPyConnection], Section], ...] = (
 def library_bundle() -> str:
     """vega-embed, Vega-Lite (the version Altair writes) and Vega as one inline script."""
     version = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
-    return vl_convert.javascript_bundle(None, vl_version=version)
+    return vl_convert.javascript_bundle("window.vegaEmbed = vegaEmbed;", vl_version=version)
 
 
 CSP = (
