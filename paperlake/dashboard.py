@@ -11,9 +11,11 @@ that references anything external and swaps it into place atomically.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import json
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -445,11 +447,24 @@ SECTIONS: tuple[Callable[[duckdb.DuckDBPyConnection], Section], ...] = (
 
 
 # ---- the page -----------------------------------------------------------------------------
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "paperlake"
+
+
 @functools.cache
 def library_bundle() -> str:
-    """vega-embed, Vega-Lite (the version Altair writes) and Vega as one inline script."""
+    """vega-embed, Vega-Lite (the version Altair writes) and Vega as one inline script.
+
+    Bundling takes ~2 s of CPU, so the result is kept in the user's cache folder, keyed
+    by the vl-convert and Vega-Lite versions (a cache only: any failure rebuilds it)."""
     version = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
-    return vl_convert.javascript_bundle("window.vegaEmbed = vegaEmbed;", vl_version=version)
+    cached = _cache_dir() / f"vega-bundle-vlc{vl_convert.__version__}-vl{version}.js"
+    with contextlib.suppress(OSError):
+        return cached.read_text(encoding="utf-8")
+    bundle = vl_convert.javascript_bundle("window.vegaEmbed = vegaEmbed;", vl_version=version)
+    with contextlib.suppress(OSError):
+        atomic_write(cached, bundle.encode())
+    return bundle
 
 
 CSP = (
