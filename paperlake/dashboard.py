@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -458,7 +459,7 @@ def library_bundle() -> str:
     Bundling takes ~2 s of CPU, so the result is kept in the user's cache folder, keyed
     by the vl-convert and Vega-Lite versions (a cache only: any failure rebuilds it)."""
     version = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
-    cached = _cache_dir() / f"vega-bundle-vlc{vl_convert.__version__}-vl{version}.js"
+    cached = _cache_dir() / f"vega-bundle-vlc{metadata.version('vl-convert-python')}-vl{version}.js"
     with contextlib.suppress(OSError):
         return cached.read_text(encoding="utf-8")
     bundle = vl_convert.javascript_bundle("window.vegaEmbed = vegaEmbed;", vl_version=version)
