@@ -37,7 +37,7 @@ TOP_BARS = 12
 TABLE_ROWS = 25
 QUARANTINE_ROWS = 20
 RISING_DAYS = 28
-"""Rising entities compare the last 28 page days with the 28 before."""
+"""Rising entities compare the last 28 days with the 28 before."""
 CHART_HEIGHT = 260
 
 Row = tuple[Any, ...]
@@ -228,7 +228,7 @@ def trending_topics(con: duckdb.DuckDBPyConnection) -> Section:
     end = date.fromisoformat(rows[0]["window_end"]) if rows else None
     return Section(
         "Which topics are trending now?",
-        f'<p class="note">Distinct papers in the 7 page days to {day(end)} ("recent") and '
+        f'<p class="note">Distinct papers in the 7 days to {day(end)} ("recent") and '
         "the 7 days before; the topics that gained most.</p>",
         window_bars(rows, "topic", "n_recent", "n_previous"),
     )
@@ -307,7 +307,7 @@ def rising_entities(con: duckdb.DuckDBPyConnection) -> Section:
     return Section(
         "Which methods, models and datasets are rising?",
         f'<p class="note">Listings of papers naming each entity in the last {RISING_DAYS} '
-        f"page days (recent) and the {RISING_DAYS} before; the largest gains.</p>",
+        f"days (recent) and the {RISING_DAYS} before; the largest gains.</p>",
         window_bars(rows, "entity", "n_recent", "n_previous"),
     )
 
@@ -487,6 +487,7 @@ header p { margin: 0 0 12px; color: var(--muted); }
 .kpi { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; }
 .kpi span { display: block; color: var(--muted); font-size: .8rem; }
 .kpi b { font-size: 1.15rem; overflow-wrap: break-word; }
+.kpi.wide { grid-column: 1 / -1; }
 .kpi.wide b { font-size: 1rem; }
 section { background: #fff; border: 1px solid var(--line); border-radius: 8px;
           padding: 12px 16px 16px; margin: 0 0 16px; }
@@ -518,7 +519,6 @@ td { overflow-wrap: break-word; }
            font-size: .85rem; }
   td.num::before { content: attr(data-label) ": "; }
   td.num:empty { display: none; }
-  .kpi.wide { grid-column: 1 / -1; }
 }
 """
 
