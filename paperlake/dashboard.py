@@ -40,8 +40,6 @@ RISING_DAYS = 28
 """Rising entities compare the last 28 days with the 28 before."""
 CHART_HEIGHT = 260
 
-Row = tuple[Any, ...]
-
 
 def open_views(db_path: Path) -> duckdb.DuckDBPyConnection:
     """The one read-only connection the dashboard reads the views through."""
@@ -112,16 +110,17 @@ def records(
 WEEK = alt.X("utcyearmonthdate(week):T", title="week (starting Monday)")
 
 
-def _spec(chart: alt.Chart) -> dict[str, Any]:
-    spec = chart.properties(width="container", height=CHART_HEIGHT).to_dict()
+def _spec(chart: alt.Chart, height: int = CHART_HEIGHT) -> dict[str, Any]:
+    spec = chart.properties(width="container", height=height).to_dict()
     spec.pop("$schema", None)  # a URL the page never needs
     return spec
 
 
 def window_bars(
-    rows: list[dict[str, Any]], category: str, recent: str, previous: str
+    rows: list[dict[str, Any]], category: str, recent: str, previous: str, measure: str
 ) -> dict[str, Any]:
-    """Grouped horizontal bars: each category's count in the recent and previous window."""
+    """Grouped horizontal bars: each category's ``measure`` in the recent and previous
+    window."""
     long = [
         {category: r[category], "window": label, "n": r[key]}
         for r in rows
@@ -134,7 +133,7 @@ def window_bars(
         .encode(
             y=alt.Y(f"{category}:N", sort=order, title=None),
             yOffset=alt.YOffset("window:N", sort=["before", "recent"]),
-            x=alt.X("n:Q", title="papers"),
+            x=alt.X("n:Q", title=measure),
             color=alt.Color(
                 "window:N",
                 sort=["before", "recent"],
@@ -144,10 +143,21 @@ def window_bars(
             tooltip=[f"{category}:N", "window:N", alt.Tooltip("n:Q", format=",d")],
         )
     )
-    return _spec(chart.properties(height=max(CHART_HEIGHT, 34 * len(rows))))
+    return _spec(chart, height=max(CHART_HEIGHT, 34 * len(rows)))
 
 
 # ---- sections -----------------------------------------------------------------------------
+TOP_TOPICS_SQL = (
+    "select topic from topic_frequency group by topic order by sum(n_papers) desc, topic limit ?"
+)
+"""The topics with the most listings over all days (ties by name)."""
+REPEATED_SQL = (
+    "select title, n_listing_days, n_dumps, first_listed_on, last_listed_on "
+    "from repeated_listings limit ?"
+)
+"""The most repeated papers, in the view's own order (days on the page first)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Headline:
     n_papers: int
@@ -164,14 +174,8 @@ def headline(con: duckdb.DuckDBPyConnection) -> Headline:
     [(n_dumps, first_day, last_day)] = con.execute(
         "select count(*), min(listed_on), max(listed_on) from dumps"
     ).fetchall()
-    topic = con.execute(
-        "select topic from topic_frequency group by topic order by sum(n_papers) desc, topic "
-        "limit 1"
-    ).fetchone()
-    repeated = con.execute(
-        "select title from repeated_listings "
-        "order by n_listing_days desc, n_dumps desc, last_listed_on desc, title limit 1"
-    ).fetchone()
+    topic = con.execute(TOP_TOPICS_SQL, [1]).fetchone()
+    repeated = con.execute(REPEATED_SQL, [1]).fetchone()
     return Headline(
         n_papers,
         n_dumps,
@@ -185,11 +189,8 @@ def headline(con: duckdb.DuckDBPyConnection) -> Headline:
 def topic_frequency(con: duckdb.DuckDBPyConnection) -> Section:
     rows = records(
         con,
-        """
-        with top as (
-            select topic from topic_frequency
-            group by topic order by sum(n_papers) desc, topic limit ?
-        )
+        f"""
+        with top as ({TOP_TOPICS_SQL})
         select topic, date_trunc('week', listed_on)::date as week, sum(n_papers)::bigint as n
         from topic_frequency
         where topic in (select topic from top)
@@ -230,18 +231,13 @@ def trending_topics(con: duckdb.DuckDBPyConnection) -> Section:
         "Which topics are trending now?",
         f'<p class="note">Distinct papers in the 7 days to {day(end)} ("recent") and '
         "the 7 days before; the topics that gained most.</p>",
-        window_bars(rows, "topic", "n_recent", "n_previous"),
+        window_bars(rows, "topic", "n_recent", "n_previous", "distinct papers"),
     )
 
 
 def repeated_listings(con: duckdb.DuckDBPyConnection) -> Section:
     [(total,)] = con.execute("select count(*) from repeated_listings").fetchall()
-    rows = con.execute(
-        "select title, n_listing_days, n_dumps, first_listed_on, last_listed_on "
-        "from repeated_listings "
-        "order by n_listing_days desc, n_dumps desc, last_listed_on desc, title limit ?",
-        [TABLE_ROWS],
-    ).fetchall()
+    rows = con.execute(REPEATED_SQL, [TABLE_ROWS]).fetchall()
     return Section(
         "Which papers are listed again and again?",
         f'<p class="note">{count(total)} papers appeared in more than one dump; the top '
@@ -278,7 +274,7 @@ def most_linked_repos(con: duckdb.DuckDBPyConnection) -> Section:
     )
     return Section(
         "Which GitHub repos are linked most?",
-        chart=_spec(chart.properties(height=max(CHART_HEIGHT, 24 * len(rows)))),
+        chart=_spec(chart, height=max(CHART_HEIGHT, 24 * len(rows))),
     )
 
 
@@ -308,7 +304,7 @@ def rising_entities(con: duckdb.DuckDBPyConnection) -> Section:
         "Which methods, models and datasets are rising?",
         f'<p class="note">Listings of papers naming each entity in the last {RISING_DAYS} '
         f"days (recent) and the {RISING_DAYS} before; the largest gains.</p>",
-        window_bars(rows, "entity", "n_recent", "n_previous"),
+        window_bars(rows, "entity", "n_recent", "n_previous", "listings"),
     )
 
 
@@ -431,7 +427,7 @@ def run_health(con: duckdb.DuckDBPyConnection) -> Section:
     return Section(
         "Is the pipeline healthy? (dumps loaded per page week, quarantine)",
         facts + quarantine_table,
-        _spec(chart.properties(height=160)),
+        _spec(chart, height=160),
     )
 
 
