@@ -549,7 +549,7 @@ def render_page(con: duckdb.DuckDBPyConnection, generated_at: datetime) -> str:
     kpis = (
         ("papers", "n-papers", count(top.n_papers)),
         ("dumps loaded", "n-dumps", count(top.n_dumps)),
-        ("page days", "span", f"{day(top.first_day)} to {day(top.last_day)}"),
+        ("page days", "span", " to ".join(dict.fromkeys([day(top.first_day), day(top.last_day)]))),
         ("top topic", "top-topic", text(top.top_topic or "-")),
         ("most repeated", "top-repeated", text(top.top_repeated or "-")),
     )
