@@ -271,9 +271,10 @@ class Warehouse:
                     referenced.update(files)
         removed: list[str] = []
         candidates = list((self.root / "lake").rglob("*")) if (self.root / "lake").exists() else []
-        for pattern in ("raw/**/.*.tmp-*", "_manifests/.*.tmp-*", f".{DB_NAME}*.tmp*"):
+        # ".*.tmp-*": a temp file of the root's own files (the views' database, dashboard.html)
+        for pattern in ("raw/**/.*.tmp-*", "_manifests/.*.tmp-*", f".{DB_NAME}*.tmp*", ".*.tmp-*"):
             candidates.extend(self.root.glob(pattern))
-        for path in candidates:
+        for path in set(candidates):  # the patterns overlap
             if not path.is_file():
                 continue
             rel = path.relative_to(self.root).as_posix()
