@@ -230,12 +230,12 @@ def topic_frequency(con: duckdb.DuckDBPyConnection) -> Section:
 def trending_topics(con: duckdb.DuckDBPyConnection) -> Section:
     rows = records(
         con,
-        "select topic, n_recent, n_previous, window_end from trending_topics "
+        "select topic, n_recent, n_previous from trending_topics "
         "where n_recent > n_previous "
         "order by n_recent - n_previous desc, n_recent desc, topic limit ?",
         [TOP_BARS],
     )
-    end = date.fromisoformat(rows[0]["window_end"]) if rows else None
+    [(end,)] = con.execute("select max(listed_on) from listings").fetchall()
     return Section(
         "Which topics are trending now?",
         f'<p class="note">Distinct papers in the 7 days to {day(end)} ("recent") and '
