@@ -348,13 +348,14 @@ def latest_listing(con: duckdb.DuckDBPyConnection) -> Section:
     rows = con.execute(
         """
         with latest as (select max(listed_on) as listed_on from listings)
-        select min(l.position) as position, p.title, p.n_listing_days, p.first_listed_on,
-               l.listed_on
+        select
+            row_number() over (order by min(l.position), p.title) as rank,
+            p.title, p.n_listing_days, p.first_listed_on, l.listed_on
         from listings as l
         inner join latest using (listed_on)
         inner join papers as p using (paper_id)
         group by p.paper_id, p.title, p.n_listing_days, p.first_listed_on, l.listed_on
-        order by position
+        order by rank
         """
     ).fetchall()
     latest = rows[0][4] if rows else None
@@ -364,12 +365,12 @@ def latest_listing(con: duckdb.DuckDBPyConnection) -> Section:
             ["#", "title", "days on the page", "first seen"],
             [
                 [
-                    str(pos),
+                    str(rank),
                     text(title) + (' <span class="new">new</span>' if first == d else ""),
                     count(days),
                     day(first),
                 ]
-                for pos, title, days, first, d in rows
+                for rank, title, days, first, d in rows
             ],
             compact={0, 2, 3},
         ),
@@ -397,7 +398,8 @@ def run_health(con: duckdb.DuckDBPyConnection) -> Section:
     n_quarantined = sum(n for _, _, n in reasons)
     facts = (
         f'<ul class="facts"><li>last dump loaded <b>{day(last_load)}</b></li>'
-        f"<li><b>{count(n_dumps)}</b> dumps loaded, covering <b>{count(n_days)}</b> page days "
+        f"<li><b>{count(n_dumps)}</b> dumps loaded, covering <b>{count(n_days)}</b> "
+        f"page day{'' if n_days == 1 else 's'} "
         f"from {day(first_day)} to {day(last_day)}</li>"
         f'<li class="{"warn" if n_quarantined else "ok"}"><b>{count(n_quarantined)}</b> '
         "quarantined files, entries or rows"
@@ -409,21 +411,24 @@ def run_health(con: duckdb.DuckDBPyConnection) -> Section:
         + "</li></ul>"
     )
     quarantine_table = (
-        f"<h3>Latest quarantined (of {count(n_quarantined)}; `paperlake quarantine` lists all)</h3>"
+        f"<h3>Latest quarantined (of {count(n_quarantined)}; "
+        "<code>paperlake quarantine</code> lists all)</h3>"
         + table(
             ["when", "scope", "reason", "file", "line", "detail"],
             [
                 [day(at), text(s), text(r), text(f), "" if ln is None else str(ln), text(dt)]
                 for at, s, r, f, ln, dt in recent
             ],
-            compact={0, 4},
+            compact={0, 1, 2, 4},
         )
         if recent
         else ""
     )
     chart = (
         alt.Chart(ROWS)
-        .mark_area(interpolate="step-after", line=True, color="#5b8a3c", opacity=0.6)
+        .mark_area(
+            interpolate="step-after", line=True, point=len(weekly) < 3, color="#5b8a3c", opacity=0.6
+        )
         .encode(
             x=WEEK,
             y=alt.Y("n_dumps:Q", title="dumps loaded"),
