@@ -21,7 +21,8 @@ from pathlib import Path
 
 from bench.generate import SCALES, generate
 from bench.run import OUT, RESULTS, worker
-from paperlake.dashboard import PAGE_NAME, library_bundle, write_dashboard
+from paperlake.config import DASHBOARD_NAME
+from paperlake.dashboard import library_bundle, write_dashboard
 from tests.browser import CHARTS_DRAWN, Browser
 
 RUNS = 3
@@ -44,7 +45,7 @@ def draw_seconds(warehouse: Path) -> tuple[float, float]:
     walls, cpus = [], []
     for _ in range(RUNS):
         wall, cpu = time.perf_counter(), time.process_time()
-        write_dashboard(warehouse / "paperlake.duckdb", warehouse / PAGE_NAME)
+        write_dashboard(warehouse / "paperlake.duckdb", warehouse / DASHBOARD_NAME)
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
     return statistics.median(walls), statistics.median(cpus)
@@ -65,7 +66,7 @@ def render_seconds(page: Path) -> tuple[float, int]:
 def measure(scale: str) -> dict[str, float]:
     warehouse = OUT / scale / "dashboard-warehouse"
     backfill = worker("backfill", str(dumps(scale)), str(warehouse))
-    page = warehouse / PAGE_NAME
+    page = warehouse / DASHBOARD_NAME
     wall, cpu = draw_seconds(warehouse)
     render, charts = render_seconds(page)
     size = page.stat().st_size

@@ -29,8 +29,7 @@ from prefect.events import emit_event
 from prefect.utilities.annotations import quote
 
 from paperlake.build import Batch, Known, RawDump, build_batch
-from paperlake.config import BATCH_SIZE, DEFAULT_CRON, warehouse_root
-from paperlake.dashboard import PAGE_NAME, write_dashboard
+from paperlake.config import BATCH_SIZE, DASHBOARD_NAME, DEFAULT_CRON, warehouse_root
 from paperlake.lake import Manifest, Warehouse
 from paperlake.schemas.tables import PUBLISHED, SUMMARIES
 from paperlake.schemas.validate import validate_derived
@@ -186,7 +185,7 @@ def _finish(store: Warehouse, base: Manifest, staged: Manifest | None, summary: 
         for name, n in rows.items():
             summary.rows[name] += n
     summary.manifest_version = publish(store, staged).version
-    if summary.manifest_version != base.version or not (store.root / PAGE_NAME).exists():
+    if summary.manifest_version != base.version or not (store.root / DASHBOARD_NAME).exists():
         _draw_dashboard(store, summary)
 
 
@@ -194,7 +193,10 @@ def _draw_dashboard(store: Warehouse, summary: RunSummary) -> None:
     """Redraw ``dashboard.html`` after a publish; a failure is reported, never raised: the
     run has already published and must not fail or roll back for its page."""
     try:
-        write_dashboard(store.db_path, store.root / PAGE_NAME)
+        # Imported here: Altair's import (~1 s) is paid only by runs that publish.
+        from paperlake.dashboard import write_dashboard
+
+        write_dashboard(store.db_path, store.root / DASHBOARD_NAME)
     except Exception as exc:  # any failure to draw is reported, whatever its kind
         summary.dashboard_error = f"{type(exc).__name__}: {exc}"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from paperlake.config import BATCH_SIZE, DEFAULT_CRON, warehouse_root
+from paperlake.config import BATCH_SIZE, DASHBOARD_NAME, DEFAULT_CRON, warehouse_root
 from paperlake.lake import Warehouse, WarehouseBusy
 
 READ_ONLY_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA"}
@@ -198,9 +198,9 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    from paperlake.dashboard import PAGE_NAME, render_page, write_page
+    from paperlake.dashboard import render_page, write_page
 
-    target = Path(args.output or warehouse_root(args.warehouse) / PAGE_NAME)
+    target = Path(args.output or warehouse_root(args.warehouse) / DASHBOARD_NAME)
     with connect(args.warehouse) as con:
         page = render_page(con, datetime.now(UTC))
     print(write_page(page, target))

@@ -30,8 +30,6 @@ import vl_convert
 
 from paperlake.lake import atomic_write
 
-PAGE_NAME = "dashboard.html"
-"""The page's file name inside the warehouse folder."""
 TOP_TOPICS = 8
 TOP_BARS = 12
 TABLE_ROWS = 25

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import paperlake.dashboard
-from paperlake.dashboard import PAGE_NAME, Section
+from paperlake.config import DASHBOARD_NAME
+from paperlake.dashboard import Section
 from paperlake.flows.ingest import ingest, retopic
 from tests.browser import CHARTS_DRAWN, CHROMIUM, Browser
 from tests.conftest import ROOT, SAMPLE_CAPTURE, SAMPLES, query
@@ -46,7 +47,7 @@ def test_the_page_draws_offline_and_shows_the_views_numbers(
 ) -> None:
     root = warehouse_with_quarantine
     browser.resize(1280)
-    seconds = browser.open((root / PAGE_NAME).as_uri(), CHARTS_DRAWN)
+    seconds = browser.open((root / DASHBOARD_NAME).as_uri(), CHARTS_DRAWN)
     charts = browser.evaluate("document.querySelectorAll('.chart svg.marks').length")
     drawn_marks = browser.evaluate(
         "document.querySelectorAll('.chart svg.marks g.mark-line path, "
@@ -78,7 +79,7 @@ def test_the_page_draws_offline_and_shows_the_views_numbers(
 
     wide = browser.screenshot(tmp_path / "dashboard-1280.png")
     browser.resize(390)
-    browser.open((root / PAGE_NAME).as_uri(), CHARTS_DRAWN)
+    browser.open((root / DASHBOARD_NAME).as_uri(), CHARTS_DRAWN)
     assert browser.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
     narrow = browser.screenshot(tmp_path / "dashboard-390.png")
     assert browser.errors() == [] and browser.requests() == []
@@ -89,7 +90,7 @@ def test_a_failing_dashboard_never_fails_the_run(
     sample_landing: Path, warehouse: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = ingest(paths=[str(sample_landing)], warehouse=str(warehouse))
-    page = warehouse / PAGE_NAME
+    page = warehouse / DASHBOARD_NAME
     drawn = page.read_bytes()
     assert first.dashboard_error is None and b'id="top-topic"' in drawn
 
@@ -110,7 +111,7 @@ def test_a_failing_dashboard_never_fails_the_run(
     unwritable = retopic(warehouse=str(warehouse))
     assert unwritable.manifest_version == broken.manifest_version + 1
     assert "dashboard.html" in (unwritable.dashboard_error or "")
-    assert list(warehouse.glob(f".{PAGE_NAME}.tmp-*")) == []
+    assert list(warehouse.glob(f".{DASHBOARD_NAME}.tmp-*")) == []
     [(n,)] = query(warehouse, "select count(*) from papers")
     assert n == first.rows["papers"]
 
