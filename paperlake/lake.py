@@ -94,11 +94,14 @@ def atomic_write(path: Path, data: bytes) -> None:
     """Write ``path`` so that it holds either its old content or all of ``data``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # after a failed write or rename; gone after a rename
     _fsync(path.parent)
 
 
@@ -458,7 +461,8 @@ class Warehouse:
                 f"CALL ducklake_delete_orphaned_files('{LAKE}', cleanup_all => true)"
             ).fetchall()
         ]
-        for pattern in ("raw/**/.*.tmp-*", f".{DB_NAME}*.tmp*"):
+        # ".*.tmp-*": a temp file of the root's own files (the views' database, dashboard.html)
+        for pattern in ("raw/**/.*.tmp-*", ".*.tmp-*"):
             for path in self.root.glob(pattern):
                 path.unlink()
                 removed.append(path.relative_to(self.root).as_posix())

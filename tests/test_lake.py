@@ -80,10 +80,12 @@ def test_an_uncommitted_run_is_invisible_and_its_files_are_recovered(tmp_path: P
     orphan.write_bytes(kept[0].read_bytes())
     tmp_db = tmp_path / ".paperlake.duckdb.tmp-123"
     tmp_db.write_bytes(b"")
+    (tmp_path / ".dashboard.html.tmp-123").write_bytes(b"<!doctype html><html")
     with store.session():
         assert store.scan("papers").collect().height == 1
         removed = store.recover()
-    assert len(removed) == 2 and ".paperlake.duckdb.tmp-123" in removed
+    assert len(removed) == 3 and ".paperlake.duckdb.tmp-123" in removed
+    assert ".dashboard.html.tmp-123" in removed
     assert sorted(store.data_path.rglob("*.parquet")) == kept
 
 
