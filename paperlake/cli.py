@@ -15,7 +15,7 @@ from typing import TextIO
 import duckdb
 
 from paperlake.config import BATCH_SIZE, DEFAULT_CRON, warehouse_root
-from paperlake.lake import Warehouse, WarehouseBusy
+from paperlake.lake import LockRefused, Warehouse, WarehouseBusy
 from paperlake.output import FETCH_ROWS, OUTPUTS
 
 # Exit codes (README "Exit codes"): one meaning each, for scripts and schedulers.
@@ -60,6 +60,9 @@ def _run_flow(name: str, **parameters: object) -> int:
     except flows.QuarantineError as failed:
         print(f"paperlake: {failed}", file=sys.stderr)
         return EXIT_QUARANTINED
+    except LockRefused as refused:
+        print(f"paperlake: {refused}", file=sys.stderr)
+        return EXIT_FAILED
     print("\n".join(summary.lines()))
     return 0
 

@@ -10,6 +10,8 @@ DEFAULT_CRON = "0 6 * * *"
 """Daily at 06:00 (the deployment's timezone, UTC unless Prefect is told otherwise)."""
 BATCH_SIZE = 500
 """Dumps per archive/transform/publish step: bounds memory on long backfills."""
+BATCH_BYTES = 256 * 1024 * 1024
+"""...and input bytes per step, so a folder of large dumps is bounded too."""
 
 
 def warehouse_root(flag: str | os.PathLike[str] | None = None) -> Path:

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from paperlake.cli import EXIT_FAILED, main
 from paperlake.flows.ingest import RunSummary, ingest
+from paperlake.lake import ARCHIVE_MODE, LockRefused, Warehouse
+from paperlake.sources import Candidate, batches, display_path
 from tests.conftest import SAMPLES, query
 from tests.hostile import CATALOGUE, ROOT_ONLY_SKIPPED, Hostile
 
@@ -38,7 +41,9 @@ def test_the_run_succeeds_and_good_input_lands(hostile_run: tuple[Path, Path, Ru
     _, warehouse, summary = hostile_run
     expected_loads = 1 + sum(1 for h in CATALOGUE if h.outcome[0] in ("load", "entry"))
     assert summary.dumps_loaded == expected_loads
-    assert summary.skipped_in_progress == sum(1 for h in CATALOGUE if h.outcome[0] == "skip")
+    hidden_link_target = 1  # linked.txt's target, .public-target
+    skipped = sum(1 for h in CATALOGUE if h.outcome[0] == "skip") + hidden_link_target
+    assert summary.skipped_in_progress == skipped
     assert query(warehouse, "select n_papers from dumps where source_file like '%000_9cf4%'") == [
         (55,)
     ]
@@ -47,7 +52,7 @@ def test_the_run_succeeds_and_good_input_lands(hostile_run: tuple[Path, Path, Ru
 @pytest.mark.parametrize("hostile", CATALOGUE, ids=lambda h: h.name)
 def test_hostile_input(hostile: Hostile, hostile_run: tuple[Path, Path, RunSummary]) -> None:
     landing, warehouse, _ = hostile_run
-    path = str(landing / hostile.file_name)
+    path = display_path(str(landing / hostile.file_name))
     kind, expected, detail = hostile.outcome
     rows = query(
         warehouse, "select scope, reason, detail from quarantine where source_file = ?", [path]
@@ -95,8 +100,55 @@ def test_landing_names_never_decide_where_anything_is_written(
 def test_landing_folder_is_left_untouched(hostile_run: tuple[Path, Path, RunSummary]) -> None:
     landing, _, _ = hostile_run
     assert sorted(p.name for p in landing.iterdir()) == sorted(
-        [h.file_name for h in CATALOGUE] + ["000_9cf45ac0ac824760.txt", "loop.txt.other"]
+        [h.file_name for h in CATALOGUE]
+        + ["000_9cf45ac0ac824760.txt", "loop.txt.other", ".public-target"]
     )
+
+
+def test_archived_copies_are_not_world_readable(
+    hostile_run: tuple[Path, Path, RunSummary],
+) -> None:
+    """Whatever the input's permissions (``linked.txt`` links to a 0644 file)."""
+    landing, warehouse, _ = hostile_run
+    [(archived,)] = query(
+        warehouse,
+        "select archive_path from dumps where source_file = ?",
+        [str(landing / "linked.txt")],
+    )
+    assert (landing / ".public-target").stat().st_mode & 0o777 == 0o644
+    modes = {path.stat().st_mode & 0o777 for path in (warehouse / "raw").rglob("*.txt")}
+    assert (warehouse / archived).stat().st_mode & 0o777 == ARCHIVE_MODE
+    assert modes == {ARCHIVE_MODE}
+
+
+def test_symlinked_lock_is_refused_and_its_target_untouched(
+    tmp_path: Path, prefect_harness: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    root = tmp_path / "wh"
+    root.mkdir()
+    (root / ".lock").symlink_to(victim)
+    with pytest.raises(LockRefused, match=r"\.lock is a symbolic link"), Warehouse(root).lock():
+        pass
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "a.txt").write_bytes((SAMPLES / "000_9cf45ac0ac824760.txt").read_bytes())
+    assert main(["--warehouse", str(root), "ingest", str(landing)]) == EXIT_FAILED
+    assert ".lock is a symbolic link" in capsys.readouterr().err
+    assert victim.read_text() == "precious\n"
+    assert sorted(p.name for p in root.iterdir()) == [".lock"]
+
+
+def test_batches_are_capped_by_count_and_bytes() -> None:
+    files = [Candidate(f"/d/{i}", size, 0) for i, size in enumerate([40, 40, 40, 90, 10, 10, 10])]
+    sizes = [[c.n_bytes for c in group] for group in batches(files, max_count=3, max_bytes=100)]
+    assert sizes == [[40, 40], [40], [90, 10], [10, 10]]
+    assert [len(g) for g in batches(files, max_count=2, max_bytes=1000)] == [2, 2, 2, 1]
+    assert batches([Candidate("/d/huge", 500, 0)], max_count=3, max_bytes=100) == [
+        [Candidate("/d/huge", 500, 0)]
+    ]
+    assert batches([], max_count=3, max_bytes=100) == []
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read a file without read permission")
