@@ -30,6 +30,8 @@ EXIT_BUSY = 75
 """EX_TEMPFAIL: another run holds the warehouse; try again later."""
 EXIT_TIMEOUT = 124
 """The query ran past ``--timeout`` (as GNU ``timeout`` reports it)."""
+EXIT_PIPE_CLOSED = 141
+"""stdout was closed early (``| head``): 128 + SIGPIPE, as a shell reports it."""
 SQL_TIMEOUT_SECONDS = 300.0
 
 
@@ -167,6 +169,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
     except QueryRefused as refused:
         print(f"paperlake: {refused}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        raise
     except (duckdb.Error, OSError) as exc:
         print(f"paperlake: query failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -355,7 +359,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if getattr(args, "warehouse", None):
         args.warehouse = str(Path(args.warehouse))
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:
+        # The reader is gone: send what is still buffered nowhere instead of failing on exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE_CLOSED
 
 
 if __name__ == "__main__":

@@ -216,7 +216,7 @@ def read_statement(con: duckdb.DuckDBPyConnection, query: str) -> str:
     statements = con.extract_statements(query)
     if len(statements) != 1:
         raise QueryRefused(
-            f"paperlake sql runs exactly one statement; got {len(statements)} "
+            f"paperlake sql is read-only and runs exactly one statement; got {len(statements)} "
             "(separate queries are separate commands)"
         )
     [statement] = statements
