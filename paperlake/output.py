@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, TextIO
-from uuid import UUID
 
 FETCH_ROWS = 10_000
 """Rows fetched from DuckDB per batch."""
@@ -27,36 +26,43 @@ def write_csv(columns: Sequence[str], batches: Batches, out: TextIO) -> None:
 
 def write_json(columns: Sequence[str], batches: Batches, out: TextIO) -> None:
     """A JSON array of one object per row (dates as ISO strings, NaN/inf as null)."""
+    encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=_json_default)
     out.write("[")
     separator = "\n"
     for batch in batches:
         for row in batch:
-            record = {name: _jsonable(value) for name, value in zip(columns, row, strict=True)}
-            out.write(separator + json.dumps(record, ensure_ascii=False, allow_nan=False))
+            record = dict(zip(columns, row, strict=True))
+            try:
+                text = encoder.encode(record)
+            except ValueError:  # NaN or infinity somewhere: JSON has no such numbers
+                text = encoder.encode(_finite(record))
+            out.write(separator + text)
             separator = ",\n"
     out.write("\n]\n")
 
 
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
+def _json_default(value: Any) -> Any:
+    """What ``json`` cannot encode by itself, as DuckDB returns it."""
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return _jsonable(float(value))
+        return float(value)
     if isinstance(value, timedelta):
         return value.total_seconds()
-    if isinstance(value, UUID):
-        return str(value)
     if isinstance(value, bytes):
         return value.hex()
+    return str(value)  # UUID and anything newer
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite number replaced by None."""
+    if isinstance(value, float | Decimal):
+        return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
+        return {key: _finite(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(item) for item in value]
-    return str(value)
+        return [_finite(item) for item in value]
+    return value
 
 
 OUTPUTS: dict[str, Callable[[Sequence[str], Batches, TextIO], None]] = {

@@ -189,7 +189,8 @@ def test_timeout_stops_the_query(root: Path, capsys: pytest.CaptureFixture[str])
 def test_json_parses_back(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     query = (
         "select title, date '2025-03-14' as listed_on, 0.5::decimal(3,2) as d, ['a'] as l, "
-        "'nan'::double as nan from internal.lake_papers order by title"
+        "'nan'::double as nan, [1.5, 'inf'::double] as xs, interval 90 minutes as span, "
+        "'\\xAB'::blob as b from internal.lake_papers order by title"
     )
     assert sql(root, query, "--format", "json") == EXIT_OK
     rows = json.loads(capsys.readouterr().out)
@@ -200,6 +201,9 @@ def test_json_parses_back(root: Path, capsys: pytest.CaptureFixture[str]) -> Non
         "d": 0.5,
         "l": ["a"],
         "nan": None,
+        "xs": [1.5, None],
+        "span": 5400.0,
+        "b": "ab",
     }
     assert sql(root, "select 1 as x where false", "--format", "json") == EXIT_OK
     assert json.loads(capsys.readouterr().out) == []
