@@ -223,7 +223,10 @@ def read_statement(con: duckdb.DuckDBPyConnection, query: str) -> str:
     kind = statement.type.name
     if kind == "EXPLAIN":
         inner = _EXPLAIN_PREFIX.sub("", statement.query, count=1)
-        wrapped = con.extract_statements(inner) if inner != statement.query else []
+        try:
+            wrapped = con.extract_statements(inner) if inner != statement.query else []
+        except duckdb.ParserException:
+            wrapped = []  # EXPLAIN (options) ...: not recognised, so not run
         if len(wrapped) == 1 and wrapped[0].type.name in READ_STATEMENTS:
             return query
         raise QueryRefused("paperlake sql is read-only: EXPLAIN only of a SELECT statement")

@@ -72,6 +72,16 @@ ESCAPES = [
         "EXPLAIN only of a SELECT statement",
     ),
     ("export database '{lake}/exported'", EXIT_USAGE, "EXPORT statements are refused"),
+    (
+        "from query('copy (select 1) to ''{lake}/x.csv''')",
+        EXIT_FAILED,
+        "Expected a single SELECT statement",
+    ),
+    (
+        "explain (format json) copy (select 1) to '{lake}/x.csv'",
+        EXIT_USAGE,
+        "EXPLAIN only of a SELECT statement",
+    ),
     ("attach '{out}/other.duckdb' as other", EXIT_USAGE, "ATTACH statements are refused"),
     ("attach ':memory:' as scratch", EXIT_USAGE, "ATTACH statements are refused"),
     ("install fts", EXIT_USAGE, "LOAD statements are refused"),
