@@ -66,7 +66,7 @@ def _run_flow(name: str, **parameters: object) -> int:
         print(f"paperlake: {refused}", file=sys.stderr)
         return EXIT_FAILED
     print("\n".join(summary.lines()))
-    return 0
+    return EXIT_OK
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -103,7 +103,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from paperlake.flows.ingest import serve
 
     serve(args.landing, args.warehouse, args.cron)
-    return 0
+    return EXIT_OK
 
 
 def connect(warehouse: str | None, writable_file: Path | None = None) -> duckdb.DuckDBPyConnection:
@@ -236,7 +236,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         params=[terms],
     )
     _print_relation(relation, args.format, args.limit)
-    return 0
+    return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -244,7 +244,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     for heading, query in REPORT.items():
         print(f"\n== {heading}")
         con.sql(query).show(max_rows=30, max_width=160)
-    return 0
+    return EXIT_OK
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
@@ -252,12 +252,12 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     [(count,)] = con.execute("select count(*) from quarantine").fetchall()
     if count == 0:
         print("quarantine is empty")
-        return 0
+        return EXIT_OK
     relation = con.sql(
         "select quarantined_at, scope, reason, source_file, line, detail from quarantine"
     )
     _print_relation(relation, args.format, args.max_rows)
-    return 0
+    return EXIT_OK
 
 
 def parser() -> argparse.ArgumentParser:
