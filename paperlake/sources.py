@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -85,6 +86,13 @@ def not_regular(mode: int) -> str | None:
 def display_path(path: str) -> str:
     """``path`` as UTF-8 text: bytes that are not UTF-8 shown as ``\\xff`` escapes."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _landing_name(shown: str) -> str:
+    """The file a :func:`display_path` name stands for, if it still exists; else ``shown``."""
+    raw = re.sub(rb"\\x([0-9a-f]{2})", lambda m: bytes([int(m[1], 16)]), shown.encode())
+    real = os.fsdecode(raw)
+    return real if real != shown and os.path.lexists(real) else shown
 
 
 def undecodable_name(path: str) -> str | None:
@@ -246,6 +254,10 @@ def quarantined_inputs(
         replay.paths.add(path)
         if dump_id is not None:
             replay.dump_ids.add(dump_id)
+        bad_name = undecodable_name(_landing_name(path))
+        if bad_name is not None:  # still there under a name no table can hold
+            replay.unreadable.append(Unreadable(path, bad_name))
+            continue
         try:
             stat = os.stat(path)
             current = Candidate(path, stat.st_size, stat.st_mtime_ns)

@@ -201,3 +201,19 @@ def test_file_that_grows_after_a_run_read_it(tmp_path: Path, prefect_harness: No
     assert [(r[0], r[1]) for r in rows] == [(len(partial), 2), (len(full), 3)]
     for n_bytes, _, archive in rows:
         assert (tmp_path / "wh" / archive).read_bytes() == full[:n_bytes]
+
+
+def test_name_not_utf8_keeps_its_reason_on_replay(tmp_path: Path, prefect_harness: None) -> None:
+    from paperlake.flows.ingest import replay
+    from tests.hostile import NOT_UTF8_NAME
+
+    landing, root = tmp_path / "landing", tmp_path / "wh"
+    landing.mkdir()
+    (landing / NOT_UTF8_NAME).write_bytes((SAMPLES / "000_9cf45ac0ac824760.txt").read_bytes())
+    ingest(paths=[str(landing)], warehouse=str(root))
+    replay(warehouse=str(root))
+    [(source, reason, detail)] = query(root, "select source_file, reason, detail from quarantine")
+    assert source == display_path(str(landing / NOT_UTF8_NAME)) and source.endswith(
+        "dump-\\xff\\xfe-name.txt"
+    )
+    assert reason == "unreadable" and "file name is not valid UTF-8: byte 0xff" in detail
