@@ -8,13 +8,13 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TextIO
 
 import duckdb
 
-from paperlake.config import BATCH_SIZE, DEFAULT_CRON, warehouse_root
+from paperlake.config import BATCH_SIZE, DASHBOARD_NAME, DEFAULT_CRON, warehouse_root
 from paperlake.lake import LockRefused, Warehouse, WarehouseBusy
 from paperlake.output import FETCH_ROWS, OUTPUTS
 
@@ -260,6 +260,16 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from paperlake.dashboard import render_page, write_page
+
+    target = Path(args.output or warehouse_root(args.warehouse) / DASHBOARD_NAME)
+    with connect(args.warehouse) as con:
+        page = render_page(con, datetime.now(UTC))
+    print(write_page(page, target))
+    return EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="paperlake", description=__doc__)
     warehouse_help = "warehouse folder (default: $PAPERLAKE_WAREHOUSE, else ./warehouse)"
@@ -352,6 +362,14 @@ def parser() -> argparse.ArgumentParser:
     quarantine.add_argument("--format", choices=["table", *OUTPUTS], default="table")
     quarantine.add_argument("--max-rows", type=int, default=100)
     quarantine.set_defaults(func=cmd_quarantine)
+
+    dashboard = commands.add_parser(
+        "dashboard", parents=[shared], help="draw the self-contained dashboard page"
+    )
+    dashboard.add_argument(
+        "-o", "--output", metavar="FILE", help="default: WAREHOUSE/dashboard.html"
+    )
+    dashboard.set_defaults(func=cmd_dashboard)
     return root
 
 
