@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from paperlake.cli import EXIT_FAILED, main
+from paperlake.config import DASHBOARD_NAME
 from paperlake.flows.ingest import RunSummary, ingest
 from paperlake.lake import ARCHIVE_MODE, LockRefused, Warehouse
 from paperlake.sources import Candidate, batches, display_path
@@ -92,7 +93,8 @@ def test_landing_names_never_decide_where_anything_is_written(
     for path in warehouse.rglob("*"):
         if path.is_file():
             rel = path.relative_to(warehouse).as_posix()
-            assert rel.split("/")[0] in {"raw", "lake", "_manifests", "paperlake.duckdb", ".lock"}
+            top = {"raw", "lake", "_manifests", "paperlake.duckdb", ".lock", DASHBOARD_NAME}
+            assert rel.split("/")[0] in top
             if rel.startswith("raw/"):
                 assert len(path.stem) == 64 and path.suffix == ".txt"
 
