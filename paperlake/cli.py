@@ -1,27 +1,93 @@
 """``paperlake``: ingest dumps, serve the daily schedule, query the warehouse."""
 
+# Start-up time is part of the interface: the read-only commands (sql, report, search,
+# quarantine, --help) must answer in well under a second, so nothing heavy is imported at
+# module level here. Prefect is imported only by the commands that run a flow; duckdb and
+# the warehouse code only by the commands that need them (tests/test_startup.py checks).
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import duckdb
+from paperlake.config import BATCH_SIZE, DEFAULT_CRON, DEFAULT_TIMEZONE, warehouse_root
 
-from paperlake.config import BATCH_SIZE, DEFAULT_CRON, warehouse_root
-from paperlake.lake import Warehouse, WarehouseBusy
+if TYPE_CHECKING:
+    import duckdb
 
 READ_ONLY_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA"}
+API_TIMEOUT_SECONDS = 15.0
+"""How long a configured Prefect API may take to answer its health check, and each request."""
+EXIT_USAGE = 2
+EXIT_QUARANTINE = 3
+EXIT_API_UNAVAILABLE = 69  # EX_UNAVAILABLE: the configured Prefect server does not answer
+EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the warehouse; try again later
+SERVER_HINT = (
+    "start one with `prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api"
+)
 
 
-def _prefect_defaults() -> None:
-    # No server configured means Prefect starts a temporary local one; its first boot on a
-    # fresh machine migrates a SQLite database and can exceed Prefect's 20 s default.
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGINT: unwinds the run (lock released, nothing published) and lets
+    Prefect stop its temporary server at exit, which SIGTERM's default action would skip."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_interrupted(signum: int, _frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
+def _prefect_api(*, scheduling: bool = False) -> int:
+    """Check the configured Prefect API within a bounded time, or announce the temporary
+    server (which cannot schedule); 0 if a flow can run, else the exit code (after saying why).
+    """
+    # A temporary server's first boot on a fresh machine migrates a SQLite database and can
+    # exceed Prefect's 20 s default. Set before Prefect reads its settings.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no network here
+    os.environ.setdefault("PREFECT_API_REQUEST_TIMEOUT", str(API_TIMEOUT_SECONDS))
+    from prefect.settings import get_current_settings
+
+    url = (get_current_settings().api.url or "").rstrip("/")  # env, profile or test harness
+    if not url and scheduling:
+        print(
+            f"paperlake serve needs a Prefect server to schedule runs: {SERVER_HINT}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if not url:
+        print(
+            "paperlake: PREFECT_API_URL is not set, so Prefect is starting a temporary server "
+            f"for this run (10-20 s); to avoid it, {SERVER_HINT}",
+            file=sys.stderr,
+        )
+        return 0
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=API_TIMEOUT_SECONDS) as answer:
+            if answer.status == 200:
+                return 0
+            problem = f"HTTP {answer.status}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        problem = str(getattr(exc, "reason", exc))
+    print(
+        f"paperlake: the Prefect API at PREFECT_API_URL={url} does not answer ({problem}; "
+        f"waited at most {API_TIMEOUT_SECONDS:.0f} s): start the server, or unset "
+        "PREFECT_API_URL to run with a temporary one",
+        file=sys.stderr,
+    )
+    return EXIT_API_UNAVAILABLE
 
 
 def _date(text: str) -> date:
@@ -32,23 +98,43 @@ def _date(text: str) -> date:
 
 
 def _run_flow(name: str, **parameters: object) -> int:
-    """Run a flow of ``flows.ingest`` and print its summary; exit codes say what happened."""
-    _prefect_defaults()
+    """Run a flow of ``flows.ingest`` and print its summary; exit codes say what happened.
+
+    SIGTERM and SIGINT end the run: the lock is released, nothing is published (a run
+    commits only at its end), and Prefect's temporary server is stopped."""
+    unavailable = _prefect_api()
+    if unavailable:
+        return unavailable
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _raise_interrupted)
     from paperlake.flows import ingest as flows
+    from paperlake.lake import WarehouseBusy
 
     try:
         summary = getattr(flows, name)(**parameters)
     except WarehouseBusy as busy:
         print(f"paperlake: {busy}", file=sys.stderr)
-        return 75  # EX_TEMPFAIL: try again later
+        return EXIT_BUSY
     except flows.QuarantineError as failed:
         print(f"paperlake: {failed}", file=sys.stderr)
-        return 3
+        return EXIT_QUARANTINE
+    except Interrupted as stop:
+        print(
+            f"paperlake: {signal.Signals(stop.signum).name}: run stopped, nothing published",
+            file=sys.stderr,
+        )
+        return 128 + stop.signum
     print("\n".join(summary.lines()))
     return 0
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    missing = [path for path in args.paths if not os.path.lexists(path)]
+    if missing:  # a typo, not bad input: nothing to quarantine, nothing run
+        for path in missing:
+            print(f"paperlake: no such file or folder: {path}", file=sys.stderr)
+        print("paperlake: nothing was ingested", file=sys.stderr)
+        return EXIT_USAGE
     return _run_flow(
         "ingest",
         paths=args.paths,
@@ -67,34 +153,46 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_retopic(args: argparse.Namespace) -> int:
-    return _run_flow("retopic", warehouse=args.warehouse, taxonomy=args.taxonomy)
+    return _run_flow(
+        "retopic", warehouse=args.warehouse, taxonomy=args.taxonomy, wait_seconds=args.wait
+    )
+
+
+def _timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"unknown timezone {name!r} (e.g. UTC, Europe/Paris)"
+        ) from None
+    return name
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    _prefect_defaults()
-    if not os.environ.get("PREFECT_API_URL"):
-        print(
-            "paperlake serve needs a Prefect server to schedule runs: start one with "
-            "`prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api",
-            file=sys.stderr,
-        )
-        return 2
+    unavailable = _prefect_api(scheduling=True)
+    if unavailable:
+        return unavailable
     from paperlake.flows.ingest import serve
 
-    serve(args.landing, args.warehouse, args.cron)
+    serve(args.landing, args.warehouse, args.cron, args.timezone)  # until SIGTERM/SIGINT
     return 0
 
 
 def connect(warehouse: str | None) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the current views (rebuilt first if stale or moved)."""
+    import duckdb
+
+    from paperlake.lake import Warehouse, WarehouseBusy
+    from paperlake.views import database_version
+
     store = Warehouse(warehouse_root(warehouse))
     if not store.db_path.exists():
         raise SystemExit(
             f"paperlake: no warehouse at {store.root}; run `paperlake ingest PATH` first"
         )
-    from paperlake.views import database_version, ensure_database
+    if database_version(store) != store.current_version():
+        from paperlake.views import ensure_database
 
-    if database_version(store) != store.current().version:
         try:
             with store.lock(wait_seconds=5):
                 ensure_database(store)
@@ -105,6 +203,8 @@ def connect(warehouse: str | None) -> duckdb.DuckDBPyConnection:
 
 def run_query(con: duckdb.DuckDBPyConnection, query: str) -> duckdb.DuckDBPyRelation | None:
     """Run a user query, refusing anything but reads."""
+    import duckdb
+
     for statement in duckdb.extract_statements(query):
         kind = statement.type.name
         if kind not in READ_ONLY_STATEMENTS:
@@ -116,6 +216,8 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str) -> duckdb.DuckDBPyRela
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
+    import duckdb
+
     con = connect(args.warehouse)
     try:
         relation = run_query(con, args.query)
@@ -167,10 +269,12 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(f"paperlake: nothing to search for in {args.query!r}", file=sys.stderr)
         return 2
     con = connect(args.warehouse)
+    # The terms go in as a quoted literal: any bound parameter makes duckdb import pandas,
+    # a second of start-up.
+    literal = "[" + ", ".join("'" + term.replace("'", "''") + "'" for term in terms) + "]"
     relation = con.sql(
         "select title, score, first_listed_on, last_listed_on, n_listing_days "
-        f"from search_papers(?, k := {int(args.limit)})",
-        params=[terms],
+        f"from search_papers({literal}::VARCHAR[], k := {int(args.limit)})"
     )
     _print_relation(relation, args.format, args.limit)
     return 0
@@ -248,7 +352,20 @@ def parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--landing", default="landing", help="folder to ingest from")
     serve.add_argument("--cron", default=DEFAULT_CRON, help=f"default: {DEFAULT_CRON!r}")
+    serve.add_argument(
+        "--timezone",
+        type=_timezone,
+        default=DEFAULT_TIMEZONE,
+        help=f"the cron's timezone (default {DEFAULT_TIMEZONE})",
+    )
     serve.set_defaults(func=cmd_serve)
+
+    retopic = commands.add_parser(
+        "retopic", parents=[shared], help="tag every paper again after editing the taxonomy"
+    )
+    retopic.add_argument("--taxonomy", help="taxonomy YAML (default: the bundled one)")
+    retopic.add_argument("--wait", type=float, default=0.0, metavar="SECONDS")
+    retopic.set_defaults(func=cmd_retopic)
 
     sql = commands.add_parser(
         "sql", parents=[shared], help="run a read-only SQL query on the views"
