@@ -12,107 +12,22 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import duckdb
-import pytest
 
 from tests.conftest import SAMPLES
+from tests.e2e.processes import free_port, started, terminate, wait_for
 
-T = TypeVar("T")
 BIN = Path(sys.executable).parent
 SERVER_START_SECONDS = 180
 FIRST_RUN_SECONDS = 300
 """The next minute boundary, the scheduler's loop, the runner's poll, then the run itself."""
-STOP_SECONDS = 60
 TIMEZONE = "Europe/Paris"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for(what: str, seconds: float, probe: Callable[[], T | None], log: Path) -> T:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = probe()
-        if found is not None:
-            return found
-        time.sleep(2)
-    raise AssertionError(f"no {what} within {seconds} s; log:\n{log.read_text()[-4000:]}")
-
-
-def descendants(pid: int) -> set[int]:
-    """Every live process below ``pid`` (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # exited meanwhile
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-@contextmanager
-def started(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A process in its own session; killed (with its group) if the test did not stop it."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(STOP_SECONDS)
-
-
-def terminate(process: subprocess.Popen[bytes], log: Path) -> None:
-    """SIGTERM, then assert the process and every process it started are gone."""
-    family = descendants(process.pid)
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        raise AssertionError(
-            f"{process.args!r} ignored SIGTERM for {STOP_SECONDS} s; log:\n{log.read_text()}"
-        ) from None
-    left = wait_for(
-        "exit of every child",
-        STOP_SECONDS,
-        lambda: [] if not any(alive(pid) for pid in family) else None,
-        log,
-    )
-    assert left == []
-    with pytest.raises(ProcessLookupError):
-        os.killpg(process.pid, 0)  # nothing left in its process group either
 
 
 def api(base: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
