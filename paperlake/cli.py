@@ -45,6 +45,9 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
 def _raise_interrupted(signum: int, _frame: FrameType | None) -> None:
     raise Interrupted(signum)
 
@@ -105,11 +108,10 @@ def _run_flow(name: str, **parameters: object) -> int:
     unavailable = _prefect_api()
     if unavailable:
         return unavailable
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, _raise_interrupted)
     from paperlake.flows import ingest as flows
     from paperlake.lake import WarehouseBusy
 
+    previous = {signum: signal.signal(signum, _raise_interrupted) for signum in STOP_SIGNALS}
     try:
         summary = getattr(flows, name)(**parameters)
     except WarehouseBusy as busy:
@@ -124,6 +126,9 @@ def _run_flow(name: str, **parameters: object) -> int:
             file=sys.stderr,
         )
         return 128 + stop.signum
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     print("\n".join(summary.lines()))
     return 0
 
