@@ -10,8 +10,6 @@ import argparse
 import os
 import signal
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -61,6 +59,9 @@ def _prefect_api(*, scheduling: bool = False) -> int:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no network here
     os.environ.setdefault("PREFECT_API_REQUEST_TIMEOUT", str(API_TIMEOUT_SECONDS))
+    import urllib.error
+    import urllib.request
+
     from prefect.settings import get_current_settings
 
     url = (get_current_settings().api.url or "").rstrip("/")  # env, profile or test harness
