@@ -10,8 +10,12 @@ DEFAULT_CRON = "0 6 * * *"
 """Daily at 06:00 in the deployment's timezone."""
 DEFAULT_TIMEZONE = "UTC"
 """The schedule's timezone unless ``paperlake serve --timezone`` says otherwise."""
+DASHBOARD_NAME = "dashboard.html"
+"""The dashboard page's file name inside the warehouse folder."""
 BATCH_SIZE = 500
 """Dumps per archive/transform/publish step: bounds memory on long backfills."""
+BATCH_BYTES = 256 * 1024 * 1024
+"""...and input bytes per step, so a folder of large dumps is bounded too."""
 
 
 def warehouse_root(flag: str | os.PathLike[str] | None = None) -> Path:

@@ -41,11 +41,17 @@ if TYPE_CHECKING:
 # time: the read-only CLI commands open the views through this module and start in ~0.2 s.
 
 DB_NAME = "paperlake.duckdb"
+ARCHIVE_MODE = 0o640
+"""Archived dumps: readable by the owner's group, never world-readable."""
 _SYNC_THREADS = 8
 
 
 class WarehouseBusy(RuntimeError):
     """Another run holds the warehouse lock."""
+
+
+class LockRefused(RuntimeError):
+    """The lock file is a symlink: refused, so the link's target is never written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,15 +86,20 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
     """Write ``path`` so that it holds either its old content or all of ``data``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # after a failed write or rename; gone after a rename
     _fsync(path.parent)
 
 
@@ -128,9 +139,10 @@ class Warehouse:
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
             tmp.write_bytes(data)
+            tmp.chmod(ARCHIVE_MODE)
             self._pending[target] = tmp
         else:
-            atomic_write(target, data)
+            atomic_write(target, data, ARCHIVE_MODE)
         return dump_id, rel
 
     @contextmanager
@@ -294,9 +306,10 @@ class Warehouse:
                     referenced.update(files)
         removed: list[str] = []
         candidates = list((self.root / "lake").rglob("*")) if (self.root / "lake").exists() else []
-        for pattern in ("raw/**/.*.tmp-*", "_manifests/.*.tmp-*", f".{DB_NAME}*.tmp*"):
+        # ".*.tmp-*": a temp file of the root's own files (the views' database, dashboard.html)
+        for pattern in ("raw/**/.*.tmp-*", "_manifests/.*.tmp-*", f".{DB_NAME}*.tmp*", ".*.tmp-*"):
             candidates.extend(self.root.glob(pattern))
-        for path in candidates:
+        for path in set(candidates):  # the patterns overlap
             if not path.is_file():
                 continue
             rel = path.relative_to(self.root).as_posix()
@@ -316,7 +329,15 @@ class Warehouse:
         """
         self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / ".lock"
-        handle = open(path, "a+")  # noqa: SIM115 - held for the whole block
+        try:  # never through a symlink: a planted link would have the run truncate its target
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            raise LockRefused(
+                f"{path} is a symbolic link; remove it (it is not followed)"
+            ) from None
+        handle = open(fd, "r+")  # noqa: SIM115 - held for the whole block
         deadline = time.monotonic() + wait_seconds
         try:
             while True:

@@ -11,7 +11,7 @@
 create or replace macro trending_topics_over(days) as table
 with bounds as (
     select max(listed_on) as window_end, min(listed_on) as first_day
-    from stg_listings
+    from internal.stg_listings
 ),
 
 windowed as (
@@ -19,8 +19,8 @@ windowed as (
         t.topic,
         l.paper_id,
         l.listed_on > b.window_end - days::integer as is_recent
-    from stg_listings as l
-    inner join stg_paper_topics as t using (paper_id)
+    from internal.stg_listings as l
+    inner join internal.stg_paper_topics as t using (paper_id)
     cross join bounds as b
     where l.listed_on > b.window_end - 2 * days::integer
 ),
