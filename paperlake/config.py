@@ -7,7 +7,9 @@ from pathlib import Path
 
 DEFAULT_WAREHOUSE = Path("warehouse")
 DEFAULT_CRON = "0 6 * * *"
-"""Daily at 06:00 (the deployment's timezone, UTC unless Prefect is told otherwise)."""
+"""Daily at 06:00 in the deployment's timezone."""
+DEFAULT_TIMEZONE = "UTC"
+"""The schedule's timezone unless ``paperlake serve --timezone`` says otherwise."""
 DASHBOARD_NAME = "dashboard.html"
 """The dashboard page's file name inside the warehouse folder."""
 BATCH_SIZE = 500
@@ -20,3 +22,7 @@ def warehouse_root(flag: str | os.PathLike[str] | None = None) -> Path:
     """``--warehouse`` if given, else ``$PAPERLAKE_WAREHOUSE``, else ``./warehouse``."""
     chosen = flag or os.environ.get("PAPERLAKE_WAREHOUSE") or DEFAULT_WAREHOUSE
     return Path(chosen).expanduser().resolve()
+
+
+DEFAULT_RETENTION_DAYS = 30
+"""Lake snapshots younger than this stay readable (`sql --as-of`); older ones expire."""

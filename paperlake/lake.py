@@ -31,19 +31,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import duckdb_extension_ducklake
-import polars as pl
 
-from paperlake.schemas.tables import PARTITIONED, PUBLISHED, polars_schema
+from paperlake.config import DEFAULT_RETENTION_DAYS
+
+if TYPE_CHECKING:
+    import polars as pl
+
+# polars and the Pandera contracts are imported where a run needs them, never at import
+# time: the read-only CLI commands open the views through this module and start in ~0.2 s.
 
 DB_NAME = "paperlake.duckdb"
 CATALOG = "lake/catalog.ducklake"
 DATA = "lake/data"
 LAKE = "lk"
 """Name the lake is attached under in every connection."""
-DEFAULT_RETENTION_DAYS = 30
 ARCHIVE_MODE = 0o640
 """Archived dumps: readable by the owner's group, never world-readable."""
 _SYNC_THREADS = 8
@@ -143,6 +148,8 @@ class Transaction:
 
     def append(self, frames: dict[str, pl.DataFrame]) -> None:
         """Insert ``frames``; a partitioned table has each partition in its frame replaced."""
+        from paperlake.schemas.tables import PARTITIONED
+
         for name, frame in frames.items():
             column = PARTITIONED.get(name)
             if column is not None and frame.height:
@@ -181,6 +188,10 @@ class Transaction:
 
 
 def _read(con: duckdb.DuckDBPyConnection, relation: str, table: str) -> pl.LazyFrame:
+    import polars as pl
+
+    from paperlake.schemas.tables import PUBLISHED, polars_schema
+
     schema = polars_schema(PUBLISHED[table])
     columns = ", ".join(schema.names())
     frame = pl.DataFrame(con.sql(f"SELECT {columns} FROM {relation}"))
@@ -330,6 +341,10 @@ class Warehouse:
 
     def _ensure_tables(self, con: duckdb.DuckDBPyConnection) -> None:
         """Create missing tables and columns (schema evolution), in one commit."""
+        import polars as pl
+
+        from paperlake.schemas.tables import PUBLISHED, polars_schema
+
         existing = {
             (table, column)
             for table, column in con.execute(
@@ -381,6 +396,10 @@ class Warehouse:
     def scan(self, table: str) -> pl.LazyFrame:
         """The table at the current snapshot, as one lazy frame over its data files (so
         only the columns and rows a query needs are read)."""
+        import polars as pl
+
+        from paperlake.schemas.tables import PUBLISHED, polars_schema
+
         with self._connection() as con:
             files = self._files(con, table)
         if not files:
@@ -399,6 +418,8 @@ class Warehouse:
         Views over the files would show deleted rows, so a table with delete files (a run
         killed between its commit and :meth:`maintain`) has them rewritten first when a
         session is open, else this raises."""
+        from paperlake.schemas.tables import PUBLISHED
+
         with self._connection() as con:
             tables = {name: self._files(con, name) for name in PUBLISHED}
             version = con.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()
