@@ -418,13 +418,22 @@ class Warehouse:
         Views over the files would show deleted rows, so a table with delete files (a run
         killed between its commit and :meth:`maintain`) has them rewritten first when a
         session is open, else this raises."""
-        from paperlake.schemas.tables import PUBLISHED
-
         with self._connection() as con:
-            tables = {name: self._files(con, name) for name in PUBLISHED}
+            names = con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = ? ORDER BY 1",
+                [LAKE],
+            ).fetchall()
+            tables = {name: self._files(con, name) for (name,) in names}
             version = con.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()
         assert version is not None
         return Snapshot(int(version[0]), tables)
+
+    def current_version(self) -> int:
+        """The current snapshot's id, read cheaply (no file listing)."""
+        with self._connection() as con:
+            version = con.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()
+        assert version is not None
+        return int(version[0])
 
     def _files(self, con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
         listing = "SELECT data_file, delete_file FROM ducklake_list_files(?, ?)"

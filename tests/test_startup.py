@@ -43,8 +43,8 @@ READ_COMMANDS: dict[str, tuple[list[str], set[str]]] = {
 @pytest.fixture(scope="module")
 def empty_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     store = Warehouse(tmp_path_factory.mktemp("startup") / "warehouse")
-    store.root.mkdir(parents=True)
-    build_database(store, store.current())
+    with store.session():
+        build_database(store, store.current())
     return store.root
 
 
@@ -72,12 +72,14 @@ def test_read_commands_import_no_heavy_library(command: str, empty_warehouse: Pa
 
 def test_stale_views_are_rebuilt_by_a_reader(empty_warehouse: Path, tmp_path: Path) -> None:
     """The fast path still notices a moved warehouse and rebuilds its views."""
+    import shutil
+
+    from paperlake.views import database_version
+
     moved = tmp_path / "moved"
-    moved.mkdir()
-    (moved / "paperlake.duckdb").write_bytes((empty_warehouse / "paperlake.duckdb").read_bytes())
+    shutil.copytree(empty_warehouse, moved)
+    assert database_version(Warehouse(moved)) is None  # built for the old place
     code, heavy = imported(["sql", "select count(*) from dumps"], moved)
     assert code == 0
     assert "prefect" not in heavy
-    from paperlake.views import database_version
-
-    assert database_version(Warehouse(moved)) == 0
+    assert database_version(Warehouse(moved)) == Warehouse(moved).current_version()
