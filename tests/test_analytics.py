@@ -114,7 +114,7 @@ def test_trending_topics_with_short_history(sample_warehouse: Path) -> None:
     rows = query(
         sample_warehouse,
         "select topic, n_recent, n_previous, growth, history_days "
-        "from trending_topics where topic = 'federated learning'",
+        "from trending_topics_over(7, min_papers := 1) where topic = 'federated learning'",
     )
     assert rows == [("federated learning", 5, 0, None, 1)]
 
@@ -159,7 +159,7 @@ def test_trending_topics_growth_and_possible_duplicates(
     rows = query(
         warehouse,
         "select n_recent, n_previous, growth, history_days from "
-        "trending_topics_over(7) where topic = 'federated learning'",
+        "trending_topics_over(7, min_papers := 1) where topic = 'federated learning'",
     )
     assert rows == [(6, 2, 2.0, 14)]
     [(title_a, title_b, similarity)] = query(
