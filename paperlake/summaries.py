@@ -8,7 +8,8 @@ lake, and only for what the run changed:
   added listings to, from all of that month's listings, and replaces the month whole, so a
   page date captured twice still counts each paper once.
 * ``title_pairs``: near-duplicate titles, for ``possible_duplicates``.  Append-only: titles
-  never change, so a run compares only its new papers with every paper.
+  never change, so a run compares only its new papers with the papers sharing a blocking key
+  (a rare title word or word pair, or an end of the title key).
 
 A warehouse built before a summary existed has no stats entry for it; its first run then
 computes the summary over everything.
