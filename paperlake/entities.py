@@ -11,7 +11,7 @@ Two sources, both pure string rules:
 Common acronyms (``LLM``, ``SGD``, ``MDP``, ``GUI``, ``FID``) are field vocabulary, not
 entities, and are left out through :data:`COMMON_ACRONYMS` and :data:`GENERIC_TERMS`.  A
 compound of ordinary words (``Multi-Modal``, ``High-Fidelity``) counts only where the abstract
-capitalizes it mid-text too, as names are (``Step-Audio``), not just the title-cased title.
+capitalizes it too, as names are (``Inner-Guidance``), not just the title-cased title.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ COMMON_ACRONYMS = frozenset(
     NER ICL COT RLHF SFT DPO PPO PEFT LORA MOE FL NAS KD KG RAG TD PDE ODE SDE MCMC EM
     PCA SVD SVM KNN IO URL HTTP USA UK EU NP LP QP IP SAT ID
     GUI UI UX KV AR VR XR NAR RGB RGBD FPS F1 FID FVD IS PSNR SSIM LPIPS BLEU ROUGE WER CER
-    T2I T2V I2V TI2V V2A TTS ASR OCR SR VQ MCTS CFG SDS PRM ORM RM AGI ASI VLA LRM LMM LVLM
-    RFT RLVR GRPO STEM MCP API QA SQL HTML CSS PDF JSON CUDA FLOP MAC SLM SLAM SFM MVS NVS
-    NLI NLU NLG IR CTR SOTA POS PII UAV ICL ECE MAE MRI CT ECG EEG AIGC MAS SAE MT VL FFN
+    T2I T2V I2V TI2V V2A TTS ASR OCR SR VQ MCTS CFG SDS PRM ORM RM AGI ASI VLA LRM LMM
+    RFT RLVR GRPO STEM MCP SQL HTML CSS PDF JSON CUDA FLOP MAC SLM SLAM SFM MVS NVS
+    NLI NLU NLG IR CTR POS PII UAV ECE MAE MRI CT ECG EEG AIGC MAS SAE MT VL FFN
     GB TB CUA ATP LIDAR MOS TTFT ABM CAD SVG TDD CM
     """.split()
 )
@@ -113,7 +113,7 @@ def is_title_name(token: str) -> bool:
 
 
 def is_word_compound(token: str) -> bool:
-    """Ordinary words joined by hyphens (``Multi-Modal``, ``Step-Audio``)."""
+    """Ordinary words joined by hyphens (``Multi-Modal``, ``Inner-Guidance``)."""
     parts = token.split("-")
     return len(parts) > 1 and all(_is_word(part) for part in parts)
 
