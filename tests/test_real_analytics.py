@@ -69,19 +69,24 @@ def real(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Pat
 
 
 def test_all_real_days_load(real: Path) -> None:
-    assert query(real, "select count(*), sum(n_papers) from dumps") == [(200, 3209)]
+    n_files = len(list(REAL.glob("*_real.txt")))
+    [(n_dumps, n_quarantined)] = query(
+        real, "select (select count(*) from dumps), (select count(*) from quarantine)"
+    )
+    assert n_files >= 200 and n_dumps == n_files
+    assert n_quarantined == 1  # the folder's README.md: no date label
 
 
 def test_repo_links_against_an_independent_reading(real: Path) -> None:
     with (FIXTURES / "github_gold.tsv").open() as tsv:
-        gold = {
-            (title_key(row["title"]), row["repo"].lower())
-            for row in csv.DictReader(tsv, delimiter="\t", quoting=csv.QUOTE_NONE)
-        }
+        gold_rows = list(csv.DictReader(tsv, delimiter="\t", quoting=csv.QUOTE_NONE))
+    gold = {(title_key(row["title"]), row["repo"].lower()) for row in gold_rows}
+    last_day = max(row["file"][:10] for row in gold_rows)  # the days the gold script read
     rows = query(
         real,
         "select p.title, l.repo from stg_paper_links as l join papers as p using (paper_id) "
-        "where l.kind = 'repo'",
+        "where l.kind = 'repo' and p.first_listed_on <= ?::date",
+        [last_day],
     )
     found = {(title_key(title), repo.lower()) for title, repo in rows}
     recall, precision = len(gold & found) / len(gold), len(gold & found) / len(found)
@@ -145,9 +150,10 @@ def test_version_and_size_siblings_are_not_duplicates(real: Path) -> None:
         "and list_sort(regexp_extract_all(a.title, '\\d+(?:\\.\\d+)*')) "
         "<> list_sort(regexp_extract_all(b.title, '\\d+(?:\\.\\d+)*'))",
     )
-    print(f"siblings: {siblings}")
+    reported = query(real, "select title_a, title_b from possible_duplicates")
+    print(f"siblings: {siblings}; reported pairs: {reported}")
     assert len(siblings) >= 5  # Qwen2.5-Omni / Qwen3-Omni, Keye-VL / Keye-VL 1.5, ...
-    assert query(real, "select title_a, title_b from possible_duplicates") == []
+    assert not {frozenset(pair) for pair in siblings} & {frozenset(pair) for pair in reported}
 
 
 def _plants(titles: list[str]) -> list[tuple[str, str]]:
