@@ -21,9 +21,11 @@ from paperlake.summaries import title_pairs
 from tests.conftest import ROOT, query
 from tests.fixtures import entity_quality
 
-pytestmark = pytest.mark.e2e
-
 REAL = Path(os.environ.get("PAPERLAKE_SHARED", ROOT.parent / "shared")) / "real"
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not REAL.is_dir(), reason=f"no real days at {REAL}"),
+]
 FIXTURES = ROOT / "tests" / "fixtures"
 GITHUB_REPO = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}/[A-Za-z0-9._-]{1,100}")
 CATCH_ALL = {"large language models", "benchmarks and evaluation", "multimodal and vision-language"}
@@ -59,8 +61,6 @@ GENERIC_ACRONYMS = {
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Path:
-    if not REAL.is_dir():
-        pytest.skip(f"no real days at {REAL}")
     from paperlake.flows.ingest import ingest
 
     root = tmp_path_factory.mktemp("real") / "warehouse"
