@@ -29,7 +29,7 @@ from prefect.events import emit_event
 from prefect.utilities.annotations import quote
 
 from paperlake.build import Batch, Known, RawDump, build_batch
-from paperlake.config import BATCH_SIZE, DEFAULT_CRON, warehouse_root
+from paperlake.config import BATCH_SIZE, DASHBOARD_NAME, DEFAULT_CRON, warehouse_root
 from paperlake.lake import Manifest, Warehouse
 from paperlake.schemas.tables import PUBLISHED, SUMMARIES
 from paperlake.schemas.validate import validate_derived
@@ -76,6 +76,8 @@ class RunSummary:
     quarantined_files: list[str] = field(default_factory=list)
     manifest_version: int = 0
     recovered: list[str] = field(default_factory=list)
+    dashboard_error: str | None = None
+    """Why ``dashboard.html`` was not redrawn (the run itself succeeded)."""
     started: float = field(default_factory=time.perf_counter)
     seconds: float = 0.0
 
@@ -106,6 +108,8 @@ class RunSummary:
             lines += [f"    {path}" for path in self.quarantined_files[:20]]
         if self.recovered:
             lines.append(f"  recovered: removed {len(self.recovered)} leftover file(s)")
+        if self.dashboard_error:
+            lines.append(f"  DASHBOARD not redrawn: {self.dashboard_error}")
         return lines
 
 
@@ -181,6 +185,20 @@ def _finish(store: Warehouse, base: Manifest, staged: Manifest | None, summary: 
         for name, n in rows.items():
             summary.rows[name] += n
     summary.manifest_version = publish(store, staged).version
+    if summary.manifest_version != base.version or not (store.root / DASHBOARD_NAME).exists():
+        _draw_dashboard(store, summary)
+
+
+def _draw_dashboard(store: Warehouse, summary: RunSummary) -> None:
+    """Redraw ``dashboard.html`` after a publish; a failure is reported, never raised: the
+    run has already published and must not fail or roll back for its page."""
+    try:
+        # Imported here: Altair's import (~1 s) is paid only by runs that publish.
+        from paperlake.dashboard import write_dashboard
+
+        write_dashboard(store.db_path, store.root / DASHBOARD_NAME)
+    except Exception as exc:  # any failure to draw is reported, whatever its kind
+        summary.dashboard_error = f"{type(exc).__name__}: {exc}"
 
 
 @task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
@@ -333,6 +351,7 @@ def retopic(
             summary.rows[name] = retagged[name].height
         staged = store.stage(retagged, summary.run_id, store.current(), replace=frozenset(retagged))
         summary.manifest_version = publish(store, staged).version
+        _draw_dashboard(store, summary)
     _report(summary, store)
     return summary
 
@@ -362,7 +381,8 @@ def _report(summary: RunSummary, store: Warehouse) -> None:
     summary.seconds = time.perf_counter() - summary.started
     logger = get_run_logger()
     for line in summary.lines():
-        (logger.warning if "QUARANTINED" in line else logger.info)(line)
+        alarming = "QUARANTINED" in line or "DASHBOARD" in line
+        (logger.warning if alarming else logger.info)(line)
     table = [{"table": name, "rows_added": n} for name, n in summary.rows.items()] + [
         {"table": f"({key})", "rows_added": value}
         for key, value in asdict(summary).items()

@@ -6,12 +6,12 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 
-from paperlake.config import BATCH_SIZE, DEFAULT_CRON, warehouse_root
+from paperlake.config import BATCH_SIZE, DASHBOARD_NAME, DEFAULT_CRON, warehouse_root
 from paperlake.lake import Warehouse, WarehouseBusy
 
 READ_ONLY_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA"}
@@ -197,6 +197,16 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from paperlake.dashboard import render_page, write_page
+
+    target = Path(args.output or warehouse_root(args.warehouse) / DASHBOARD_NAME)
+    with connect(args.warehouse) as con:
+        page = render_page(con, datetime.now(UTC))
+    print(write_page(page, target))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="paperlake", description=__doc__)
     warehouse_help = "warehouse folder (default: $PAPERLAKE_WAREHOUSE, else ./warehouse)"
@@ -275,6 +285,14 @@ def parser() -> argparse.ArgumentParser:
     quarantine.add_argument("--format", choices=["table", "csv"], default="table")
     quarantine.add_argument("--max-rows", type=int, default=100)
     quarantine.set_defaults(func=cmd_quarantine)
+
+    dashboard = commands.add_parser(
+        "dashboard", parents=[shared], help="draw the self-contained dashboard page"
+    )
+    dashboard.add_argument(
+        "-o", "--output", metavar="FILE", help="default: WAREHOUSE/dashboard.html"
+    )
+    dashboard.set_defaults(func=cmd_dashboard)
     return root
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 DEFAULT_WAREHOUSE = Path("warehouse")
 DEFAULT_CRON = "0 6 * * *"
 """Daily at 06:00 (the deployment's timezone, UTC unless Prefect is told otherwise)."""
+DASHBOARD_NAME = "dashboard.html"
+"""The dashboard page's file name inside the warehouse folder."""
 BATCH_SIZE = 500
 """Dumps per archive/transform/publish step: bounds memory on long backfills."""
 

@@ -81,11 +81,14 @@ def atomic_write(path: Path, data: bytes) -> None:
     """Write ``path`` so that it holds either its old content or all of ``data``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # after a failed write or rename; gone after a rename
     _fsync(path.parent)
 
 
@@ -268,9 +271,10 @@ class Warehouse:
                     referenced.update(files)
         removed: list[str] = []
         candidates = list((self.root / "lake").rglob("*")) if (self.root / "lake").exists() else []
-        for pattern in ("raw/**/.*.tmp-*", "_manifests/.*.tmp-*", f".{DB_NAME}*.tmp*"):
+        # ".*.tmp-*": a temp file of the root's own files (the views' database, dashboard.html)
+        for pattern in ("raw/**/.*.tmp-*", "_manifests/.*.tmp-*", f".{DB_NAME}*.tmp*", ".*.tmp-*"):
             candidates.extend(self.root.glob(pattern))
-        for path in candidates:
+        for path in set(candidates):  # the patterns overlap
             if not path.is_file():
                 continue
             rel = path.relative_to(self.root).as_posix()

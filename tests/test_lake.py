@@ -66,9 +66,11 @@ def test_recover_removes_only_unpublished_files(tmp_path: Path) -> None:
     tmp_part.write_bytes(b"")
     tmp_db = tmp_path / ".paperlake.duckdb.tmp-123"
     tmp_db.write_bytes(b"")
+    (tmp_path / ".dashboard.html.tmp-123").write_bytes(b"<!doctype html><html")
     removed = store.recover()
     assert removed == sorted(
         [
+            ".dashboard.html.tmp-123",
             ".paperlake.duckdb.tmp-123",
             "lake/papers/.x.parquet.tmp",
             "lake/papers/crashed-run.parquet",
