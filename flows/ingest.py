@@ -29,7 +29,7 @@ from prefect.events import emit_event
 from prefect.utilities.annotations import quote
 
 from paperlake.build import Batch, Known, RawDump, build_batch
-from paperlake.config import BATCH_SIZE, DASHBOARD_NAME, DEFAULT_CRON, warehouse_root
+from paperlake.config import BATCH_BYTES, BATCH_SIZE, DASHBOARD_NAME, DEFAULT_CRON, warehouse_root
 from paperlake.lake import Manifest, Warehouse
 from paperlake.schemas.tables import PUBLISHED, SUMMARIES
 from paperlake.schemas.validate import validate_derived
@@ -38,6 +38,7 @@ from paperlake.sources import (
     Discovery,
     Replay,
     Unreadable,
+    batches,
     discover,
     quarantined_inputs,
     read_into_archive,
@@ -140,7 +141,7 @@ def archive_inputs(
         for candidate in candidates:
             try:
                 raws.append(read_into_archive(warehouse, candidate, captured_on))
-            except (PermissionError, IsADirectoryError, FileNotFoundError) as exc:
+            except OSError as exc:  # any read error: that file is quarantined, the rest loads
                 unreadable.append(Unreadable(candidate.path, f"cannot read: {exc.strerror or exc}"))
     return raws, unreadable
 
@@ -214,9 +215,8 @@ def publish(warehouse: Warehouse, staged: Manifest | None) -> Manifest:
 def _chunks(found: Discovery, size: int) -> list[list[Candidate]]:
     """Batches of candidates; one empty batch if only unreadable inputs need reporting,
     none at all when nothing is new (a no-op daily run then runs no batch tasks)."""
-    items = found.candidates
-    batches = [items[start : start + size] for start in range(0, len(items), size)]
-    return batches or ([[]] if found.unreadable else [])
+    groups = batches(found.candidates, size, BATCH_BYTES)
+    return groups or ([[]] if found.unreadable else [])
 
 
 @flow(name="paperlake-ingest", log_prints=True)

@@ -5,16 +5,34 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TextIO
 
 import duckdb
 
 from paperlake.config import BATCH_SIZE, DASHBOARD_NAME, DEFAULT_CRON, warehouse_root
-from paperlake.lake import Warehouse, WarehouseBusy
+from paperlake.lake import LockRefused, Warehouse, WarehouseBusy
+from paperlake.output import FETCH_ROWS, OUTPUTS
 
-READ_ONLY_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA"}
+# Exit codes (README "Exit codes"): one meaning each, for scripts and schedulers.
+EXIT_OK = 0
+EXIT_FAILED = 1
+"""A query DuckDB rejected (syntax, missing column, file access refused...)."""
+EXIT_USAGE = 2
+"""Bad arguments, or a statement ``sql`` refuses (not a single read)."""
+EXIT_QUARANTINED = 3
+"""``ingest --strict``: something was quarantined (the good input still loaded)."""
+EXIT_BUSY = 75
+"""EX_TEMPFAIL: another run holds the warehouse; try again later."""
+EXIT_TIMEOUT = 124
+"""The query ran past ``--timeout`` (as GNU ``timeout`` reports it)."""
+EXIT_PIPE_CLOSED = 141
+"""stdout was closed early (``| head``): 128 + SIGPIPE, as a shell reports it."""
+SQL_TIMEOUT_SECONDS = 300.0
 
 
 def _prefect_defaults() -> None:
@@ -40,12 +58,15 @@ def _run_flow(name: str, **parameters: object) -> int:
         summary = getattr(flows, name)(**parameters)
     except WarehouseBusy as busy:
         print(f"paperlake: {busy}", file=sys.stderr)
-        return 75  # EX_TEMPFAIL: try again later
+        return EXIT_BUSY
     except flows.QuarantineError as failed:
         print(f"paperlake: {failed}", file=sys.stderr)
-        return 3
+        return EXIT_QUARANTINED
+    except LockRefused as refused:
+        print(f"paperlake: {refused}", file=sys.stderr)
+        return EXIT_FAILED
     print("\n".join(summary.lines()))
-    return 0
+    return EXIT_OK
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -78,21 +99,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "`prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api",
             file=sys.stderr,
         )
-        return 2
+        return EXIT_USAGE
     from paperlake.flows.ingest import serve
 
     serve(args.landing, args.warehouse, args.cron)
-    return 0
+    return EXIT_OK
 
 
-def connect(warehouse: str | None) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the current views (rebuilt first if stale or moved)."""
+def connect(warehouse: str | None, writable_file: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """The current views, opened as :func:`paperlake.views.open_read_only` allows (rebuilt
+    first if stale or moved)."""
     store = Warehouse(warehouse_root(warehouse))
     if not store.db_path.exists():
         raise SystemExit(
             f"paperlake: no warehouse at {store.root}; run `paperlake ingest PATH` first"
         )
-    from paperlake.views import database_version, ensure_database
+    from paperlake.views import database_version, ensure_database, open_read_only
 
     if database_version(store) != store.current().version:
         try:
@@ -100,45 +122,86 @@ def connect(warehouse: str | None) -> duckdb.DuckDBPyConnection:
                 ensure_database(store)
         except WarehouseBusy:
             pass  # a run is publishing; it rebuilds the views itself
-    return duckdb.connect(str(store.db_path), read_only=True)
+    return open_read_only(store.root, writable_file)
 
 
-def run_query(con: duckdb.DuckDBPyConnection, query: str) -> duckdb.DuckDBPyRelation | None:
-    """Run a user query, refusing anything but reads."""
-    for statement in duckdb.extract_statements(query):
-        kind = statement.type.name
-        if kind not in READ_ONLY_STATEMENTS:
-            raise PermissionError(
-                f"paperlake sql is read-only: {kind} statements are refused "
-                f"(allowed: {', '.join(sorted(READ_ONLY_STATEMENTS))})"
-            )
-    return con.sql(query)
+@contextmanager
+def time_limit(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[threading.Timer]:
+    """Interrupt ``con``'s query after ``seconds`` (0: no limit); ``timer.finished`` says so."""
+    timer = threading.Timer(seconds, con.interrupt)
+    timer.daemon = True
+    if seconds > 0:
+        timer.start()
+    try:
+        yield timer
+    finally:
+        timer.cancel()
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    con = connect(args.warehouse)
+    from paperlake.views import QueryRefused, read_statement
+
+    if args.format == "parquet" and args.output is None:
+        print("paperlake: --format parquet writes a file: give -o FILE", file=sys.stderr)
+        return EXIT_USAGE
+    if args.format == "table" and args.output is not None:
+        print("paperlake: -o FILE needs --format csv, json or parquet", file=sys.stderr)
+        return EXIT_USAGE
+    target = None if args.output is None else Path(args.output).resolve()
+    tmp = None if target is None else target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    con = connect(args.warehouse, tmp if args.format == "parquet" else None)
     try:
-        relation = run_query(con, args.query)
-    except PermissionError as refused:
+        with time_limit(con, args.timeout) as timer:
+            try:
+                query = read_statement(con, args.query)
+                if tmp is None or target is None:
+                    _print_relation(con.sql(query), args.format, args.max_rows)
+                else:
+                    _write_file(con.sql(query), args.format, tmp, target)
+            except duckdb.InterruptException:
+                if not timer.finished.is_set():
+                    raise
+                print(
+                    f"paperlake: query stopped after --timeout {args.timeout:g} s",
+                    file=sys.stderr,
+                )
+                return EXIT_TIMEOUT
+    except QueryRefused as refused:
         print(f"paperlake: {refused}", file=sys.stderr)
-        return 2
-    except duckdb.Error as exc:
+        return EXIT_USAGE
+    except BrokenPipeError:
+        raise
+    except (duckdb.Error, OSError) as exc:
         print(f"paperlake: query failed: {exc}", file=sys.stderr)
-        return 1
-    if relation is not None:
-        _print_relation(relation, args.format, args.max_rows)
-    return 0
+        return EXIT_FAILED
+    finally:
+        con.close()
+    return EXIT_OK
 
 
-def _print_relation(relation: duckdb.DuckDBPyRelation, fmt: str, max_rows: int) -> None:
-    if fmt == "csv":
-        import csv
+def _write_file(relation: duckdb.DuckDBPyRelation, fmt: str, tmp: Path, target: Path) -> None:
+    """All or nothing: the result goes to ``tmp``, renamed to ``target`` once complete."""
+    try:
+        if fmt == "parquet":
+            relation.write_parquet(str(tmp))
+        else:
+            with open(tmp, "w", encoding="utf-8", newline="") as out:
+                _print_relation(relation, fmt, 0, out)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(relation.columns)
-        writer.writerows(relation.fetchall())
-    else:
+
+def _print_relation(
+    relation: duckdb.DuckDBPyRelation, fmt: str, max_rows: int, out: TextIO | None = None
+) -> None:
+    """``table``: DuckDB's box with the first ``max_rows`` rows; other formats stream every
+    row in batches to ``out`` (stdout by default)."""
+    if fmt == "table":
         relation.show(max_rows=max_rows, max_width=200)
+    else:
+        batches = iter(lambda: relation.fetchmany(FETCH_ROWS), [])
+        OUTPUTS[fmt](relation.columns, batches, out or sys.stdout)
 
 
 REPORT = {
@@ -165,7 +228,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     terms = query_terms(args.query)
     if not terms:
         print(f"paperlake: nothing to search for in {args.query!r}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     con = connect(args.warehouse)
     relation = con.sql(
         "select title, score, first_listed_on, last_listed_on, n_listing_days "
@@ -173,7 +236,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         params=[terms],
     )
     _print_relation(relation, args.format, args.limit)
-    return 0
+    return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -181,7 +244,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     for heading, query in REPORT.items():
         print(f"\n== {heading}")
         con.sql(query).show(max_rows=30, max_width=160)
-    return 0
+    return EXIT_OK
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
@@ -189,12 +252,12 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     [(count,)] = con.execute("select count(*) from quarantine").fetchall()
     if count == 0:
         print("quarantine is empty")
-        return 0
+        return EXIT_OK
     relation = con.sql(
         "select quarantined_at, scope, reason, source_file, line, detail from quarantine"
     )
     _print_relation(relation, args.format, args.max_rows)
-    return 0
+    return EXIT_OK
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
@@ -204,7 +267,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     with connect(args.warehouse) as con:
         page = render_page(con, datetime.now(UTC))
     print(write_page(page, target))
-    return 0
+    return EXIT_OK
 
 
 def parser() -> argparse.ArgumentParser:
@@ -263,9 +326,23 @@ def parser() -> argparse.ArgumentParser:
     sql = commands.add_parser(
         "sql", parents=[shared], help="run a read-only SQL query on the views"
     )
-    sql.add_argument("query")
-    sql.add_argument("--format", choices=["table", "csv"], default="table")
-    sql.add_argument("--max-rows", type=int, default=50)
+    sql.add_argument("query", help="one SELECT (or SHOW, DESCRIBE, SUMMARIZE, EXPLAIN of one)")
+    sql.add_argument(
+        "--format",
+        choices=["table", *OUTPUTS, "parquet"],
+        default="table",
+        help="table (first --max-rows rows), csv, json (an array of objects), parquet (-o)",
+    )
+    sql.add_argument("-o", "--output", metavar="FILE", help="write the whole result to FILE")
+    sql.add_argument("--max-rows", type=int, default=50, help="rows shown by --format table")
+    sql.add_argument(
+        "--timeout",
+        type=float,
+        default=SQL_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help=f"stop the query after this long, exit {EXIT_TIMEOUT} "
+        f"(default {SQL_TIMEOUT_SECONDS:g}; 0: no limit)",
+    )
     sql.set_defaults(func=cmd_sql)
 
     search = commands.add_parser(
@@ -273,7 +350,7 @@ def parser() -> argparse.ArgumentParser:
     )
     search.add_argument("query")
     search.add_argument("--limit", type=int, default=10)
-    search.add_argument("--format", choices=["table", "csv"], default="table")
+    search.add_argument("--format", choices=["table", *OUTPUTS], default="table")
     search.set_defaults(func=cmd_search)
 
     report = commands.add_parser("report", parents=[shared], help="print the headline answers")
@@ -282,7 +359,7 @@ def parser() -> argparse.ArgumentParser:
     quarantine = commands.add_parser(
         "quarantine", parents=[shared], help="list what was rejected and why"
     )
-    quarantine.add_argument("--format", choices=["table", "csv"], default="table")
+    quarantine.add_argument("--format", choices=["table", *OUTPUTS], default="table")
     quarantine.add_argument("--max-rows", type=int, default=100)
     quarantine.set_defaults(func=cmd_quarantine)
 
@@ -300,7 +377,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if getattr(args, "warehouse", None):
         args.warehouse = str(Path(args.warehouse))
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:
+        # The reader is gone: send what is still buffered nowhere instead of failing on exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE_CLOSED
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ DASHBOARD_NAME = "dashboard.html"
 """The dashboard page's file name inside the warehouse folder."""
 BATCH_SIZE = 500
 """Dumps per archive/transform/publish step: bounds memory on long backfills."""
+BATCH_BYTES = 256 * 1024 * 1024
+"""...and input bytes per step, so a folder of large dumps is bounded too."""
 
 
 def warehouse_root(flag: str | os.PathLike[str] | None = None) -> Path:

@@ -29,6 +29,7 @@ import duckdb
 import vl_convert
 
 from paperlake.lake import atomic_write
+from paperlake.views import open_read_only
 
 TOP_TOPICS = 8
 TOP_BARS = 12
@@ -40,8 +41,9 @@ CHART_HEIGHT = 260
 
 
 def open_views(db_path: Path) -> duckdb.DuckDBPyConnection:
-    """The one read-only connection the dashboard reads the views through."""
-    return duckdb.connect(str(db_path), read_only=True)
+    """The one read-only connection the dashboard reads the views through, locked down as
+    every user path is (:func:`paperlake.views.open_read_only`)."""
+    return open_read_only(db_path.parent)
 
 
 @dataclass(frozen=True, slots=True)

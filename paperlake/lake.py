@@ -38,11 +38,17 @@ import polars as pl
 from paperlake.schemas.tables import PARTITIONED, PUBLISHED, polars_schema
 
 DB_NAME = "paperlake.duckdb"
+ARCHIVE_MODE = 0o640
+"""Archived dumps: readable by the owner's group, never world-readable."""
 _SYNC_THREADS = 8
 
 
 class WarehouseBusy(RuntimeError):
     """Another run holds the warehouse lock."""
+
+
+class LockRefused(RuntimeError):
+    """The lock file is a symlink: refused, so the link's target is never written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +83,14 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
     """Write ``path`` so that it holds either its old content or all of ``data``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "wb") as handle:
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -128,9 +136,10 @@ class Warehouse:
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
             tmp.write_bytes(data)
+            tmp.chmod(ARCHIVE_MODE)
             self._pending[target] = tmp
         else:
-            atomic_write(target, data)
+            atomic_write(target, data, ARCHIVE_MODE)
         return dump_id, rel
 
     @contextmanager
@@ -294,7 +303,15 @@ class Warehouse:
         """
         self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / ".lock"
-        handle = open(path, "a+")  # noqa: SIM115 - held for the whole block
+        try:  # never through a symlink: a planted link would have the run truncate its target
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            raise LockRefused(
+                f"{path} is a symbolic link; remove it (it is not followed)"
+            ) from None
+        handle = open(fd, "r+")  # noqa: SIM115 - held for the whole block
         deadline = time.monotonic() + wait_seconds
         try:
             while True:

@@ -1,10 +1,16 @@
-"""Build ``paperlake.duckdb``: views over one manifest's Parquet files, defined by ``sql/``.
+"""Build ``paperlake.duckdb`` (views over one manifest's Parquet files, defined by ``sql/``)
+and open it for users, read-only as DuckDB itself enforces it.
 
 The database holds no data, only views, so it is rebuilt from scratch on every publish into
 a temporary file and renamed over the old one.  A reader (DuckDB shell, dashboard) holding the
 old file open keeps its consistent snapshot; the next connection sees the new version.  Part
 files are named by absolute path, so the views work from any working directory and any
 DuckDB client.
+
+The ``main`` schema holds only the public views and macros (``sql/*.sql``), so a BI tool's
+table list shows the interface; the lake views, staging views and build metadata live in the
+``internal`` schema, and the SQL files name them ``internal.<name>``.  The file is written
+in DuckDB's v1.0.0 storage format so every DuckDB 1.x client (CLI, Evidence, ...) opens it.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -21,6 +28,14 @@ from paperlake.schemas.tables import PUBLISHED, polars_schema
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 """``sql/staging/*.sql`` first (lake -> clean names), then ``sql/*.sql`` (the public views)."""
+INTERNAL = "internal"
+"""Schema of everything that is not the public interface: ``lake_*``, ``stg_*``, meta."""
+STORAGE_VERSION = "v1.0.0"
+"""Oldest DuckDB release whose storage format the serving database is written in."""
+READ_STATEMENTS = frozenset({"SELECT"})
+"""Statement types (as DuckDB's parser classifies them) that ``sql`` runs; ``SHOW``,
+``DESCRIBE``, ``SUMMARIZE`` and ``PRAGMA show_tables`` parse as SELECT.  ``EXPLAIN`` is
+allowed around one of these."""
 
 _DUCKDB_TYPES = {
     pl.String: "VARCHAR",
@@ -63,7 +78,7 @@ def lake_view_sql(warehouse: Warehouse, table: str, files: list[str]) -> str:
         body = (
             f"{empty} UNION ALL BY NAME SELECT * FROM read_parquet([{paths}], union_by_name=true)"
         )
-    return f"CREATE VIEW lake_{table} AS SELECT {columns} FROM ({body})"
+    return f"CREATE VIEW {INTERNAL}.lake_{table} AS SELECT {columns} FROM ({body})"
 
 
 def sql_files(sql_dir: Path = SQL_DIR) -> list[Path]:
@@ -105,14 +120,15 @@ def build_database(warehouse: Warehouse, manifest: Manifest, sql_dir: Path = SQL
     """Write a fresh ``paperlake.duckdb`` for ``manifest`` and swap it into place."""
     tmp = warehouse.root / f".{warehouse.db_path.name}.tmp-{os.getpid()}"
     tmp.unlink(missing_ok=True)
-    con = duckdb.connect(str(tmp))
+    con = duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_VERSION})
     try:
+        con.execute(f"CREATE SCHEMA {INTERNAL}")
         for table, files in manifest.tables.items():
             con.execute(lake_view_sql(warehouse, table, files))
         _create_in_dependency_order(con, sql_files(sql_dir))
         con.execute(
-            "CREATE TABLE paperlake_meta AS SELECT ? AS manifest_version, ? AS warehouse, "
-            "now() AS built_at",
+            f"CREATE TABLE {INTERNAL}.paperlake_meta AS "
+            "SELECT ? AS manifest_version, ? AS warehouse, now() AS built_at",
             [manifest.version, str(warehouse.root)],
         )
         con.execute("CHECKPOINT")
@@ -128,7 +144,9 @@ def database_version(warehouse: Warehouse) -> int | None:
         return None
     try:
         with duckdb.connect(str(warehouse.db_path), read_only=True) as con:
-            row = con.execute("SELECT manifest_version, warehouse FROM paperlake_meta").fetchone()
+            row = con.execute(
+                f"SELECT manifest_version, warehouse FROM {INTERNAL}.paperlake_meta"
+            ).fetchone()
     except duckdb.Error:
         return None
     if row is None or row[1] != str(warehouse.root):
@@ -143,3 +161,81 @@ def ensure_database(warehouse: Warehouse, manifest: Manifest | None = None) -> b
         return False
     build_database(warehouse, manifest)
     return True
+
+
+class QueryRefused(PermissionError):
+    """A user query is not a single read statement."""
+
+
+def open_read_only(root: Path, writable_file: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """The one way a user (``sql``, ``report``, ``search``, ``quarantine``, dashboard) opens
+    the warehouse: the database read-only, file access limited to reading the lake's data
+    folder, no extensions installed or loaded, and the configuration locked so no statement
+    can undo any of it.
+
+    ``writable_file`` adds one exact path DuckDB may write (the temp file of
+    ``sql --format parquet -o``).  DuckDB's allow-list does not tell reads from writes, so a
+    COPY into the lake folder would pass it: user text must also go through
+    :func:`read_statement`.
+    """
+    warehouse = Warehouse(root)
+    con = duckdb.connect(str(warehouse.db_path), read_only=True, config=_NO_EXTENSIONS)
+    try:
+        # Order matters: the allow-lists cannot change once external access is off.
+        con.execute(f"SET allowed_directories = [{_sql_str(str(lake_folder(warehouse)) + '/')}]")
+        if writable_file is not None:
+            con.execute(f"SET allowed_paths = [{_sql_str(str(writable_file))}]")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+_NO_EXTENSIONS: dict[str, Any] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "allow_unsigned_extensions": False,
+}
+
+
+def lake_folder(warehouse: Warehouse) -> Path:
+    """The folder holding every data file the views read."""
+    return warehouse.root / "lake"
+
+
+def read_statement(con: duckdb.DuckDBPyConnection, query: str) -> str:
+    """``query`` if it is exactly one read statement, else :class:`QueryRefused`.
+
+    Classified by DuckDB's own parser, on the locked connection (parsing ``PRAGMA
+    import_database`` already reads files).  ``EXPLAIN [ANALYZE]`` runs its statement, so
+    the statement it wraps must be a read too.
+    """
+    statements = con.extract_statements(query)
+    if len(statements) != 1:
+        raise QueryRefused(
+            f"paperlake sql is read-only and runs exactly one statement; got {len(statements)} "
+            "(separate queries are separate commands)"
+        )
+    [statement] = statements
+    kind = statement.type.name
+    if kind == "EXPLAIN":
+        inner = _EXPLAIN_PREFIX.sub("", statement.query, count=1)
+        try:
+            wrapped = con.extract_statements(inner) if inner != statement.query else []
+        except duckdb.ParserException:
+            wrapped = []  # EXPLAIN (options) ...: not recognised, so not run
+        if len(wrapped) == 1 and wrapped[0].type.name in READ_STATEMENTS:
+            return query
+        raise QueryRefused("paperlake sql is read-only: EXPLAIN only of a SELECT statement")
+    if kind not in READ_STATEMENTS:
+        raise QueryRefused(
+            f"paperlake sql is read-only: {kind} statements are refused "
+            f"(allowed: {', '.join(sorted(READ_STATEMENTS))}, and EXPLAIN of one)"
+        )
+    return query
+
+
+_EXPLAIN_PREFIX = re.compile(r"^\s*explain(\s+analyze)?\s", re.IGNORECASE)

@@ -10,7 +10,7 @@
 create or replace view dumps as
 with listing_counts as (
     select dump_id, count(*) as n_listings
-    from stg_listings
+    from internal.stg_listings
     group by dump_id
 ),
 
@@ -27,7 +27,7 @@ final as (
         d.n_bytes,
         d.n_entry_problems,
         d.archive_path
-    from stg_dumps as d
+    from internal.stg_dumps as d
     left join listing_counts as c using (dump_id)
 )
 

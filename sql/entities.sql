@@ -14,8 +14,8 @@ with final as (
         count(*) filter (where e.role = 'introduces') as n_introducing,
         min(s.first_listed_on) as first_listed_on,
         max(s.last_listed_on) as last_listed_on
-    from stg_paper_entities as e
-    inner join stg_paper_listing_stats as s using (paper_id)
+    from internal.stg_paper_entities as e
+    inner join internal.stg_paper_listing_stats as s using (paper_id)
     group by e.entity
 )
 

@@ -6,7 +6,7 @@
 create or replace view entity_frequency as
 with daily_papers as (
     select distinct listed_on, paper_id
-    from stg_listings
+    from internal.stg_listings
 ),
 
 final as (
@@ -16,7 +16,7 @@ final as (
         count(*) as n_papers,
         count(*) filter (where e.role = 'introduces') as n_introducing
     from daily_papers as d
-    inner join stg_paper_entities as e using (paper_id)
+    inner join internal.stg_paper_entities as e using (paper_id)
     group by e.entity, d.listed_on
 )
 

@@ -9,4 +9,4 @@
 --          group by phrase order by n desc limit 20;
 create or replace view keyphrase_frequency as
 select phrase, listed_on, n_papers, n_words
-from stg_keyphrase_daily
+from internal.stg_keyphrase_daily

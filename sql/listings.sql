@@ -6,4 +6,4 @@
 -- Example: select listed_on, count(distinct paper_id) from listings group by 1;
 create or replace view listings as
 select dump_id, listed_on, position, paper_id
-from stg_listings
+from internal.stg_listings

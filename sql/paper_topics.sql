@@ -17,9 +17,9 @@ with final as (
         s.first_listed_on,
         s.last_listed_on,
         s.n_listing_days
-    from stg_paper_topics as t
-    inner join stg_papers as p using (paper_id)
-    inner join stg_paper_listing_stats as s using (paper_id)
+    from internal.stg_paper_topics as t
+    inner join internal.stg_papers as p using (paper_id)
+    inner join internal.stg_paper_listing_stats as s using (paper_id)
 )
 
 select * from final

@@ -9,7 +9,7 @@
 create or replace view papers as
 with repo_counts as (
     select paper_id, count(distinct repo_key) as n_repos
-    from stg_paper_links
+    from internal.stg_paper_links
     where kind = 'repo'
     group by paper_id
 ),
@@ -24,8 +24,8 @@ final as (
         s.n_dumps,
         s.n_listing_days,
         coalesce(r.n_repos, 0) as n_repos
-    from stg_papers as p
-    inner join stg_paper_listing_stats as s using (paper_id)
+    from internal.stg_papers as p
+    inner join internal.stg_paper_listing_stats as s using (paper_id)
     left join repo_counts as r using (paper_id)
 )
 

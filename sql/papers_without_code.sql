@@ -7,12 +7,12 @@
 create or replace view papers_without_code as
 with daily_papers as (
     select distinct listed_on, paper_id
-    from stg_listings
+    from internal.stg_listings
 ),
 
 with_code as (
     select distinct paper_id
-    from stg_paper_links
+    from internal.stg_paper_links
     where kind = 'repo'
 ),
 

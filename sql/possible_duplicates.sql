@@ -14,9 +14,9 @@ with final as (
         t.paper_id_b,
         b.title as title_b,
         t.similarity
-    from stg_title_pairs as t
-    inner join stg_papers as a on a.paper_id = t.paper_id_a
-    inner join stg_papers as b on b.paper_id = t.paper_id_b
+    from internal.stg_title_pairs as t
+    inner join internal.stg_papers as a on a.paper_id = t.paper_id_a
+    inner join internal.stg_papers as b on b.paper_id = t.paper_id_b
 )
 
 select * from final

@@ -3,7 +3,7 @@
 create or replace view project_pages as
 with final as (
     select url, count(distinct paper_id) as n_papers
-    from stg_paper_links
+    from internal.stg_paper_links
     where kind = 'project_page'
     group by url
 )

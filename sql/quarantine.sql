@@ -19,7 +19,7 @@ with final as (
         title,
         table_name,
         archive_path
-    from stg_quarantine
+    from internal.stg_quarantine
 )
 
 select * from final

@@ -9,13 +9,13 @@
 create or replace view repos as
 with repo_papers as (
     select distinct repo_key, repo, paper_id
-    from stg_paper_links
+    from internal.stg_paper_links
     where kind = 'repo'
 ),
 
 listing_counts as (
     select paper_id, count(*) as n_listings
-    from stg_listings
+    from internal.stg_listings
     group by paper_id
 ),
 
@@ -28,7 +28,7 @@ final as (
         max(s.last_listed_on) as last_listed_on,
         sum(lc.n_listings)::bigint as n_listings
     from repo_papers as rp
-    inner join stg_paper_listing_stats as s using (paper_id)
+    inner join internal.stg_paper_listing_stats as s using (paper_id)
     inner join listing_counts as lc using (paper_id)
     group by rp.repo_key
 )

@@ -18,13 +18,13 @@ documents as (
     -- over the ten-million-row index cost ~250 ms per search at 10 years.)
     select n_docs, n_words / n_docs as avg_len
     from
-        (select count(*) as n_docs from stg_papers),
-        (select sum(tf) as n_words from stg_paper_terms)
+        (select count(*) as n_docs from internal.stg_papers),
+        (select sum(tf) as n_words from internal.stg_paper_terms)
 ),
 
 matches as (
     select t.paper_id, t.term, t.tf, t.doc_len
-    from stg_paper_terms as t
+    from internal.stg_paper_terms as t
     inner join query_terms using (term)
 ),
 
@@ -51,7 +51,7 @@ best as (
     -- The top k first, so listing dates are looked up for k papers, not every match.
     select s.paper_id, p.title, round(s.score, 4) as score
     from scored as s
-    inner join stg_papers as p using (paper_id)
+    inner join internal.stg_papers as p using (paper_id)
     order by score desc, p.title
     limit k
 ),
@@ -65,7 +65,7 @@ final as (
         l.last_listed_on,
         l.n_listing_days
     from best as b
-    inner join stg_paper_listing_stats as l using (paper_id)
+    inner join internal.stg_paper_listing_stats as l using (paper_id)
 )
 
 select * from final

@@ -6,13 +6,13 @@
 create or replace view topic_frequency as
 with daily_papers as (
     select distinct listed_on, paper_id
-    from stg_listings
+    from internal.stg_listings
 ),
 
 final as (
     select t.topic, d.listed_on, count(*) as n_papers
     from daily_papers as d
-    inner join stg_paper_topics as t using (paper_id)
+    inner join internal.stg_paper_topics as t using (paper_id)
     group by t.topic, d.listed_on
 )
 

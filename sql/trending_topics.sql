@@ -20,14 +20,14 @@
 create or replace macro trending_topics_over(days, min_papers := 10) as table
 with bounds as (
     select max(listed_on) as window_end, min(listed_on) as first_day
-    from stg_listings
+    from internal.stg_listings
 ),
 
 windowed as (
     select
         l.paper_id,
         l.listed_on > b.window_end - days::integer as is_recent
-    from stg_listings as l
+    from internal.stg_listings as l
     cross join bounds as b
     where l.listed_on > b.window_end - 2 * days::integer
 ),
@@ -45,7 +45,7 @@ counts as (
         count(distinct w.paper_id) filter (where w.is_recent) as n_recent,
         count(distinct w.paper_id) filter (where not w.is_recent) as n_previous
     from windowed as w
-    inner join stg_paper_topics as t using (paper_id)
+    inner join internal.stg_paper_topics as t using (paper_id)
     group by t.topic
 ),
 

@@ -45,6 +45,26 @@ def _fifo(path: Path) -> None:
     os.mkfifo(path)
 
 
+def _read_fails(path: Path) -> None:
+    """A regular file by stat whose read raises EIO (a process's memory at offset 0)."""
+    path.symlink_to("/proc/self/mem")
+
+
+def _folder_link(path: Path) -> None:
+    path.symlink_to(path.parent, target_is_directory=True)
+
+
+def _link_to_public(path: Path) -> None:
+    """A symlink to a world-readable file (hidden, so only the link is an input)."""
+    target = path.with_name(".public-target")
+    target.write_bytes(dump_bytes(_papers("public")))
+    target.chmod(0o644)
+    path.symlink_to(target)
+
+
+NOT_UTF8_NAME = os.fsdecode(b"dump-\xff\xfe-name.txt")
+
+
 def _sparse_200mb(path: Path) -> None:
     with open(path, "wb") as handle:
         handle.truncate(200 * 1024 * 1024)
@@ -192,7 +212,27 @@ CATALOGUE: list[Hostile] = [
         _dangling,
         ("file", "unreadable", "No such file or directory"),
     ),
-    Hostile("named_pipe", "pipe.txt", _fifo, ("file", "unreadable", "not a regular file")),
+    Hostile(
+        "named_pipe", "pipe.txt", _fifo, ("file", "unreadable", "not a regular file: a named pipe")
+    ),
+    Hostile(
+        "read_error",
+        "2025-03-14_read-error.txt",
+        _read_fails,
+        ("file", "unreadable", "cannot read: Input/output error"),
+    ),
+    Hostile(
+        "folder_link",
+        "2025-03-14_folder.txt",
+        _folder_link,
+        ("file", "unreadable", "not a regular file: a folder (links to folders are not followed)"),
+    ),
+    Hostile(
+        "name_not_utf8",
+        NOT_UTF8_NAME,
+        _write(dump_bytes(_papers("badname"))),
+        ("file", "unreadable", "file name is not valid UTF-8: byte 0xff at offset"),
+    ),
     # ---- damaged entries inside an otherwise good dump -----------------------------------
     Hostile(
         "title_5000_chars",
@@ -261,6 +301,7 @@ CATALOGUE: list[Hostile] = [
     Hostile(
         "unicode_name", "dump_日本語_é.txt", _write(dump_bytes(_papers("unicode"))), ("load", 2, "")
     ),
+    Hostile("link_to_public_file", "linked.txt", _link_to_public, ("load", 2, "")),
     Hostile(
         "dot_dot_name",
         "dump..2025-03-13..txt",

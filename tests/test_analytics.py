@@ -204,7 +204,7 @@ def test_retopic_applies_an_edited_taxonomy(tmp_path: Path, prefect_harness: Non
     summary = retopic(warehouse=str(warehouse), taxonomy=str(edited))
     assert summary.rows["paper_topics"] == 1
     assert query(warehouse, "select topic, n_papers from topic_frequency") == [("sets", 1)]
-    assert query(warehouse, "select distinct taxonomy_version from stg_papers") == [
+    assert query(warehouse, "select distinct taxonomy_version from internal.stg_papers") == [
         (load_taxonomy(edited).version,)
     ]
     assert query(warehouse, "select count(*) from listings") == [(2,)]

@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from paperlake.cli import EXIT_FAILED, main
+from paperlake.config import DASHBOARD_NAME
 from paperlake.flows.ingest import RunSummary, ingest
+from paperlake.lake import ARCHIVE_MODE, LockRefused, Warehouse
+from paperlake.sources import Candidate, batches, display_path
 from tests.conftest import SAMPLES, query
 from tests.hostile import CATALOGUE, ROOT_ONLY_SKIPPED, Hostile
 
@@ -38,7 +42,9 @@ def test_the_run_succeeds_and_good_input_lands(hostile_run: tuple[Path, Path, Ru
     _, warehouse, summary = hostile_run
     expected_loads = 1 + sum(1 for h in CATALOGUE if h.outcome[0] in ("load", "entry"))
     assert summary.dumps_loaded == expected_loads
-    assert summary.skipped_in_progress == sum(1 for h in CATALOGUE if h.outcome[0] == "skip")
+    hidden_link_target = 1  # linked.txt's target, .public-target
+    skipped = sum(1 for h in CATALOGUE if h.outcome[0] == "skip") + hidden_link_target
+    assert summary.skipped_in_progress == skipped
     assert query(warehouse, "select n_papers from dumps where source_file like '%000_9cf4%'") == [
         (55,)
     ]
@@ -47,7 +53,7 @@ def test_the_run_succeeds_and_good_input_lands(hostile_run: tuple[Path, Path, Ru
 @pytest.mark.parametrize("hostile", CATALOGUE, ids=lambda h: h.name)
 def test_hostile_input(hostile: Hostile, hostile_run: tuple[Path, Path, RunSummary]) -> None:
     landing, warehouse, _ = hostile_run
-    path = str(landing / hostile.file_name)
+    path = display_path(str(landing / hostile.file_name))
     kind, expected, detail = hostile.outcome
     rows = query(
         warehouse, "select scope, reason, detail from quarantine where source_file = ?", [path]
@@ -66,14 +72,14 @@ def test_hostile_input(hostile: Hostile, hostile_run: tuple[Path, Path, RunSumma
         assert listed == [(expected,)]
     else:
         assert rows == [] and listed == []
-        assert query(warehouse, "select * from lake_sources where path = ?", [path]) == []
+        assert query(warehouse, "select * from internal.lake_sources where path = ?", [path]) == []
 
 
 def test_every_read_input_is_archived_byte_for_byte(
     hostile_run: tuple[Path, Path, RunSummary],
 ) -> None:
     _, warehouse, _ = hostile_run
-    for path, dump_id in query(warehouse, "select path, dump_id from lake_sources"):
+    for path, dump_id in query(warehouse, "select path, dump_id from internal.lake_sources"):
         archived = warehouse / f"raw/{dump_id[:2]}/{dump_id}.txt"
         digest = hashlib.sha256(archived.read_bytes()).hexdigest()
         assert digest == dump_id
@@ -87,7 +93,8 @@ def test_landing_names_never_decide_where_anything_is_written(
     for path in warehouse.rglob("*"):
         if path.is_file():
             rel = path.relative_to(warehouse).as_posix()
-            assert rel.split("/")[0] in {"raw", "lake", "_manifests", "paperlake.duckdb", ".lock"}
+            top = {"raw", "lake", "_manifests", "paperlake.duckdb", ".lock", DASHBOARD_NAME}
+            assert rel.split("/")[0] in top
             if rel.startswith("raw/"):
                 assert len(path.stem) == 64 and path.suffix == ".txt"
 
@@ -95,8 +102,55 @@ def test_landing_names_never_decide_where_anything_is_written(
 def test_landing_folder_is_left_untouched(hostile_run: tuple[Path, Path, RunSummary]) -> None:
     landing, _, _ = hostile_run
     assert sorted(p.name for p in landing.iterdir()) == sorted(
-        [h.file_name for h in CATALOGUE] + ["000_9cf45ac0ac824760.txt", "loop.txt.other"]
+        [h.file_name for h in CATALOGUE]
+        + ["000_9cf45ac0ac824760.txt", "loop.txt.other", ".public-target"]
     )
+
+
+def test_archived_copies_are_not_world_readable(
+    hostile_run: tuple[Path, Path, RunSummary],
+) -> None:
+    """Whatever the input's permissions (``linked.txt`` links to a 0644 file)."""
+    landing, warehouse, _ = hostile_run
+    [(archived,)] = query(
+        warehouse,
+        "select archive_path from dumps where source_file = ?",
+        [str(landing / "linked.txt")],
+    )
+    assert (landing / ".public-target").stat().st_mode & 0o777 == 0o644
+    modes = {path.stat().st_mode & 0o777 for path in (warehouse / "raw").rglob("*.txt")}
+    assert (warehouse / archived).stat().st_mode & 0o777 == ARCHIVE_MODE
+    assert modes == {ARCHIVE_MODE}
+
+
+def test_symlinked_lock_is_refused_and_its_target_untouched(
+    tmp_path: Path, prefect_harness: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    root = tmp_path / "wh"
+    root.mkdir()
+    (root / ".lock").symlink_to(victim)
+    with pytest.raises(LockRefused, match=r"\.lock is a symbolic link"), Warehouse(root).lock():
+        pass
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "a.txt").write_bytes((SAMPLES / "000_9cf45ac0ac824760.txt").read_bytes())
+    assert main(["--warehouse", str(root), "ingest", str(landing)]) == EXIT_FAILED
+    assert ".lock is a symbolic link" in capsys.readouterr().err
+    assert victim.read_text() == "precious\n"
+    assert sorted(p.name for p in root.iterdir()) == [".lock"]
+
+
+def test_batches_are_capped_by_count_and_bytes() -> None:
+    files = [Candidate(f"/d/{i}", size, 0) for i, size in enumerate([40, 40, 40, 90, 10, 10, 10])]
+    sizes = [[c.n_bytes for c in group] for group in batches(files, max_count=3, max_bytes=100)]
+    assert sizes == [[40, 40], [40], [90, 10], [10, 10]]
+    assert [len(g) for g in batches(files, max_count=2, max_bytes=1000)] == [2, 2, 2, 1]
+    assert batches([Candidate("/d/huge", 500, 0)], max_count=3, max_bytes=100) == [
+        [Candidate("/d/huge", 500, 0)]
+    ]
+    assert batches([], max_count=3, max_bytes=100) == []
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read a file without read permission")
@@ -149,3 +203,19 @@ def test_file_that_grows_after_a_run_read_it(tmp_path: Path, prefect_harness: No
     assert [(r[0], r[1]) for r in rows] == [(len(partial), 2), (len(full), 3)]
     for n_bytes, _, archive in rows:
         assert (tmp_path / "wh" / archive).read_bytes() == full[:n_bytes]
+
+
+def test_name_not_utf8_keeps_its_reason_on_replay(tmp_path: Path, prefect_harness: None) -> None:
+    from paperlake.flows.ingest import replay
+    from tests.hostile import NOT_UTF8_NAME
+
+    landing, root = tmp_path / "landing", tmp_path / "wh"
+    landing.mkdir()
+    (landing / NOT_UTF8_NAME).write_bytes((SAMPLES / "000_9cf45ac0ac824760.txt").read_bytes())
+    ingest(paths=[str(landing)], warehouse=str(root))
+    replay(warehouse=str(root))
+    [(source, reason, detail)] = query(root, "select source_file, reason, detail from quarantine")
+    assert source == display_path(str(landing / NOT_UTF8_NAME)) and source.endswith(
+        "dump-\\xff\\xfe-name.txt"
+    )
+    assert reason == "unreadable" and "file name is not valid UTF-8: byte 0xff" in detail

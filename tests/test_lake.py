@@ -91,7 +91,7 @@ def test_views_are_rebuilt_when_stale_or_moved(tmp_path: Path) -> None:
     moved = Warehouse(tmp_path / "b")
     assert ensure_database(moved) is True  # absolute paths pointed at the old place
     with duckdb.connect(str(moved.db_path), read_only=True) as con:
-        assert con.execute("select count(*) from lake_papers").fetchall() == [(2,)]
+        assert con.execute("select count(*) from internal.lake_papers").fetchall() == [(2,)]
 
 
 def test_schema_evolution_old_parts_without_a_new_column(tmp_path: Path) -> None:
@@ -101,9 +101,9 @@ def test_schema_evolution_old_parts_without_a_new_column(tmp_path: Path) -> None
     assert store.scan("papers").collect()["taxonomy_version"].to_list() == [None]
     build_database(store, manifest)
     with duckdb.connect(str(store.db_path), read_only=True) as con:
-        assert con.execute("select title, taxonomy_version from lake_papers").fetchall() == [
-            ("A title", None)
-        ]
+        assert con.execute(
+            "select title, taxonomy_version from internal.lake_papers"
+        ).fetchall() == [("A title", None)]
 
 
 def test_reader_keeps_its_snapshot_while_a_run_publishes(tmp_path: Path) -> None:
@@ -115,11 +115,11 @@ def test_reader_keeps_its_snapshot_while_a_run_publishes(tmp_path: Path) -> None
             store, {"papers": papers(PAPER | {"paper_id": "1" * 16, "title_key": "x"})}, "run2"
         )
         build_database(store, manifest)  # must not be blocked by the open reader
-        assert reader.execute("select count(*) from lake_papers").fetchall() == [(1,)]
+        assert reader.execute("select count(*) from internal.lake_papers").fetchall() == [(1,)]
     finally:
         reader.close()
     with duckdb.connect(str(store.db_path), read_only=True) as fresh:
-        assert fresh.execute("select count(*) from lake_papers").fetchall() == [(2,)]
+        assert fresh.execute("select count(*) from internal.lake_papers").fetchall() == [(2,)]
 
 
 def test_lock_is_exclusive_and_says_who_holds_it(tmp_path: Path) -> None:

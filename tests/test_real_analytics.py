@@ -84,7 +84,8 @@ def test_repo_links_against_an_independent_reading(real: Path) -> None:
     last_day = max(row["file"][:10] for row in gold_rows)  # the days the gold script read
     rows = query(
         real,
-        "select p.title, l.repo from stg_paper_links as l join papers as p using (paper_id) "
+        "select p.title, l.repo from internal.stg_paper_links as l "
+        "join papers as p using (paper_id) "
         "where l.kind = 'repo' and p.first_listed_on <= ?::date",
         [last_day],
     )
@@ -145,7 +146,7 @@ def test_entity_precision_and_recall_on_hand_checked_real_days() -> None:
 def test_version_and_size_siblings_are_not_duplicates(real: Path) -> None:
     siblings = query(
         real,
-        "select a.title, b.title from stg_papers as a join stg_papers as b "
+        "select a.title, b.title from internal.stg_papers as a join internal.stg_papers as b "
         "on a.paper_id < b.paper_id where jaro_winkler_similarity(a.title_key, b.title_key) >= 0.9 "
         "and list_sort(regexp_extract_all(a.title, '\\d+(?:\\.\\d+)*')) "
         "<> list_sort(regexp_extract_all(b.title, '\\d+(?:\\.\\d+)*'))",
@@ -184,7 +185,9 @@ def _plants(titles: list[str]) -> list[tuple[str, str]]:
 
 
 def test_planted_near_copies_are_found(real: Path, tmp_path: Path) -> None:
-    papers = query(real, "select paper_id, title, title_key from stg_papers order by paper_id")
+    papers = query(
+        real, "select paper_id, title, title_key from internal.stg_papers order by paper_id"
+    )
     plants = _plants(random.Random(14).sample([title for _, title, _ in papers], 60))
     planted, published = tmp_path / "planted.parquet", tmp_path / "papers.parquet"
     columns = ["paper_id", "title", "title_key"]

@@ -18,15 +18,15 @@ from tests.dumps import abstract, dump_bytes
 # were summarized at ingest: the reference the summaries must always equal.
 FULL_KEYPHRASE_FREQUENCY = """
     select k.phrase, d.listed_on, count(*) as n_papers, any_value(k.n_words) as n_words
-    from (select distinct listed_on, paper_id from stg_listings) as d
-    inner join stg_paper_keyphrases as k using (paper_id)
+    from (select distinct listed_on, paper_id from internal.stg_listings) as d
+    inner join internal.stg_paper_keyphrases as k using (paper_id)
     group by k.phrase, d.listed_on
     order by all
 """
 FULL_TITLE_PAIRS = """
     with keyed as (
         select paper_id, title_key, left(title_key, 12) as head, right(title_key, 12) as tail
-        from stg_papers
+        from internal.stg_papers
     )
     select distinct
         a.paper_id, b.paper_id, round(jaro_winkler_similarity(a.title_key, b.title_key), 4) s

@@ -1,5 +1,5 @@
 -- Staging: loaded dumps, one row per distinct dump (sha256 of its bytes).
-create or replace view stg_dumps as
+create or replace view internal.stg_dumps as
 select
     dump_id,
     source_file,
@@ -12,4 +12,4 @@ select
     n_entry_problems,
     run_id,
     ingested_at
-from lake_dumps
+from internal.lake_dumps

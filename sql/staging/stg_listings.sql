@@ -1,4 +1,4 @@
 -- Staging: one row per (dump, paper) with the paper's rank on that page.
-create or replace view stg_listings as
+create or replace view internal.stg_listings as
 select dump_id, listed_on, position, paper_id
-from lake_listings
+from internal.lake_listings

@@ -1,4 +1,4 @@
 -- Staging: entity names per paper, as spelled in the text.
-create or replace view stg_paper_entities as
+create or replace view internal.stg_paper_entities as
 select paper_id, entity, role
-from lake_paper_entities
+from internal.lake_paper_entities

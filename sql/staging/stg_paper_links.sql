@@ -1,9 +1,9 @@
 -- Staging: links found in abstracts; repo is owner/name for GitHub repositories.
-create or replace view stg_paper_links as
+create or replace view internal.stg_paper_links as
 select
     paper_id,
     url,
     kind,
     repo,
     lower(repo) as repo_key  -- GitHub names compare case-insensitively
-from lake_paper_links
+from internal.lake_paper_links

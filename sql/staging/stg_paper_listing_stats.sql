@@ -1,10 +1,10 @@
 -- Staging: when and how often each paper was listed.  Shared by papers, repos, entities.
-create or replace view stg_paper_listing_stats as
+create or replace view internal.stg_paper_listing_stats as
 select
     paper_id,
     min(listed_on) as first_listed_on,
     max(listed_on) as last_listed_on,
     count(*) as n_dumps,  -- (dump_id, paper_id) is unique: the Listings contract
     count(distinct listed_on) as n_listing_days
-from stg_listings
+from internal.stg_listings
 group by paper_id

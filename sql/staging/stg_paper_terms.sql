@@ -1,4 +1,4 @@
 -- Staging: the full-text index, term counts per paper.
-create or replace view stg_paper_terms as
+create or replace view internal.stg_paper_terms as
 select paper_id, term, tf, doc_len
-from lake_paper_terms
+from internal.lake_paper_terms

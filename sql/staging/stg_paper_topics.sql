@@ -1,4 +1,4 @@
 -- Staging: taxonomy topics per paper.
-create or replace view stg_paper_topics as
+create or replace view internal.stg_paper_topics as
 select paper_id, topic
-from lake_paper_topics
+from internal.lake_paper_topics

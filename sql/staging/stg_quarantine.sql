@@ -1,5 +1,5 @@
 -- Staging: everything rejected, newest first.
-create or replace view stg_quarantine as
+create or replace view internal.stg_quarantine as
 select
     source_file,
     dump_id,
@@ -12,4 +12,4 @@ select
     archive_path,
     run_id,
     quarantined_at
-from lake_quarantine
+from internal.lake_quarantine

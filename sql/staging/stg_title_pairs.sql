@@ -1,4 +1,4 @@
 -- Staging: near-duplicate title pairs, found at ingest (sql/summaries/title_pairs.sql).
-create or replace view stg_title_pairs as
+create or replace view internal.stg_title_pairs as
 select paper_id_a, paper_id_b, similarity
-from lake_title_pairs
+from internal.lake_title_pairs

@@ -1,0 +1,255 @@
+"""``paperlake sql`` and every user path: read-only as DuckDB enforces it, time-limited,
+streamed output in table, csv, json and parquet.  No Prefect: the warehouse is committed
+through the lake API directly."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from paperlake.cli import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, connect, main
+from paperlake.lake import Warehouse
+from paperlake.schemas.tables import PUBLISHED, polars_schema
+from paperlake.views import INTERNAL, build_database, lake_folder, open_read_only, public_views
+
+TITLES = ["Attention is all you need", "Order matters", "Mixture of experts"]
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    store = Warehouse(tmp_path / "wh")
+    papers = pl.DataFrame(
+        [
+            {
+                "paper_id": f"{i:016x}",
+                "title_key": title.lower().replace(" ", ""),
+                "title": title,
+                "abstract": "An abstract.",
+                "first_dump_id": "a" * 64,
+                "taxonomy_version": "t1",
+            }
+            for i, title in enumerate(TITLES)
+        ],
+        schema=polars_schema(PUBLISHED["papers"]),
+    )
+    manifest = store.publish(store.stage({"papers": papers}, "run1", store.current()))
+    build_database(store, manifest)
+    return store.root
+
+
+def tree(folder: Path) -> dict[str, str]:
+    """Every file below ``folder`` with its sha256."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def sql(root: Path, *argv: str) -> int:
+    return main(["--warehouse", str(root), "sql", *argv])
+
+
+# (statement, exit code, error text).  {lake} is the lake's data folder (readable, so DuckDB's
+# allow-list alone would let a COPY write there), {out} a folder outside the warehouse.
+ESCAPES = [
+    ("copy (select 1) to '{out}/x.csv'", EXIT_USAGE, "COPY statements are refused"),
+    ("copy (select 1) to '{lake}/x.csv'", EXIT_USAGE, "COPY statements are refused"),
+    ("copy (select 1) to '{lake}/papers/x.parquet'", EXIT_USAGE, "COPY statements are refused"),
+    (
+        "explain analyze copy (select 1) to '{lake}/x.csv'",
+        EXIT_USAGE,
+        "EXPLAIN only of a SELECT statement",
+    ),
+    (
+        "explain analyze copy (select 1) to '{out}/x.csv'",
+        EXIT_USAGE,
+        "EXPLAIN only of a SELECT statement",
+    ),
+    ("export database '{lake}/exported'", EXIT_USAGE, "EXPORT statements are refused"),
+    (
+        "from query('copy (select 1) to ''{lake}/x.csv''')",
+        EXIT_FAILED,
+        "Expected a single SELECT statement",
+    ),
+    (
+        "explain (format json) copy (select 1) to '{lake}/x.csv'",
+        EXIT_USAGE,
+        "EXPLAIN only of a SELECT statement",
+    ),
+    ("attach '{out}/other.duckdb' as other", EXIT_USAGE, "ATTACH statements are refused"),
+    ("attach ':memory:' as scratch", EXIT_USAGE, "ATTACH statements are refused"),
+    ("install fts", EXIT_USAGE, "LOAD statements are refused"),
+    ("load parquet", EXIT_USAGE, "LOAD statements are refused"),
+    ("select * from read_csv('/etc/passwd')", EXIT_FAILED, 'Cannot access file "/etc/passwd"'),
+    ("select * from read_text('/etc/hostname')", EXIT_FAILED, "Cannot access file"),
+    ("select * from read_blob('/etc/passwd')", EXIT_FAILED, "Cannot access file"),
+    ("select * from glob('/etc/*')", EXIT_FAILED, "Cannot access file"),
+    ("select * from read_text('{raw}')", EXIT_FAILED, "Cannot access file"),
+    ("pragma import_database('{out}')", EXIT_FAILED, "Cannot access file"),
+    ("pragma enable_profiling", EXIT_USAGE, "PRAGMA statements are refused"),
+    ("set threads = 1", EXIT_USAGE, "SET statements are refused"),
+    ("set enable_external_access = true", EXIT_USAGE, "SET statements are refused"),
+    ("reset allowed_directories", EXIT_USAGE, "SET statements are refused"),
+    ("create table t as select 1", EXIT_USAGE, "CREATE statements are refused"),
+    ("create temp table t as select 1", EXIT_USAGE, "CREATE statements are refused"),
+    ("create or replace view papers as select 1", EXIT_USAGE, "CREATE statements are refused"),
+    ("drop view papers", EXIT_USAGE, "DROP statements are refused"),
+    ("checkpoint", EXIT_USAGE, "CALL statements are refused"),
+    ("select 1; copy (select 1) to '{lake}/x.csv'", EXIT_USAGE, "exactly one statement; got 2"),
+    ("select 1; select 2", EXIT_USAGE, "exactly one statement; got 2"),
+]
+
+
+@pytest.mark.parametrize(("statement", "code", "error"), ESCAPES, ids=[e[0] for e in ESCAPES])
+def test_escape_is_refused_and_nothing_is_written(
+    root: Path,
+    tmp_path: Path,
+    statement: str,
+    code: int,
+    error: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.chdir(out)  # a relative path would land here
+    raw = root / "raw" / "secret.txt"
+    raw.parent.mkdir()
+    raw.write_text("an archived dump: not the lake's data folder")
+    before = tree(root)
+    query = statement.format(lake=lake_folder(Warehouse(root)), out=out, raw=raw)
+    assert sql(root, query) == code
+    err = capsys.readouterr().err
+    assert error in err, err
+    assert tree(root) == before
+    assert list(out.iterdir()) == []
+
+
+def test_duckdb_allow_list_does_not_tell_reads_from_writes(root: Path, tmp_path: Path) -> None:
+    """The DuckDB gap that makes :func:`read_statement` necessary: inside the allowed lake
+    folder, a locked connection still writes.  If this starts failing, DuckDB has closed the
+    gap and the statement check could be relaxed."""
+    target = lake_folder(Warehouse(root)) / "written-by-copy.csv"
+    with open_read_only(root) as con:
+        con.execute(f"copy (select 1 as x) to '{target}'")
+    assert target.read_text() == "x\n1\n"
+
+
+def test_every_user_path_opens_the_locked_connection(root: Path) -> None:
+    with connect(str(root)) as con:
+        settings = dict(
+            con.execute(
+                "select name, value from duckdb_settings() where name in "
+                "('enable_external_access', 'lock_configuration', 'access_mode', "
+                "'autoinstall_known_extensions', 'autoload_known_extensions')"
+            ).fetchall()
+        )
+    assert settings == {
+        "enable_external_access": "false",
+        "lock_configuration": "true",
+        "access_mode": "read_only",
+        "autoinstall_known_extensions": "false",
+        "autoload_known_extensions": "false",
+    }
+
+
+def test_main_schema_holds_only_the_public_interface(root: Path) -> None:
+    with open_read_only(root) as con:
+        main_views = con.execute(
+            "select view_name from duckdb_views() where schema_name = 'main' and not internal"
+        ).fetchall()
+        main_tables = con.execute("select * from duckdb_tables() where schema_name = 'main'")
+        internal = con.execute(
+            "select view_name from duckdb_views() where schema_name = ?", [INTERNAL]
+        ).fetchall()
+        assert main_tables.fetchall() == []
+    assert sorted(name for (name,) in main_views) == sorted(public_views())
+    assert all(name.startswith(("lake_", "stg_")) for (name,) in internal)
+
+
+def test_read_statements_run(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for query in (
+        "from papers",
+        "show tables",
+        "describe papers",
+        "summarize papers",
+        "explain select * from papers",
+        "explain analyze select count(*) from papers",
+        "select * from search_papers(['order'], k := 1)",
+        "select title from internal.lake_papers order by title",
+    ):
+        assert sql(root, query, "--format", "csv") == EXIT_OK, capsys.readouterr().err
+        assert capsys.readouterr().out.count("\n") >= 1
+    assert sql(root, "select title from internal.lake_papers order by title") == EXIT_OK
+    assert "Order matters" in capsys.readouterr().out
+
+
+def test_timeout_stops_the_query(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    slow = "select count(*) from range(100000000) a, range(100000000) b"
+    assert sql(root, slow, "--timeout", "0.5") == EXIT_TIMEOUT
+    assert "query stopped after --timeout 0.5 s" in capsys.readouterr().err
+
+
+def test_json_parses_back(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    query = (
+        "select title, date '2025-03-14' as listed_on, 0.5::decimal(3,2) as d, ['a'] as l, "
+        "'nan'::double as nan, [1.5, 'inf'::double] as xs, interval 90 minutes as span, "
+        "'\\xAB'::blob as b from internal.lake_papers order by title"
+    )
+    assert sql(root, query, "--format", "json") == EXIT_OK
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["title"] for row in rows] == sorted(TITLES)
+    assert rows[0] | {"title": ""} == {
+        "title": "",
+        "listed_on": "2025-03-14",
+        "d": 0.5,
+        "l": ["a"],
+        "nan": None,
+        "xs": [1.5, None],
+        "span": 5400.0,
+        "b": "ab",
+    }
+    assert sql(root, "select 1 as x where false", "--format", "json") == EXIT_OK
+    assert json.loads(capsys.readouterr().out) == []
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "parquet"])
+def test_output_file(root: Path, tmp_path: Path, fmt: str) -> None:
+    target = tmp_path / f"result.{fmt}"
+    query = "select title from internal.lake_papers"
+    assert sql(root, query, "--format", fmt, "-o", str(target)) == EXIT_OK
+    reader = {"csv": "read_csv", "json": "read_json", "parquet": "read_parquet"}[fmt]
+    with duckdb.connect() as con:
+        rows = con.execute(f"select title from {reader}(?) order by 1", [str(target)]).fetchall()
+    assert rows == [(t,) for t in sorted(TITLES)]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_output_file_is_all_or_nothing(
+    root: Path, tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A query failing after rows were written leaves the old file as it was, no temp file."""
+    target = tmp_path / "result"
+    target.write_text("previous result\n")
+    failing = (
+        "select case when i < 50000 then i else error('boom at ' || i) end as i "
+        "from range(100000) t(i)"
+    )
+    assert sql(root, failing, "--format", fmt, "-o", str(target)) == EXIT_FAILED
+    assert "boom at" in capsys.readouterr().err
+    assert target.read_text() == "previous result\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result", "wh"]
+
+
+def test_format_and_output_misuse(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert sql(root, "select 1", "--format", "parquet") == EXIT_USAGE
+    assert "give -o FILE" in capsys.readouterr().err
+    assert sql(root, "select 1", "-o", "x.txt") == EXIT_USAGE
+    assert "needs --format csv, json or parquet" in capsys.readouterr().err
