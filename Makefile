@@ -6,17 +6,23 @@ RUN := $(UV) run --frozen
 # The sample dumps' names carry no date and their mtime is the clone's: they were captured then.
 SAMPLE_CAPTURE_DATE := 2025-03-14
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-quick bench clean
 
 demo: .venv/.synced  ## ingest the bundled sample dumps into ./warehouse and print the answers
 	$(RUN) paperlake ingest samples/dumps --captured-on $(SAMPLE_CAPTURE_DATE)
 	$(RUN) paperlake report
 
-test: .venv/.synced  ## lint, type-check and run the whole test suite
+test: .venv/.synced  ## lint, type-check and run the whole test suite (what CI runs)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy -p paperlake
 	$(RUN) pytest
+
+test-quick: .venv/.synced  ## the quick loop: lint, type-check, the tests that need no Prefect
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy -p paperlake
+	$(RUN) pytest -m "not e2e"
 
 bench: .venv/.synced  ## benchmark a backfill: make bench SCALE=1y (1d, 1y, 10y)
 	$(RUN) python -m bench.run --scale $(or $(SCALE),1y)

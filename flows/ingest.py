@@ -22,14 +22,23 @@ from uuid import uuid4
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect import serve as prefect_serve
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import RunnerDeployment
 from prefect.events import emit_event
+from prefect.schedules import Cron
 from prefect.utilities.annotations import quote
 
 from paperlake.build import Batch, Known, RawDump, build_batch
-from paperlake.config import BATCH_BYTES, BATCH_SIZE, DASHBOARD_NAME, DEFAULT_CRON, warehouse_root
+from paperlake.config import (
+    BATCH_BYTES,
+    BATCH_SIZE,
+    DASHBOARD_NAME,
+    DEFAULT_CRON,
+    DEFAULT_TIMEZONE,
+    warehouse_root,
+)
 from paperlake.lake import Manifest, Warehouse
 from paperlake.schemas.tables import PUBLISHED, SUMMARIES
 from paperlake.schemas.validate import validate_derived
@@ -112,6 +121,17 @@ class RunSummary:
         if self.dashboard_error:
             lines.append(f"  DASHBOARD not redrawn: {self.dashboard_error}")
         return lines
+
+    def markdown(self) -> str:
+        """The summary as the run's markdown artifact: the same lines, and rows per table."""
+        [head, *details] = self.lines()
+        rows = [f"| `{name}` | {n:,} |" for name, n in self.rows.items() if n]
+        table = ["| table | rows added |", "|---|---|", *rows] if rows else []
+        return "\n".join(
+            [f"# paperlake run `{self.run_id}`", "", f"**{head}**", "", "```"]
+            + [line.strip() for line in details]
+            + ["```", "", *table]
+        )
 
 
 @task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
@@ -377,7 +397,8 @@ def _add(summary: RunSummary, batch: Batch) -> None:
 
 
 def _report(summary: RunSummary, store: Warehouse) -> None:
-    """Log the summary, publish it as a table artifact, and raise an event on quarantine."""
+    """Log the summary, publish it as a table and a markdown artifact, and raise an event
+    on quarantine."""
     summary.seconds = time.perf_counter() - summary.started
     logger = get_run_logger()
     for line in summary.lines():
@@ -393,6 +414,7 @@ def _report(summary: RunSummary, store: Warehouse) -> None:
         table=table,
         description="\n".join(summary.lines()),
     )
+    create_markdown_artifact(key="paperlake-run-report", markdown=summary.markdown())
     if summary.files_quarantined or summary.entries_quarantined:
         emit_event(
             event="paperlake.quarantine",
@@ -406,23 +428,52 @@ def _report(summary: RunSummary, store: Warehouse) -> None:
         )
 
 
+DAILY_RETRIES = 2
+DAILY_RETRY_DELAY_SECONDS = 300
+"""A scheduled run that fails (the warehouse busy, a transient I/O error) is retried twice,
+five minutes apart; a run is idempotent, so a retry only loads what is still new."""
+
+
+@flow(
+    name="paperlake-daily-ingest",
+    retries=DAILY_RETRIES,
+    retry_delay_seconds=DAILY_RETRY_DELAY_SECONDS,
+    log_prints=True,
+)
+def daily(paths: list[str], warehouse: str | None = None) -> RunSummary:
+    """The scheduled ingest of the landing folder: :func:`ingest` with flow retries."""
+    return ingest.fn(paths=paths, warehouse=warehouse)
+
+
 def daily_deployment(
-    landing: str, warehouse: str | None = None, cron: str = DEFAULT_CRON
+    landing: str,
+    warehouse: str | None = None,
+    cron: str = DEFAULT_CRON,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> RunnerDeployment:
-    """The ``paperlake-daily`` deployment: ingest whatever is new in ``landing`` on ``cron``."""
-    deployment = ingest.to_deployment(
+    """The ``paperlake-daily`` deployment: ingest whatever is new in ``landing`` on ``cron``
+    (in ``timezone``), one run at a time: a run due while one is still going is cancelled."""
+    deployment = daily.to_deployment(
         name="paperlake-daily",
-        cron=cron,
+        schedules=[Cron(cron, timezone=timezone)],
         parameters={
             "paths": [str(Path(landing).resolve())],
             "warehouse": str(warehouse_root(warehouse)),
         },
+        concurrency_limit=ConcurrencyLimitConfig(
+            limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+        ),
         description="Ingest new trending-paper dumps from the landing folder.",
     )
     assert isinstance(deployment, RunnerDeployment)  # called outside an event loop: not async
     return deployment
 
 
-def serve(landing: str, warehouse: str | None = None, cron: str = DEFAULT_CRON) -> None:
+def serve(
+    landing: str,
+    warehouse: str | None = None,
+    cron: str = DEFAULT_CRON,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> None:
     """Register the daily deployment with the Prefect server and run it on schedule."""
-    prefect_serve(daily_deployment(landing, warehouse, cron))
+    prefect_serve(daily_deployment(landing, warehouse, cron, timezone))

@@ -1,22 +1,35 @@
 """``paperlake``: ingest dumps, serve the daily schedule, query the warehouse."""
 
+# Start-up time is part of the interface: the read-only commands (sql, report, search,
+# quarantine, --help) must answer in well under a second, so nothing heavy is imported at
+# module level here. Prefect is imported only by the commands that run a flow; duckdb and
+# the warehouse code only by the commands that need them (tests/test_startup.py checks).
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TextIO
+from types import FrameType
+from typing import TYPE_CHECKING, TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import duckdb
-
-from paperlake.config import BATCH_SIZE, DASHBOARD_NAME, DEFAULT_CRON, warehouse_root
-from paperlake.lake import LockRefused, Warehouse, WarehouseBusy
+from paperlake.config import (
+    BATCH_SIZE,
+    DASHBOARD_NAME,
+    DEFAULT_CRON,
+    DEFAULT_TIMEZONE,
+    warehouse_root,
+)
 from paperlake.output import FETCH_ROWS, OUTPUTS
+
+if TYPE_CHECKING:
+    import duckdb
 
 # Exit codes (README "Exit codes"): one meaning each, for scripts and schedulers.
 EXIT_OK = 0
@@ -26,6 +39,8 @@ EXIT_USAGE = 2
 """Bad arguments, or a statement ``sql`` refuses (not a single read)."""
 EXIT_QUARANTINED = 3
 """``ingest --strict``: something was quarantined (the good input still loaded)."""
+EXIT_API_UNAVAILABLE = 69
+"""EX_UNAVAILABLE: the configured Prefect server does not answer its health check."""
 EXIT_BUSY = 75
 """EX_TEMPFAIL: another run holds the warehouse; try again later."""
 EXIT_TIMEOUT = 124
@@ -33,13 +48,71 @@ EXIT_TIMEOUT = 124
 EXIT_PIPE_CLOSED = 141
 """stdout was closed early (``| head``): 128 + SIGPIPE, as a shell reports it."""
 SQL_TIMEOUT_SECONDS = 300.0
+API_TIMEOUT_SECONDS = 15.0
+"""How long a configured Prefect API may take to answer its health check, and each request."""
+SERVER_HINT = (
+    "start one with `prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api"
+)
 
 
-def _prefect_defaults() -> None:
-    # No server configured means Prefect starts a temporary local one; its first boot on a
-    # fresh machine migrates a SQLite database and can exceed Prefect's 20 s default.
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGINT: unwinds the run (lock released, nothing published) and lets
+    Prefect stop its temporary server at exit, which SIGTERM's default action would skip."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def _raise_interrupted(signum: int, _frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
+def _prefect_api(*, scheduling: bool = False) -> int:
+    """Check the configured Prefect API within a bounded time, or announce the temporary
+    server (which cannot schedule); 0 if a flow can run, else the exit code (after saying why).
+    """
+    # A temporary server's first boot on a fresh machine migrates a SQLite database and can
+    # exceed Prefect's 20 s default. Set before Prefect reads its settings.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no network here
+    os.environ.setdefault("PREFECT_API_REQUEST_TIMEOUT", str(API_TIMEOUT_SECONDS))
+    import urllib.error
+    import urllib.request
+
+    from prefect.settings import get_current_settings
+
+    url = (get_current_settings().api.url or "").rstrip("/")  # env, profile or test harness
+    if not url and scheduling:
+        print(
+            f"paperlake serve needs a Prefect server to schedule runs: {SERVER_HINT}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if not url:
+        print(
+            "paperlake: PREFECT_API_URL is not set, so Prefect is starting a temporary server "
+            f"for this run (10-20 s); to avoid it, {SERVER_HINT}",
+            file=sys.stderr,
+        )
+        return EXIT_OK
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=API_TIMEOUT_SECONDS) as answer:
+            if answer.status == 200:
+                return EXIT_OK
+            problem = f"HTTP {answer.status}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        problem = str(getattr(exc, "reason", exc))
+    print(
+        f"paperlake: the Prefect API at PREFECT_API_URL={url} does not answer ({problem}; "
+        f"waited at most {API_TIMEOUT_SECONDS:.0f} s): start the server, or unset "
+        "PREFECT_API_URL to run with a temporary one",
+        file=sys.stderr,
+    )
+    return EXIT_API_UNAVAILABLE
 
 
 def _date(text: str) -> date:
@@ -50,10 +123,17 @@ def _date(text: str) -> date:
 
 
 def _run_flow(name: str, **parameters: object) -> int:
-    """Run a flow of ``flows.ingest`` and print its summary; exit codes say what happened."""
-    _prefect_defaults()
-    from paperlake.flows import ingest as flows
+    """Run a flow of ``flows.ingest`` and print its summary; exit codes say what happened.
 
+    SIGTERM and SIGINT end the run: the lock is released, nothing is published (a run
+    commits only at its end), and Prefect's temporary server is stopped."""
+    unavailable = _prefect_api()
+    if unavailable:
+        return unavailable
+    from paperlake.flows import ingest as flows
+    from paperlake.lake import LockRefused, WarehouseBusy
+
+    previous = {signum: signal.signal(signum, _raise_interrupted) for signum in STOP_SIGNALS}
     try:
         summary = getattr(flows, name)(**parameters)
     except WarehouseBusy as busy:
@@ -65,11 +145,26 @@ def _run_flow(name: str, **parameters: object) -> int:
     except LockRefused as refused:
         print(f"paperlake: {refused}", file=sys.stderr)
         return EXIT_FAILED
+    except Interrupted as stop:
+        print(
+            f"paperlake: {signal.Signals(stop.signum).name}: run stopped, nothing published",
+            file=sys.stderr,
+        )
+        return 128 + stop.signum
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     print("\n".join(summary.lines()))
     return EXIT_OK
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    missing = [path for path in args.paths if not os.path.lexists(path)]
+    if missing:  # a typo, not bad input: nothing to quarantine, nothing run
+        for path in missing:
+            print(f"paperlake: no such file or folder: {path}", file=sys.stderr)
+        print("paperlake: nothing was ingested", file=sys.stderr)
+        return EXIT_USAGE
     return _run_flow(
         "ingest",
         paths=args.paths,
@@ -88,35 +183,45 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_retopic(args: argparse.Namespace) -> int:
-    return _run_flow("retopic", warehouse=args.warehouse, taxonomy=args.taxonomy)
+    return _run_flow(
+        "retopic", warehouse=args.warehouse, taxonomy=args.taxonomy, wait_seconds=args.wait
+    )
+
+
+def _timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"unknown timezone {name!r} (e.g. UTC, Europe/Paris)"
+        ) from None
+    return name
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    _prefect_defaults()
-    if not os.environ.get("PREFECT_API_URL"):
-        print(
-            "paperlake serve needs a Prefect server to schedule runs: start one with "
-            "`prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+    unavailable = _prefect_api(scheduling=True)
+    if unavailable:
+        return unavailable
     from paperlake.flows.ingest import serve
 
-    serve(args.landing, args.warehouse, args.cron)
+    serve(args.landing, args.warehouse, args.cron, args.timezone)  # until SIGTERM/SIGINT
     return EXIT_OK
 
 
 def connect(warehouse: str | None, writable_file: Path | None = None) -> duckdb.DuckDBPyConnection:
     """The current views, opened as :func:`paperlake.views.open_read_only` allows (rebuilt
     first if stale or moved)."""
+    from paperlake.lake import Warehouse, WarehouseBusy
+    from paperlake.views import database_version, open_read_only
+
     store = Warehouse(warehouse_root(warehouse))
     if not store.db_path.exists():
         raise SystemExit(
             f"paperlake: no warehouse at {store.root}; run `paperlake ingest PATH` first"
         )
-    from paperlake.views import database_version, ensure_database, open_read_only
+    if database_version(store) != store.current_version():
+        from paperlake.views import ensure_database
 
-    if database_version(store) != store.current().version:
         try:
             with store.lock(wait_seconds=5):
                 ensure_database(store)
@@ -139,6 +244,8 @@ def time_limit(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[threa
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
+    import duckdb
+
     from paperlake.views import QueryRefused, read_statement
 
     if args.format == "parquet" and args.output is None:
@@ -230,10 +337,12 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(f"paperlake: nothing to search for in {args.query!r}", file=sys.stderr)
         return EXIT_USAGE
     con = connect(args.warehouse)
+    # The terms go in as a quoted literal: any bound parameter makes duckdb import pandas,
+    # a second of start-up.
+    literal = "[" + ", ".join("'" + term.replace("'", "''") + "'" for term in terms) + "]"
     relation = con.sql(
         "select title, score, first_listed_on, last_listed_on, n_listing_days "
-        f"from search_papers(?, k := {int(args.limit)})",
-        params=[terms],
+        f"from search_papers({literal}::VARCHAR[], k := {int(args.limit)})"
     )
     _print_relation(relation, args.format, args.limit)
     return EXIT_OK
@@ -321,7 +430,20 @@ def parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--landing", default="landing", help="folder to ingest from")
     serve.add_argument("--cron", default=DEFAULT_CRON, help=f"default: {DEFAULT_CRON!r}")
+    serve.add_argument(
+        "--timezone",
+        type=_timezone,
+        default=DEFAULT_TIMEZONE,
+        help=f"the cron's timezone (default {DEFAULT_TIMEZONE})",
+    )
     serve.set_defaults(func=cmd_serve)
+
+    retopic = commands.add_parser(
+        "retopic", parents=[shared], help="tag every paper again after editing the taxonomy"
+    )
+    retopic.add_argument("--taxonomy", help="taxonomy YAML (default: the bundled one)")
+    retopic.add_argument("--wait", type=float, default=0.0, metavar="SECONDS")
+    retopic.set_defaults(func=cmd_retopic)
 
     sql = commands.add_parser(
         "sql", parents=[shared], help="run a read-only SQL query on the views"

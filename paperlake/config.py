@@ -7,7 +7,9 @@ from pathlib import Path
 
 DEFAULT_WAREHOUSE = Path("warehouse")
 DEFAULT_CRON = "0 6 * * *"
-"""Daily at 06:00 (the deployment's timezone, UTC unless Prefect is told otherwise)."""
+"""Daily at 06:00 in the deployment's timezone."""
+DEFAULT_TIMEZONE = "UTC"
+"""The schedule's timezone unless ``paperlake serve --timezone`` says otherwise."""
 DASHBOARD_NAME = "dashboard.html"
 """The dashboard page's file name inside the warehouse folder."""
 BATCH_SIZE = 500

@@ -31,11 +31,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
 
-from paperlake.schemas.tables import PARTITIONED, PUBLISHED, polars_schema
+# polars and the Pandera contracts are imported where a run needs them, never at import
+# time: the read-only CLI commands open the views through this module and start in ~0.2 s.
 
 DB_NAME = "paperlake.duckdb"
 ARCHIVE_MODE = 0o640
@@ -169,11 +172,26 @@ class Warehouse:
             self._pending = {}
 
     # ---- manifests ---------------------------------------------------------------------
-    def current(self) -> Manifest:
+    def _current_document(self) -> dict[str, Any] | None:
         pointer = self.manifests / "CURRENT"
         if not pointer.exists():
+            return None
+        document: dict[str, Any] = json.loads(
+            (self.manifests / pointer.read_text().strip()).read_text()
+        )
+        return document
+
+    def current_version(self) -> int:
+        """The current manifest's version (0 before the first publish), read cheaply."""
+        document = self._current_document()
+        return 0 if document is None else int(document["version"])
+
+    def current(self) -> Manifest:
+        from paperlake.schemas.tables import PUBLISHED
+
+        document = self._current_document()
+        if document is None:
             return Manifest(0, {name: [] for name in PUBLISHED})
-        document = json.loads((self.manifests / pointer.read_text().strip()).read_text())
         tables = {name: document["tables"].get(name, []) for name in PUBLISHED}
         return Manifest(
             document["version"],
@@ -189,6 +207,10 @@ class Warehouse:
 
     def scan_files(self, table: str, files: list[str]) -> pl.LazyFrame:
         """Part ``files`` (relative to the root) of ``table`` as one lazy frame."""
+        import polars as pl
+
+        from paperlake.schemas.tables import PUBLISHED, polars_schema
+
         if not files:
             return pl.LazyFrame(schema=polars_schema(PUBLISHED[table]))
         # Parts written before a column existed read it as null (schema evolution).
@@ -214,6 +236,10 @@ class Warehouse:
         A run stages each batch on the previous batch's manifest and publishes once, so a
         killed run leaves the warehouse exactly as it was.
         """
+        import polars as pl
+
+        from paperlake.schemas.tables import PARTITIONED
+
         tables = {
             name: ([] if name in replace else list(files)) for name, files in base.tables.items()
         }

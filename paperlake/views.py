@@ -18,13 +18,14 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import polars as pl
 
 from paperlake.lake import Manifest, Warehouse
-from paperlake.schemas.tables import PUBLISHED, polars_schema
+
+if TYPE_CHECKING:
+    import polars as pl
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 """``sql/staging/*.sql`` first (lake -> clean names), then ``sql/*.sql`` (the public views)."""
@@ -37,24 +38,25 @@ READ_STATEMENTS = frozenset({"SELECT"})
 ``DESCRIBE``, ``SUMMARIZE`` and ``PRAGMA show_tables`` parse as SELECT.  ``EXPLAIN`` is
 allowed around one of these."""
 
-_DUCKDB_TYPES = {
-    pl.String: "VARCHAR",
-    pl.Int32: "INTEGER",
-    pl.Int64: "BIGINT",
-    pl.Date: "DATE",
-    pl.Boolean: "BOOLEAN",
-    pl.Float64: "DOUBLE",
-}
-
 
 class ViewError(RuntimeError):
     """A SQL file failed to create its view; the message names the file."""
 
 
 def _duckdb_type(dtype: pl.DataType) -> str:
+    import polars as pl  # not at import time: the read-only CLI commands import this module
+
     if isinstance(dtype, pl.Datetime):
         return "TIMESTAMPTZ" if dtype.time_zone else "TIMESTAMP"
-    return _DUCKDB_TYPES[dtype.base_type()]
+    types = {
+        pl.String: "VARCHAR",
+        pl.Int32: "INTEGER",
+        pl.Int64: "BIGINT",
+        pl.Date: "DATE",
+        pl.Boolean: "BOOLEAN",
+        pl.Float64: "DOUBLE",
+    }
+    return types[dtype.base_type()]
 
 
 def _sql_str(value: str) -> str:
@@ -67,6 +69,8 @@ def lake_view_sql(warehouse: Warehouse, table: str, files: list[str]) -> str:
     ``UNION ALL BY NAME`` with the empty relation gives every declared column its type even
     when no file exists yet, or when older files predate a column (schema evolution).
     """
+    from paperlake.schemas.tables import PUBLISHED, polars_schema
+
     schema = polars_schema(PUBLISHED[table])
     typed = ", ".join(f"NULL::{_duckdb_type(dtype)} AS {name}" for name, dtype in schema.items())
     columns = ", ".join(schema.names())

@@ -16,6 +16,16 @@ SAMPLES = ROOT / "samples" / "dumps"
 SAMPLE_CAPTURE = date(2025, 3, 14)
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+E2E = ROOT / "tests" / "e2e"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``e2e`` every test that needs Prefect (its fixtures reach ``prefect_harness``)
+    or lives in ``tests/e2e/``, so ``pytest -m "not e2e"`` is the quick loop."""
+    for item in items:
+        needs_prefect = "prefect_harness" in getattr(item, "fixturenames", ())
+        if needs_prefect or item.path.is_relative_to(E2E):
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from paperlake import cli
 from paperlake.cli import main
 from tests.conftest import SAMPLES
 
@@ -79,12 +85,24 @@ def test_missing_warehouse_is_a_clear_error(tmp_path: Path) -> None:
         main(["--warehouse", str(tmp_path / "none"), "sql", "select 1"])
 
 
-def test_serve_without_a_server_explains(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    assert main(["serve"]) == 2
-    assert "prefect server start" in capsys.readouterr().err
+def paperlake(*argv: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+    """The CLI in its own process (Prefect's settings are per process: a test harness
+    active in this one would answer for any API URL)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    return subprocess.run(
+        [sys.executable, "-m", "paperlake.cli", *argv],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_serve_without_a_server_explains(tmp_path: Path) -> None:
+    done = paperlake("serve", "--landing", str(tmp_path), PREFECT_HOME=str(tmp_path))
+    assert done.returncode == 2
+    assert "prefect server start" in done.stderr
 
 
 def test_warehouse_flag_before_or_after_the_command(
@@ -96,3 +114,68 @@ def test_warehouse_flag_before_or_after_the_command(
     ):
         assert main([*argv, "--format", "csv"]) == 0
         assert capsys.readouterr().out.splitlines() == ["n", "2"]
+
+
+def test_a_mistyped_path_exits_2_before_any_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "wh"
+    typo = tmp_path / "landnig"
+    assert main(["--warehouse", str(root), "ingest", str(SAMPLES), str(typo)]) == 2
+    err = capsys.readouterr().err
+    assert f"no such file or folder: {typo}" in err and "nothing was ingested" in err
+    assert not root.exists()  # no run, so no quarantine row and no warehouse
+
+
+def test_retopic_is_a_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["retopic", "--help"])
+    assert done.value.code == 0
+    assert "--taxonomy" in capsys.readouterr().out
+
+
+def test_serve_refuses_an_unknown_timezone(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    with pytest.raises(SystemExit) as done:
+        main(["serve", "--timezone", "Mars/Olympus"])
+    assert done.value.code == 2
+    assert "unknown timezone 'Mars/Olympus'" in capsys.readouterr().err
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", [["ingest", str(SAMPLES)], ["replay"], ["serve"]])
+def test_an_unreachable_api_is_a_clear_error(command: list[str], tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}/api"
+    root = tmp_path / "wh"
+    done = paperlake("--warehouse", str(root), *command, PREFECT_API_URL=url)
+    assert done.returncode == 69
+    assert f"the Prefect API at PREFECT_API_URL={url} does not answer" in done.stderr
+    assert not root.exists()
+
+
+def test_an_unresponsive_api_fails_within_the_bound(tmp_path: Path) -> None:
+    """A server that accepts connections and never answers: bounded, not a hang."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/api"
+        start = time.monotonic()
+        done = paperlake(
+            "--warehouse",
+            str(tmp_path / "wh"),
+            "ingest",
+            str(SAMPLES),
+            PREFECT_API_URL=url,
+            timeout=cli.API_TIMEOUT_SECONDS + 60,
+        )
+        waited = time.monotonic() - start
+    assert done.returncode == 69
+    assert "timed out" in done.stderr
+    assert waited < cli.API_TIMEOUT_SECONDS + 30  # the bound, plus the interpreter's start

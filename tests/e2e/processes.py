@@ -1,0 +1,99 @@
+"""Real processes for end-to-end tests: free ports, bounded waits, and proof that a stopped
+process left nothing behind (its descendants, from /proc, and its process group)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+STOP_SECONDS = 60
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(what: str, seconds: float, probe: Callable[[], T | None], log: Path) -> T:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = probe()
+        if found is not None:
+            return found
+        time.sleep(2)
+    raise AssertionError(f"no {what} within {seconds} s; log:\n{log.read_text()[-4000:]}")
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@contextmanager
+def started(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A process in its own session; killed (with its group) if the test did not stop it."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(STOP_SECONDS)
+
+
+def terminate(process: subprocess.Popen[bytes], log: Path, signum: int = signal.SIGTERM) -> int:
+    """Send ``signum``, then assert the process and every process it started are gone;
+    return its exit code."""
+    family = descendants(process.pid)
+    process.send_signal(signum)
+    try:
+        code = process.wait(STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(
+            f"{process.args!r} ignored {signal.Signals(signum).name} for {STOP_SECONDS} s; "
+            f"log:\n{log.read_text()}"
+        ) from None
+    wait_for(
+        "exit of every child",
+        STOP_SECONDS,
+        lambda: True if not any(alive(pid) for pid in family) else None,
+        log,
+    )
+    try:
+        os.killpg(process.pid, 0)
+    except ProcessLookupError:
+        return code  # nothing left in its process group either
+    raise AssertionError(f"{process.args!r} left processes in its group; log:\n{log.read_text()}")

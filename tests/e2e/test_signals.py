@@ -1,0 +1,44 @@
+"""SIGTERM or SIGINT to `paperlake ingest` ends the run and every process it started (the
+temporary Prefect server included) and leaves the warehouse as it was."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from paperlake.lake import Warehouse
+from tests.conftest import SAMPLES
+from tests.e2e.processes import descendants, started, terminate, wait_for
+
+RUN_START_SECONDS = 240
+"""Prefect's temporary server boots first (10-20 s here, more on a loaded machine)."""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_ends_the_run_and_its_children(signum: int, tmp_path: Path) -> None:
+    store = Warehouse(tmp_path / "warehouse")
+    log = tmp_path / "ingest.log"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")},
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    argv = [str(Path(sys.executable).parent / "paperlake"), "--warehouse", str(store.root)]
+    # The test holds the warehouse, so the run stays inside its flow, waiting for the lock.
+    with store.lock(), started([*argv, "ingest", str(SAMPLES), "--wait", "600"], env, log) as run:
+        wait_for(
+            "flow run",
+            RUN_START_SECONDS,
+            lambda: "Beginning flow run" in log.read_text() or None,
+            log,
+        )
+        assert descendants(run.pid), "a temporary Prefect server should be running"
+        code = terminate(run, log, signum)  # to the CLI's process only, not its group
+    assert code == 128 + signum, log.read_text()
+    assert f"{signal.Signals(signum).name}: run stopped, nothing published" in log.read_text()
+    assert store.current_version() == 0
+    assert sorted(p.name for p in store.root.iterdir()) == [".lock"]
