@@ -325,7 +325,6 @@ def build_batch(
     link_rows = [
         {"paper_id": pid, "url": link.url, "kind": link.kind, "repo": link.repo}
         for pid, abstract in papers.select("paper_id", "abstract").iter_rows()
-        if "://" in abstract
         for link in extract_links(abstract)
     ]
     entities = tag_entities(papers.select("paper_id", "title", "abstract"))

@@ -8,8 +8,10 @@ Two sources, both pure string rules:
   ``aTLAS``, ``Qwen2.5-Math``, ``GPT-3``, ``N-PG-IGT``): the paper *mentions* it, unless the
   abstract says "we introduce/propose X" or "X, a new ...".
 
-Common acronyms (``LLM``, ``SGD``, ``MDP``) are field vocabulary, not entities, and are left
-out through :data:`COMMON_ACRONYMS`.
+Common acronyms (``LLM``, ``SGD``, ``MDP``, ``GUI``, ``FID``) are field vocabulary, not
+entities, and are left out through :data:`COMMON_ACRONYMS` and :data:`GENERIC_TERMS`.  A
+compound of ordinary words (``Multi-Modal``, ``High-Fidelity``) counts only where the abstract
+capitalizes it too, as names are (``Inner-Guidance``), not just the title-cased title.
 """
 
 from __future__ import annotations
@@ -29,11 +31,26 @@ COMMON_ACRONYMS = frozenset(
     CNN RNN LSTM GNN MLP VAE GAN NN DNN SOTA IID OOD KL ELBO PAC RKHS MSE ROC AUC QA VQA
     NER ICL COT RLHF SFT DPO PPO PEFT LORA MOE FL NAS KD KG RAG TD PDE ODE SDE MCMC EM
     PCA SVD SVM KNN IO URL HTTP USA UK EU NP LP QP IP SAT ID
+    GUI UI UX KV AR VR XR NAR RGB RGBD FPS F1 FID FVD IS PSNR SSIM LPIPS BLEU ROUGE WER CER
+    T2I T2V I2V TI2V V2A TTS ASR OCR SR VQ MCTS CFG SDS PRM ORM RM AGI ASI VLA LRM LMM
+    RFT RLVR GRPO STEM MCP SQL HTML CSS PDF JSON CUDA FLOP MAC SLM SLAM SFM MVS NVS
+    NLI NLU NLG IR CTR POS PII UAV ECE MAE MRI CT ECG EEG AIGC MAS SAE MT VL FFN
+    GB TB CUA ATP LIDAR MOS TTFT ABM CAD SVG TDD CM
     """.split()
 )
-"""Field vocabulary; upper-cased, without a plural ``s``.  Names of methods a reader would
-still count (``LoRA``, ``GPT-4``) are kept: only the all-capital spelling of these is
-treated as vocabulary."""
+"""Field vocabulary; upper-cased, without a plural ``s``: model classes, metrics, modalities,
+task names and formats.  Names of methods a reader would still count (``LoRA``, ``GPT-4``)
+are kept: only the all-capital spelling of these is treated as vocabulary."""
+GENERIC_TERMS = frozenset(
+    "cot moe sota flop dit vit dllm miou lidar multi-modal high-fidelity spatio-temporal".split()
+)
+"""Field vocabulary in any spelling (``CoT``, ``MoE``, ``SoTA``, ``FLOPs``, ``DiTs``,
+``Multi-Modal``), lower-cased, without a plural ``s``."""
+HARDWARE = re.compile(
+    r"(?:NVIDIA-)?(?:[AHBLV]100|H200|H800|A800|B200|GB200|L\d+|RTX\d*|TPUv?\d*|GPUs?)"
+    r"|FP\d+|BF16|BFloat16|INT\d+"
+)
+"""Accelerators and number formats (``H100``, ``FP8``): not methods, models or datasets."""
 
 # A candidate name: a run of letters, digits, dots, hyphens and pluses with a name-shaped
 # spot inside (an inner capital, a letter next to a digit, a capital after a hyphen):
@@ -43,7 +60,8 @@ _CANDIDATE = (
 )
 _INNER_CAPITAL = re.compile(r"[a-z][A-Z]|[A-Z]{2}")
 _LETTER_DIGIT = re.compile(r"[A-Za-z]-?[0-9]|[0-9][A-Za-z]")
-_TITLE_PREFIX = r"^([^\s:]{2,40})\s*(?::|\s--\s|\s—\s|\s-\s)"
+# "RandLoRA: ...", "ProSper -- ...", "Seedance 1.0: ..." (the version is not part of the name)
+_TITLE_PREFIX = r"^([^\s:]{2,40})(?:\s+v?\d+(?:\.\d+)*)?\s*(?::|\s--\s|\s—\s|\s-\s)"
 _INTRODUCES = (
     r"(?i)\b(?:we|this paper|this work)\s+(?:introduce|introduces|propose|proposes|present|"
     r"presents|develop|develops|release|releases|call|term|dub)\s+(?:a\s+|an\s+|the\s+)?"
@@ -73,9 +91,31 @@ class EntityMention:
     role: EntityRole
 
 
+def _singular(part: str) -> str:
+    return part[:-1] if part.endswith("s") and len(part) > 2 else part
+
+
 def _is_common_acronym(part: str) -> bool:
-    singular = part[:-1] if part.endswith("s") and len(part) > 2 else part
-    return singular.isupper() and singular.upper() in COMMON_ACRONYMS
+    singular = _singular(part)
+    return (singular.isupper() and singular in COMMON_ACRONYMS) or (
+        singular.lower() in GENERIC_TERMS
+    )
+
+
+def is_title_name(token: str) -> bool:
+    """A title prefix that is one uncommon capitalized word (``Durian: ...``) names the work."""
+    return (
+        len(token) >= 4
+        and _is_word(token)
+        and token[0].isupper()
+        and token.lower() not in COMMON_WORDS
+    )
+
+
+def is_word_compound(token: str) -> bool:
+    """Ordinary words joined by hyphens (``Multi-Modal``, ``Inner-Guidance``)."""
+    parts = token.split("-")
+    return len(parts) > 1 and all(_is_word(part) for part in parts)
 
 
 def _is_word(part: str) -> bool:
@@ -92,7 +132,7 @@ def is_entity_token(token: str) -> bool:
     lowered = token.lower()
     if any(leftover in lowered for leftover in _LATEX_LEFTOVERS):
         return False
-    if lowered in NOT_ENTITIES:
+    if lowered in NOT_ENTITIES or _singular(lowered) in GENERIC_TERMS or HARDWARE.fullmatch(token):
         return False
     if not token.isupper() and len(token) >= 5 and lowered in COMMON_WORDS:
         return False  # "ADAptive", "BAlaNced": a word capitalized to spell an acronym
@@ -134,20 +174,25 @@ def tag_entities(papers: pl.DataFrame) -> pl.DataFrame:
         .select("paper_id", pl.col("match").str.extract(_INTRODUCES, 1).alias("entity"))
     )
     introduced = pl.concat([prefix, declared]).with_columns(
-        pl.col("entity").str.strip_chars_end(".-,)"), pl.lit("introduces").alias("role")
+        pl.col("entity").str.strip_chars_end(".-,)"),
+        pl.lit("introduces").alias("role"),
+        pl.lit(False).alias("title_case_only"),
     )
-    mentioned = (
-        text.select(
-            "paper_id",
-            pl.concat_str("title", "abstract", separator="\n")
-            .str.extract_all(_CANDIDATE)
-            .alias("entity"),
-        )
-        .explode("entity")
-        .with_columns(
-            pl.col("entity").str.strip_chars_start(".-+").str.strip_chars_end(".-"),
-            pl.lit("mentions").alias("role"),
-        )
+    mentioned = pl.concat(
+        [
+            text.select(
+                "paper_id",
+                pl.col(column).str.extract_all(_CANDIDATE).alias("entity"),
+                pl.lit(column == "title").alias("title_case_only"),
+            )
+            for column in ("title", "abstract")
+        ]
+    ).explode("entity")
+    mentioned = mentioned.select(
+        "paper_id",
+        pl.col("entity").str.strip_chars_start(".-+").str.strip_chars_end(".-"),
+        pl.lit("mentions").alias("role"),
+        "title_case_only",
     )
     found = pl.concat([introduced, mentioned]).drop_nulls("entity")
     # A plural next to its singular in the same paper is the same name: "Ptr-Nets", "DSIs".
@@ -161,13 +206,26 @@ def tag_entities(papers: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.col("entity"))
         .alias("entity")
     )
+    titled = set(prefix["entity"].drop_nulls())
     names = found.select(pl.col("entity").unique())
     names = names.filter(
-        pl.Series([is_entity_token(name) for name in names["entity"]], dtype=pl.Boolean)
+        pl.Series(
+            [
+                is_entity_token(name) or (name in titled and is_title_name(name))
+                for name in names["entity"]
+            ],
+            dtype=pl.Boolean,
+        )
+    )
+    names = names.with_columns(
+        pl.Series("compound", [is_word_compound(name) for name in names["entity"]], pl.Boolean)
+    )
+    kept = found.join(names, on="entity").filter(
+        # "High-Fidelity" in a title-cased title is a phrase; in the abstract, a name
+        ~(pl.col("compound") & pl.col("title_case_only").all().over("paper_id", "entity"))
     )
     return (
-        found.join(names, on="entity", how="semi")
-        .sort("paper_id", "role", "entity")  # "introduces" sorts before "mentions"
+        kept.sort("paper_id", "role", "entity")  # "introduces" sorts before "mentions"
         .unique(["paper_id", "entity"], keep="first", maintain_order=True)
         .select("paper_id", "entity", "role")
     )

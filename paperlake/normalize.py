@@ -6,6 +6,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 _NOT_ALNUM = re.compile(r"[\W_]+")  # \W in str patterns is "not str.isalnum() and not _"
@@ -28,13 +29,35 @@ def paper_id(key: str) -> str:
 
 LinkKind = Literal["repo", "project_page", "other"]
 
-_URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
-_TRAILING = ".,;:!?)]}>'\"*"
+# GitHub's naming rules: an owner is 1-39 letters, digits or single inner hyphens; a repository
+# name is 1-100 letters, digits, ".", "-" or "_".  Anything else (a LaTeX "{", "\\", ")", a
+# "/tree/main" path) ends the name, so leftovers around a link cannot leak into it.
+_OWNER = r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}"
+_NAME = r"[A-Za-z0-9._-]{1,100}"
+_NAME_CHAR = r"[A-Za-z0-9._-]"
 _GITHUB_REPO = re.compile(
-    r"https?://(?:www\.)?github\.com/(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))"
-    r"/(?P<name>[A-Za-z0-9._-]+?)(?:\.git)?(?:[/#?].*)?",
+    rf"(?<![\w.-])(?:https?://)?(?:www\.)?github\.com/(?P<owner>{_OWNER})"
+    rf"/(?P<name>{_NAME})(?!{_NAME_CHAR})",
     re.IGNORECASE,
 )
+# "https://github.com/owner/ name": a link broken by a space after the owner's slash.
+_SPLIT_REPO = re.compile(
+    rf"(?P<head>github\.com/{_OWNER}/)\s+(?P<name>{_NAME})(?!{_NAME_CHAR})", re.IGNORECASE
+)
+_NOT_REPOS = frozenset(
+    "about apps collections enterprise events explore features login marketplace orgs "
+    "pricing search security settings site sponsors topics trending users".split()
+)
+"""First path segments of github.com that are GitHub's own pages, not owners."""
+_WORDS = frozenset(
+    word
+    for name in ("stopwords.txt", "common_words.txt")
+    for word in Path(__file__).with_name(name).read_text().split()
+    if not word.startswith("#")
+)
+"""English words: after "github.com/owner/ " they continue the sentence, not the link."""
+_URL = re.compile(r"https?://[^\s<>\"'`{}\\]+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}>'\"*"
 _GITHUB_PAGES = re.compile(r"https?://[A-Za-z0-9-]+\.github\.io(?:/.*)?", re.IGNORECASE)
 
 
@@ -56,29 +79,55 @@ def _strip_url(url: str) -> str:
     return url
 
 
+def _repo_link(match: re.Match[str]) -> Link | None:
+    owner = match["owner"]
+    name = match["name"].rstrip(".").removesuffix(".git").rstrip(".")
+    if not name or owner.lower() in _NOT_REPOS:
+        return None
+    return Link(f"https://github.com/{owner}/{name}", "repo", f"{owner}/{name}")
+
+
+def _join_split_repo(match: re.Match[str]) -> str:
+    if match["name"].rstrip(".").lower() in _WORDS:
+        return match.group()
+    return match["head"] + match["name"]
+
+
 def classify_link(raw_url: str) -> Link | None:
     url = _strip_url(raw_url)
     if "://" not in url or url.endswith("://"):
         return None
-    repo = _GITHUB_REPO.fullmatch(url)
-    if repo is not None:
-        name = repo["name"].removesuffix(".git").rstrip(".")
-        if name:
-            owner_name = f"{repo['owner']}/{name}"
-            return Link(f"https://github.com/{owner_name}", "repo", owner_name)
+    repo = _GITHUB_REPO.match(url)
+    link = _repo_link(repo) if repo is not None else None
+    if link is not None:
+        return link
     if _GITHUB_PAGES.fullmatch(url):
         return Link(url, "project_page")
     return Link(url, "other")
 
 
 def extract_links(text: str) -> list[Link]:
-    """Every link in ``text``, normalized, each repo or URL once (case-insensitively)."""
+    """Every link in ``text``, normalized, in order, each repo or URL once (case-insensitively).
+
+    GitHub repositories are read wherever ``github.com/owner/name`` occurs, with or without a
+    scheme, inside LaTeX (``\\url{...}``, ``url{text}``) and across a space after the owner's
+    slash; other URLs are cut at braces and backslashes and lose trailing punctuation.
+    """
+    text = _SPLIT_REPO.sub(_join_split_repo, text)
+    found: list[tuple[int, Link]] = []
+    repo_starts: set[int] = set()
+    for match in _GITHUB_REPO.finditer(text):
+        link = _repo_link(match)
+        if link is not None:
+            found.append((match.start(), link))
+            repo_starts.add(match.start())
+    for match in _URL.finditer(text):
+        link = None if match.start() in repo_starts else classify_link(match.group())
+        if link is not None:
+            found.append((match.start(), link))
     seen: set[str] = set()
     links: list[Link] = []
-    for match in _URL.finditer(text):
-        link = classify_link(match.group())
-        if link is None:
-            continue
+    for _, link in sorted(found, key=lambda pair: pair[0]):
         key = (link.repo or link.url).lower()
         if key not in seen:
             seen.add(key)

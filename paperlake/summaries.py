@@ -8,7 +8,8 @@ transaction (so from the lake as the run leaves it), and only for what the run c
   listings to, from all of that month's listings, and replaces the month whole (DELETE +
   INSERT), so a page date captured twice still counts each paper once.
 * ``title_pairs``: near-duplicate titles, for ``possible_duplicates``.  Append-only: titles
-  never change, so a run compares only its new papers with every paper.
+  never change, so a run compares only its new papers with the papers sharing a blocking key
+  (a rare title word or word pair, or an end of the title key).
 """
 
 from __future__ import annotations

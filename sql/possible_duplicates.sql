@@ -1,8 +1,10 @@
 -- possible_duplicates: pairs of distinct papers whose titles are near-identical (LaTeX
 -- leftovers, a changed subtitle, a typo), for review.  Grain: unordered pair of papers.
 --   similarity    Jaro-Winkler similarity of the normalized titles (0.9 to 1)
--- Pairs are found at ingest, each new paper against every paper within blocks of titles
--- sharing their first or last 12 letters (sql/summaries/title_pairs.sql).
+-- Pairs are found at ingest, each new paper against the titles sharing one of its rare
+-- words or its first/last 12 letters (sql/summaries/title_pairs.sql).  Versions, sizes and
+-- variants of one model (Qwen2.5 / Qwen3, 7B / 13B, Qwen3 / Qwen3-Omni) are different
+-- papers and are not reported.
 -- Example: select * from possible_duplicates order by similarity desc;
 create or replace view possible_duplicates as
 with final as (

@@ -1,14 +1,23 @@
 -- trending_topics: topics gaining ground.  Compares the most recent window of page dates
--- with the window before it; trending_topics_over(days) takes any window length, and the
--- view uses 7 days.  Grain: topic (each topic seen in either window).
+-- with the window before it; trending_topics_over(days, min_papers := 10) takes any window
+-- length and minimum support, and the view uses 7 days and 10 papers.
+-- Grain: topic with at least min_papers distinct papers in the recent window.
 --   window_end     the latest page date in the warehouse
 --   n_recent       distinct papers with the topic listed in (window_end - days, window_end]
 --   n_previous     the same for the window before
+--   share_recent,
+--   share_previous the topic's share of all distinct papers listed in each window
 --   growth         (n_recent - n_previous) / n_previous; null when the previous window is
 --                  empty or lies (partly) before the first page date: too little history
+--   growth_lower   how much the topic's share grew, at least, with 95% confidence: the
+--                  one-sided lower bound of share_recent / share_previous, minus 1 (log
+--                  relative risk, Wald interval, 0.5 added to every count so an empty
+--                  previous window gives a finite bound); null when history is too short
 --   history_days   page dates available in both windows together
--- Example: select * from trending_topics_over(30) where growth is not null limit 10;
-create or replace macro trending_topics_over(days) as table
+-- Rows are ranked by growth_lower: a topic ranks high only when its rise is large AND
+-- carried by enough papers, so 3 papers after 1 do not outrank 40 after 20.
+-- Example: select * from trending_topics_over(30, min_papers := 20) limit 10;
+create or replace macro trending_topics_over(days, min_papers := 10) as table
 with bounds as (
     select max(listed_on) as window_end, min(listed_on) as first_day
     from internal.stg_listings
@@ -16,42 +25,73 @@ with bounds as (
 
 windowed as (
     select
-        t.topic,
         l.paper_id,
         l.listed_on > b.window_end - days::integer as is_recent
     from internal.stg_listings as l
-    inner join internal.stg_paper_topics as t using (paper_id)
     cross join bounds as b
     where l.listed_on > b.window_end - 2 * days::integer
 ),
 
-counts as (
+totals as (
     select
-        topic,
-        count(distinct paper_id) filter (where is_recent) as n_recent,
-        count(distinct paper_id) filter (where not is_recent) as n_previous
+        count(distinct paper_id) filter (where is_recent) as papers_recent,
+        count(distinct paper_id) filter (where not is_recent) as papers_previous
     from windowed
-    group by topic
 ),
 
-final as (
+counts as (
+    select
+        t.topic,
+        count(distinct w.paper_id) filter (where w.is_recent) as n_recent,
+        count(distinct w.paper_id) filter (where not w.is_recent) as n_previous
+    from windowed as w
+    inner join internal.stg_paper_topics as t using (paper_id)
+    group by t.topic
+),
+
+rated as (
     select
         c.topic,
         b.window_end,
         c.n_recent,
         c.n_previous,
-        case
-            when b.first_day > b.window_end - 2 * days::integer + 1 or c.n_previous = 0
-                then null
-            else round((c.n_recent - c.n_previous) / c.n_previous, 4)
-        end as growth,
+        round(c.n_recent / t.papers_recent, 4) as share_recent,
+        round(c.n_previous / nullif(t.papers_previous, 0), 4) as share_previous,
+        b.first_day > b.window_end - 2 * days::integer + 1 as too_short,
+        ln((c.n_recent + 0.5) / (t.papers_recent + 0.5))
+        - ln((c.n_previous + 0.5) / (t.papers_previous + 0.5)) as log_ratio,
+        sqrt(
+            1 / (c.n_recent + 0.5) - 1 / (t.papers_recent + 0.5)
+            + 1 / (c.n_previous + 0.5) - 1 / (t.papers_previous + 0.5)
+        ) as log_ratio_se,
         least(b.window_end - b.first_day + 1, 2 * days::integer) as history_days
     from counts as c
     cross join bounds as b
+    cross join totals as t
+    where c.n_recent >= min_papers
+),
+
+final as (
+    select
+        topic,
+        window_end,
+        n_recent,
+        n_previous,
+        share_recent,
+        share_previous,
+        case
+            when too_short or n_previous = 0 then null
+            else round((n_recent - n_previous) / n_previous, 4)
+        end as growth,
+        case
+            when not too_short then round(exp(log_ratio - 1.645 * log_ratio_se) - 1, 4)
+        end as growth_lower,
+        history_days
+    from rated
 )
 
 select * from final
-order by growth desc nulls last, n_recent desc, topic;
+order by growth_lower desc nulls last, n_recent desc, topic;
 
 create or replace view trending_topics as
 select * from trending_topics_over(7)

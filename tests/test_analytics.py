@@ -114,7 +114,7 @@ def test_trending_topics_with_short_history(sample_warehouse: Path) -> None:
     rows = query(
         sample_warehouse,
         "select topic, n_recent, n_previous, growth, history_days "
-        "from trending_topics where topic = 'federated learning'",
+        "from trending_topics_over(7, min_papers := 1) where topic = 'federated learning'",
     )
     assert rows == [("federated learning", 5, 0, None, 1)]
 
@@ -159,7 +159,7 @@ def test_trending_topics_growth_and_possible_duplicates(
     rows = query(
         warehouse,
         "select n_recent, n_previous, growth, history_days from "
-        "trending_topics_over(7) where topic = 'federated learning'",
+        "trending_topics_over(7, min_papers := 1) where topic = 'federated learning'",
     )
     assert rows == [(6, 2, 2.0, 14)]
     [(title_a, title_b, similarity)] = query(
@@ -208,3 +208,38 @@ def test_retopic_applies_an_edited_taxonomy(tmp_path: Path, prefect_harness: Non
         (load_taxonomy(edited).version,)
     ]
     assert query(warehouse, "select count(*) from listings") == [(2,)]
+
+
+def test_title_pairs_skip_versions_sizes_and_variants(tmp_path: Path) -> None:
+    import polars as pl
+
+    from paperlake.normalize import paper_id, title_key
+    from paperlake.summaries import title_pairs
+
+    titles = [
+        "Qwen2.5-Omni Technical Report",
+        "Qwen3-Omni Technical Report",
+        "Qwen3 Technical Report",
+        "Kwai Keye-VL Technical Report",
+        "Kwai Keye-VL 1.5 Technical Report",
+        "Scaling a 7B Model for Long Video Understanding",
+        "Scaling a 13B Model for Long Video Understanding",
+        "Paper2Code: Automating Code Generation from Scientific Papers",
+        "Paper2Video: Automating Video Generation from Scientific Papers",
+        # true near-copies: a typo in the name, a LaTeX leftover
+        "AppAgentX: Evolving GUI Agents as Proficient Smartphone Users",
+        "AppAgnetX: Evolving GUI Agents as Proficient Smartphone Users",
+        "Large Language Diffusion Models",
+        "Large Language \\textbf{Diffusion} Models",
+    ]
+    path = tmp_path / "papers.parquet"
+    pl.DataFrame(
+        {
+            "paper_id": [paper_id(title_key(t)) for t in titles],
+            "title": titles,
+            "title_key": [title_key(t) for t in titles],
+        }
+    ).write_parquet(path)
+    by_id = {paper_id(title_key(t)): t for t in titles}
+    pairs = {frozenset((by_id[a], by_id[b])) for a, b, _ in title_pairs([path], [path]).iter_rows()}
+    assert pairs == {frozenset(titles[9:11]), frozenset(titles[11:13])}

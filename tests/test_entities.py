@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from paperlake.entities import extract_entities, is_entity_token
+from paperlake.entities import EntityMention, extract_entities, is_entity_token
 
 
 @pytest.mark.parametrize(
@@ -21,7 +21,8 @@ from paperlake.entities import extract_entities, is_entity_token
         "CodeGen2",
         "GSM8K",
         "bAbI",
-        "MoE",
+        "SeerAttention-R",
+        "FLUX.1",
     ],
 )
 def test_names(token: str) -> None:
@@ -47,6 +48,25 @@ def test_names(token: str) -> None:
         "II",
         "3D",
         "x",
+        # generic acronyms and model classes found in real listings: no method, model or data set
+        "GUI",
+        "KV",
+        "AR",
+        "RGB",
+        "FPS",
+        "F1",
+        "FID",
+        "T2I",
+        "MoE",
+        "CoT",
+        "DiTs",
+        "SoTA",
+        "FLOPs",
+        "LRMs",
+        "Multi-Modal",
+        "H100",
+        "NVIDIA-L20",
+        "FP8",
     ],
 )
 def test_not_names(token: str) -> None:
@@ -80,3 +100,24 @@ def test_phrase_title_prefix_is_not_an_entity() -> None:
 def test_urls_do_not_produce_entities() -> None:
     found = extract_entities("A title", "Code: https://github.com/OpenSparseLLMs/Linear-MoE.")
     assert found == []
+
+
+def test_title_cased_compounds_count_only_when_the_abstract_capitalizes_them() -> None:
+    found = {
+        m.entity
+        for m in extract_entities(
+            "High-Fidelity Step-Audio for Layout-Aligned Video",
+            "We train Step-Audio with layout-aligned, high-fidelity data.",
+        )
+    }
+    assert "Layout-Aligned" not in found and "High-Fidelity" not in found
+
+
+def test_one_word_title_prefix_and_versioned_prefix_are_introduced() -> None:
+    durian = extract_entities(
+        "Durian: Dual Reference-guided Portrait Animation", "We present Durian."
+    )
+    assert EntityMention("Durian", "introduces") in durian
+    seedance = extract_entities("Seedance 1.0: Exploring Video Generation", "A model.")
+    assert EntityMention("Seedance", "introduces") in seedance
+    assert not extract_entities("Towards Video Generation: a study", "A model.")

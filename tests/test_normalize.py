@@ -87,3 +87,41 @@ def test_links_in_text_deduplicated_case_insensitively() -> None:
         ("repo", "A/B"),
         ("project_page", "https://x.github.io/"),
     ]
+
+
+@pytest.mark.parametrize(
+    "text, repos",
+    [
+        # LaTeX leftovers glued to the link
+        ("at https://github.com/a/VideoRoPE{https://github.com/a/VideoRoPE}.", ["a/VideoRoPE"]),
+        ("at https://github.com/a/b{this url}.", ["a/b"]),
+        ("see \\url{https://github.com/a/b}.", ["a/b"]),
+        ("see \\href{https://github.com/a/b}{code}", ["a/b"]),
+        ("at https://github.com/a/Awesome{other/Awesome}.", ["a/Awesome"]),
+        # paths, trailing punctuation, .git
+        ("at https://github.com/a/b/tree/main/examples/x.", ["a/b"]),
+        ("at https://github.com/a/b/blob/main/README.md;", ["a/b"]),
+        ("at https://github.com/a/MARS/MARS_M.", ["a/MARS"]),
+        ("(https://github.com/a/SWE-Flow).", ["a/SWE-Flow"]),
+        ("at https://github.com/a/b.git.", ["a/b"]),
+        ("at https://github.com/a/CodeSteer-v1.0.", ["a/CodeSteer-v1.0"]),
+        ("at https://github.com/a/Data_Synthesis_RL/.", ["a/Data_Synthesis_RL"]),
+        # no scheme; a link split by a space after the owner's slash
+        ("codebase at github.com/a/opengvl{OpenGVL}.", ["a/opengvl"]),
+        ("available at https://github.com/lingo-iitgn/ eka-eval and", ["lingo-iitgn/eka-eval"]),
+        ("our page https://github.com/ws/ which lists", []),
+        # profiles, GitHub's own pages, other hosts: no repo
+        ("at https://github.com/MiniMax-AI.", []),
+        ("see https://github.com/orgs/x/repositories", []),
+        ("see https://gist.github.com/a/0123abcd and notgithub.com/a/b", []),
+        ("see https://github.com/-bad/x and https://github.com/a/b%20c", ["a/b"]),
+    ],
+)
+def test_repos_in_real_world_link_spellings(text: str, repos: list[str]) -> None:
+    found = [link.repo for link in extract_links(text) if link.kind == "repo"]
+    assert found == repos
+
+
+def test_other_urls_are_cut_at_latex_braces() -> None:
+    [link] = extract_links("data at https://huggingface.co/datasets/x{here}.")
+    assert link == Link("https://huggingface.co/datasets/x", "other")
