@@ -232,14 +232,21 @@ def test_title_pairs_skip_versions_sizes_and_variants(tmp_path: Path) -> None:
         "Large Language Diffusion Models",
         "Large Language \\textbf{Diffusion} Models",
     ]
-    path = tmp_path / "papers.parquet"
-    pl.DataFrame(
+    from paperlake.lake import Warehouse
+
+    papers = pl.DataFrame(
         {
             "paper_id": [paper_id(title_key(t)) for t in titles],
             "title": titles,
             "title_key": [title_key(t) for t in titles],
         }
-    ).write_parquet(path)
+    )
     by_id = {paper_id(title_key(t)): t for t in titles}
-    pairs = {frozenset((by_id[a], by_id[b])) for a, b, _ in title_pairs([path], [path]).iter_rows()}
+    store = Warehouse(tmp_path / "wh")
+    with store.session():  # the summary runs inside a run's transaction, as at ingest
+        run = store.begin("r1")
+        run.append({"papers": papers})
+        found = title_pairs(run, papers)
+        run.rollback()
+    pairs = {frozenset((by_id[a], by_id[b])) for a, b, _ in found.iter_rows()}
     assert pairs == {frozenset(titles[9:11]), frozenset(titles[11:13])}
