@@ -41,7 +41,7 @@ from paperlake.config import (
     DEFAULT_TIMEZONE,
     warehouse_root,
 )
-from paperlake.lake import Transaction, Warehouse
+from paperlake.lake import CommitConflict, Transaction, Warehouse
 from paperlake.schemas.tables import PUBLISHED
 from paperlake.schemas.validate import validate_derived
 from paperlake.sources import (
@@ -227,7 +227,9 @@ def _finish(
         for name, n in write_summaries(as_is(run), as_is(frames)).items():
             summary.rows[name] += n
     summary.snapshot = commit(store, as_is(run), retention_days)
-    if any(run.rows.values()) or not (store.root / DASHBOARD_NAME).exists():
+    if store.shared is None and (
+        any(run.rows.values()) or not (store.root / DASHBOARD_NAME).exists()
+    ):
         _draw_dashboard(store, summary)
 
 
@@ -250,6 +252,10 @@ def _chunks(found: Discovery, size: int) -> list[list[Candidate]]:
     return groups or ([[]] if found.unreadable else [])
 
 
+COMMIT_ATTEMPTS = 5
+"""Runs of one ingest on shared storage before a lost commit race is an error."""
+
+
 @flow(name="paperlake-ingest", log_prints=True)
 def ingest(
     paths: list[str],
@@ -261,7 +267,35 @@ def ingest(
     taxonomy: str | None = None,
     retention_days: float = DEFAULT_RETENTION_DAYS,
 ) -> RunSummary:
-    """Ingest every new dump under ``paths`` into the warehouse and publish its views."""
+    """Ingest every new dump under ``paths`` into the warehouse and publish its views.
+
+    On shared storage a run that loses the commit to another machine's run published
+    nothing; it runs again (reading what the winner loaded), up to :data:`COMMIT_ATTEMPTS`."""
+    logger = get_run_logger()
+    attempt = 1
+    while True:
+        try:
+            return _ingest_once(
+                paths, warehouse, captured_on, strict, wait_seconds, batch_size, taxonomy,
+                retention_days,
+            )  # fmt: skip
+        except CommitConflict as lost:
+            if attempt == COMMIT_ATTEMPTS:
+                raise
+            attempt += 1
+            logger.warning("%s; running again (attempt %d of %d)", lost, attempt, COMMIT_ATTEMPTS)
+
+
+def _ingest_once(
+    paths: list[str],
+    warehouse: str | None,
+    captured_on: date | None,
+    strict: bool,
+    wait_seconds: float,
+    batch_size: int,
+    taxonomy: str | None,
+    retention_days: float,
+) -> RunSummary:
     logger = get_run_logger()
     store, summary = _start(warehouse, "ingest")
     with store.lock(wait_seconds), store.session():
@@ -395,7 +429,7 @@ def _start(warehouse: str | None, kind: str) -> tuple[Warehouse, RunSummary]:
     """The warehouse a run writes to and its empty summary, with a unique run id."""
     store = Warehouse(warehouse_root(warehouse))
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid4().hex[:8]}-{kind}"
-    summary = RunSummary(run_id, str(store.root), rows={name: 0 for name in PUBLISHED})
+    summary = RunSummary(run_id, store.location, rows={name: 0 for name in PUBLISHED})
     return store, summary
 
 

@@ -231,6 +231,8 @@ def connect(
     try:
         if as_of is not None:
             return as_of_database(store, as_of)
+        if store.shared is not None:  # no local files: the views read the shared catalog
+            return as_of_database(store, str(store.current_version()))
         if database_version(store) != store.current_version():
             with store.lock(wait_seconds=5), store.session(create=False):
                 ensure_database(store)
@@ -456,6 +458,13 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+STORAGE_FLAGS = (
+    ("--lake", "PAPERLAKE_LAKE", "the lake's data and raw archive in s3://bucket/prefix"),
+    ("--catalog", "PAPERLAKE_CATALOG", "the lake's catalog in postgres://user@host:port/db"),
+)
+"""Shared storage flags: each sets its environment variable for the run."""
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="paperlake", description=__doc__)
     warehouse_help = "warehouse folder (default: $PAPERLAKE_WAREHOUSE, else ./warehouse)"
@@ -464,6 +473,10 @@ def parser() -> argparse.ArgumentParser:
     # sub-command's absent flag from overriding one given before the command.
     shared = argparse.ArgumentParser(add_help=False)
     shared.add_argument("--warehouse", default=argparse.SUPPRESS, help=warehouse_help)
+    for flag, variable, example in STORAGE_FLAGS:
+        storage_help = f"shared storage: {example} (default: ${variable}; see the README)"
+        root.add_argument(flag, help=storage_help)
+        shared.add_argument(flag, default=argparse.SUPPRESS, help=storage_help)
     commands = root.add_subparsers(dest="command", required=True)
 
     ingest = commands.add_parser(
@@ -602,6 +615,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if getattr(args, "warehouse", None):
         args.warehouse = str(Path(args.warehouse))
+    for flag, variable, _ in STORAGE_FLAGS:  # the flows read the environment, like Prefect's
+        value = getattr(args, flag.lstrip("-"), None)
+        if value:
+            os.environ[variable] = value
+    if any(os.environ.get(variable) for _, variable, _ in STORAGE_FLAGS):
+        from paperlake.lake import CatalogError, Shared
+
+        try:
+            Shared.from_settings(None, None)
+        except CatalogError as wrong:
+            raise SystemExit(f"paperlake: {wrong}") from None
     try:
         return int(args.func(args))
     except BrokenPipeError:

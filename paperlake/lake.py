@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING
 
 import duckdb
 import duckdb_extension_ducklake
+import duckdb_extension_httpfs
+import duckdb_extension_postgres_scanner
 
 from paperlake.config import DEFAULT_RETENTION_DAYS
 
@@ -56,11 +58,72 @@ _ATTACH_WAIT_SECONDS = 10.0
 """The catalog is a DuckDB file: one process at a time.  Others retry this long."""
 _REWRITE = f"CALL ducklake_rewrite_data_files('{LAKE}', ?, delete_threshold => 0)"
 """Rewrite a table's files that have deleted rows (any share), so none has a delete file."""
-_EXTENSION = next(
-    Path(duckdb_extension_ducklake.__file__).parent.glob(
-        f"extensions/v{duckdb.__version__}/ducklake.duckdb_extension"
-    )
+ORPHAN_GRACE = "1 day"
+"""On shared storage another machine's run may be writing files no snapshot lists yet, so
+only files unlisted for this long are deleted as a killed run's leftovers."""
+
+
+def _extension(module: object, name: str) -> Path:
+    folder = Path(str(getattr(module, "__file__", ""))).parent
+    return next(folder.glob(f"extensions/v{duckdb.__version__}/{name}.duckdb_extension"))
+
+
+_EXTENSION = _extension(duckdb_extension_ducklake, "ducklake")
+_SHARED_EXTENSIONS = (
+    _extension(duckdb_extension_httpfs, "httpfs"),
+    _extension(duckdb_extension_postgres_scanner, "postgres_scanner"),
 )
+"""Loaded by file path (autoinstall cannot reach the network) only for shared storage."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """The lake's data and raw archive in an S3 bucket, its catalog in PostgreSQL."""
+
+    lake: str
+    """``s3://bucket/prefix`` (no trailing slash)."""
+    catalog: str
+    """``postgres://user@host:port/database`` (a libpq connection URI)."""
+
+    @classmethod
+    def from_settings(cls, lake: str | None, catalog: str | None) -> Shared | None:
+        """``lake``/``catalog`` (flags) else ``$PAPERLAKE_LAKE``/``$PAPERLAKE_CATALOG``; None
+        when neither is set (the local folder); both or neither, else :class:`CatalogError`."""
+        lake = lake or os.environ.get("PAPERLAKE_LAKE") or None
+        catalog = catalog or os.environ.get("PAPERLAKE_CATALOG") or None
+        if lake is None and catalog is None:
+            return None
+        if lake is None or not lake.startswith("s3://") or catalog is None:
+            raise CatalogError(
+                f"shared storage needs both --lake s3://bucket/prefix and --catalog "
+                f"postgres://user@host:port/db (got lake={lake!r}, catalog={catalog!r})"
+            )
+        if not catalog.startswith(("postgres://", "postgresql://")):
+            raise CatalogError(f"--catalog {catalog!r}: expected postgres://user@host:port/db")
+        return cls(lake.rstrip("/"), catalog)
+
+
+def s3_secret_sql() -> str:
+    """An S3 secret from the standard AWS variables (``AWS_ENDPOINT_URL`` for a server
+    other than AWS: path-style URLs, TLS only for https)."""
+    options = ["TYPE s3"]
+    for variable, option in (
+        ("AWS_ACCESS_KEY_ID", "KEY_ID"),
+        ("AWS_SECRET_ACCESS_KEY", "SECRET"),
+        ("AWS_SESSION_TOKEN", "SESSION_TOKEN"),
+    ):
+        if os.environ.get(variable):
+            options.append(f"{option} {_sql_str(os.environ[variable])}")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if region:
+        options.append(f"REGION {_sql_str(region)}")
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        scheme, _, host = endpoint.partition("://")
+        options.append(f"ENDPOINT {_sql_str(host.rstrip('/'))}")
+        options.append("URL_STYLE 'path'")
+        options.append(f"USE_SSL {'true' if scheme == 'https' else 'false'}")
+    return f"CREATE OR REPLACE SECRET paperlake_s3 ({', '.join(options)})"
 
 
 class WarehouseBusy(RuntimeError):
@@ -69,6 +132,11 @@ class WarehouseBusy(RuntimeError):
 
 class CatalogError(RuntimeError):
     """The catalog is missing or unreadable: the message names the file and what to do."""
+
+
+class CommitConflict(RuntimeError):
+    """Another writer of a shared lake committed a conflicting change first; nothing of
+    this run was published and it can run again."""
 
 
 class LockRefused(RuntimeError):
@@ -178,7 +246,11 @@ class Transaction:
             f"CALL {LAKE}.set_commit_message('paperlake', ?, extra_info => ?)",
             [f"paperlake run {self.run_id}", info],
         )
-        self.con.execute("COMMIT")
+        try:
+            self.con.execute("COMMIT")
+        except duckdb.TransactionException as exc:
+            message = f"run {self.run_id} lost the commit to another writer: {exc}"
+            raise CommitConflict(message) from exc
         snapshot = self.con.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()
         assert snapshot is not None
         return int(snapshot[0])
@@ -199,8 +271,11 @@ def _read(con: duckdb.DuckDBPyConnection, relation: str, table: str) -> pl.LazyF
 
 
 class Warehouse:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, lake: str | None = None, catalog: str | None = None) -> None:
         self.root = root.resolve()
+        """The working folder: lock, views and (local storage) the lake itself."""
+        self.shared = Shared.from_settings(lake, catalog)
+        """Shared storage, from the arguments or ``$PAPERLAKE_LAKE``/``$PAPERLAKE_CATALOG``."""
         self._deferring = False
         self._pending: dict[Path, Path] = {}
         """Archive files written inside :meth:`archiving`: final path -> temp path."""
@@ -223,6 +298,33 @@ class Warehouse:
     def raw_relpath(self, dump_id: str) -> str:
         return f"raw/{dump_id[:2]}/{dump_id}.txt"
 
+    @property
+    def location(self) -> str:
+        """Where the lake is, for messages: the bucket, else the folder."""
+        return self.shared.lake if self.shared else str(self.root)
+
+    def _raw_url(self, rel: str) -> str:
+        assert self.shared is not None
+        return f"{self.shared.lake}/{rel}"
+
+    def read_raw(self, rel: str) -> bytes:
+        """An archived input's bytes (``rel`` as :meth:`archive` returned it)."""
+        if self.shared is None:
+            return (self.root / rel).read_bytes()
+        with self._connection() as con:
+            row = con.execute("SELECT content FROM read_blob(?)", [self._raw_url(rel)]).fetchone()
+        assert row is not None
+        return bytes(row[0])
+
+    def _put_raw(self, rel: str, source: str) -> None:
+        """Upload ``source`` (a SQL expression giving one BLOB) as ``rel`` unless present:
+        an object PUT is atomic, so the archive holds each input whole or not at all."""
+        url = self._raw_url(rel)
+        with self._connection() as con:
+            found = con.execute("SELECT count(*) FROM glob(?)", [url]).fetchone()
+            if found is None or not found[0]:
+                con.execute(f"COPY (SELECT {source}) TO {_sql_str(url)} (FORMAT blob)")
+
     # ---- raw archive -------------------------------------------------------------------
     def archive(self, data: bytes) -> tuple[str, str]:
         """Keep ``data`` under its sha256; return (dump_id, path relative to root).
@@ -233,6 +335,11 @@ class Warehouse:
         """
         dump_id = hashlib.sha256(data).hexdigest()
         rel = self.raw_relpath(dump_id)
+        if self.shared is not None:
+            with self._connection() as con:
+                con.execute("SET VARIABLE paperlake_raw = ?::BLOB", [data])
+            self._put_raw(rel, "getvariable('paperlake_raw')")
+            return dump_id, rel
         target = self.root / rel
         if target.exists() or target in self._pending:
             return dump_id, rel
@@ -272,6 +379,21 @@ class Warehouse:
             self._deferring = False
             self._pending = {}
 
+    def store_streamed(self, tmp: Path, rel: str) -> None:
+        """Put a streamed input's durable temp file ``tmp`` in place as ``rel``."""
+        if self.shared is not None:
+            try:
+                self._put_raw(rel, f"content FROM read_blob({_sql_str(str(tmp))})")
+            finally:
+                tmp.unlink()
+            return
+        target = self.root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            tmp.unlink()
+        else:
+            os.replace(tmp, target)
+
     # ---- the lake ----------------------------------------------------------------------
     def _has_data(self, folders: tuple[str, ...] = (DATA, "raw", "_manifests")) -> bool:
         """Anything a catalog must already describe: data files, raw inputs, old layout."""
@@ -302,7 +424,7 @@ class Warehouse:
         never over files a lost catalog used to describe.  ``adopt_raw`` (rebuild, migrate)
         allows a raw archive to exist already.
         """
-        if not self.catalog_path.exists():
+        if self.shared is None and not self.catalog_path.exists():
             if self._has_data((DATA, "_manifests") if adopt_raw else (DATA, "raw", "_manifests")):
                 raise self._missing_catalog()
             if not create:
@@ -312,11 +434,18 @@ class Warehouse:
         con = duckdb.connect()
         try:
             con.execute(f"LOAD {_sql_str(str(_EXTENSION))}")
-            self.data_path.mkdir(parents=True, exist_ok=True)
-            options = f"DATA_PATH {_sql_str(str(self.data_path) + '/')}"
+            if self.shared is None:
+                self.data_path.mkdir(parents=True, exist_ok=True)
+                data, catalog = str(self.data_path) + "/", str(self.catalog_path)
+            else:
+                for extension in _SHARED_EXTENSIONS:
+                    con.execute(f"LOAD {_sql_str(str(extension))}")
+                con.execute(s3_secret_sql())
+                data, catalog = f"{self.shared.lake}/data/", f"postgres:{self.shared.catalog}"
+            options = f"DATA_PATH {_sql_str(data)}"
             options += ", DATA_INLINING_ROW_LIMIT 0, OVERRIDE_DATA_PATH true"
             options += ", READ_ONLY" if read_only else ""
-            attach = f"ATTACH {_sql_str('ducklake:' + str(self.catalog_path))} AS {LAKE}"
+            attach = f"ATTACH {_sql_str('ducklake:' + catalog)} AS {LAKE}"
             deadline = time.monotonic() + _ATTACH_WAIT_SECONDS
             while True:
                 try:
@@ -332,6 +461,11 @@ class Warehouse:
             con.close()
             if "Could not set lock" in str(exc):  # another process writes it
                 raise WarehouseBusy(f"a run is writing the catalog {self.catalog_path}") from exc
+            if self.shared is not None:
+                raise CatalogError(
+                    f"the shared lake (catalog {self.shared.catalog}, data {self.shared.lake}) "
+                    f"cannot be reached: {exc}"
+                ) from exc
             raise CatalogError(
                 f"the lake catalog {self.catalog_path} cannot be read ({exc}): restore it from "
                 "a backup, or move it aside and run `paperlake rebuild` to rebuild the lake "
@@ -401,6 +535,8 @@ class Warehouse:
         from paperlake.schemas.tables import PUBLISHED, polars_schema
 
         with self._connection() as con:
+            if self.shared is not None:  # read through DuckDB, which holds the S3 secret
+                return _read(con, f"{LAKE}.{table}", table)
             files = self._files(con, table)
         if not files:
             return pl.LazyFrame(schema=polars_schema(PUBLISHED[table]))
@@ -475,7 +611,15 @@ class Warehouse:
         holding the previous views keeps its files until the next run.
         """
         assert self._con is not None, "maintain() needs an open session()"
-        con = self._con
+        try:
+            self._maintain(self._con, retention_days)
+        except duckdb.TransactionException:
+            if self.shared is None:
+                raise
+            # Another machine committed meanwhile; the run is published, the next run
+            # compacts.
+
+    def _maintain(self, con: duckdb.DuckDBPyConnection, retention_days: float) -> None:
         started = con.execute("SELECT now()").fetchone()
         assert started is not None
         con.execute(f"CALL ducklake_rewrite_data_files('{LAKE}', delete_threshold => 0)")
@@ -494,11 +638,16 @@ class Warehouse:
         written by a run that never committed; temp files were never renamed into place.
         """
         assert self._con is not None, "recover() needs an open session()"
+        if self.shared is None:
+            orphans = f"CALL ducklake_delete_orphaned_files('{LAKE}', cleanup_all => true)"
+        else:
+            orphans = (
+                f"CALL ducklake_delete_orphaned_files('{LAKE}', "
+                f"older_than => now() - INTERVAL '{ORPHAN_GRACE}')"
+            )
         removed = [
-            Path(path).resolve().relative_to(self.root).as_posix()
-            for (path,) in self._con.execute(
-                f"CALL ducklake_delete_orphaned_files('{LAKE}', cleanup_all => true)"
-            ).fetchall()
+            path if self.shared else Path(path).resolve().relative_to(self.root).as_posix()
+            for (path,) in self._con.execute(orphans).fetchall()
         ]
         # ".*.tmp-*": a temp file of the root's own files (the views' database, dashboard.html)
         for pattern in ("raw/**/.*.tmp-*", ".*.tmp-*"):

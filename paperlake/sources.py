@@ -219,12 +219,7 @@ def _stream_archive(warehouse: Warehouse, head: bytes, handle: BinaryIO) -> tupl
         os.fsync(out.fileno())
     dump_id = digest.hexdigest()
     rel = warehouse.raw_relpath(dump_id)
-    target = warehouse.root / rel
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        tmp.unlink()
-    else:
-        os.replace(tmp, target)
+    warehouse.store_streamed(tmp, rel)
     return dump_id, rel, n_bytes
 
 
@@ -268,7 +263,7 @@ def quarantined_inputs(
             if current is not None and (changed or archive_path is None):
                 replay.raws.append(read_into_archive(warehouse, current, captured_on))
             elif archive_path is not None and dump_id is not None:
-                data = (warehouse.root / archive_path).read_bytes()
+                data = warehouse.read_raw(archive_path)
                 size, mtime_ns = known_files.get(path, (len(data), 0))
                 on, source = capture_date(Candidate(path, size, mtime_ns), captured_on)
                 replay.raws.append(

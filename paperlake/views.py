@@ -184,6 +184,8 @@ def database_version(warehouse: Warehouse) -> int | None:
 
 def ensure_database(warehouse: Warehouse, snapshot: Snapshot | None = None) -> bool:
     """Rebuild the views if they do not match the current snapshot; True if rebuilt."""
+    if warehouse.shared is not None:
+        return False  # a shared lake is served from its catalog: see :func:`as_of_database`
     snapshot = snapshot or warehouse.current()
     if database_version(warehouse) == snapshot.version:
         return False
