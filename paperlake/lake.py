@@ -51,6 +51,13 @@ CATALOG = "lake/catalog.ducklake"
 DATA = "lake/data"
 LAKE = "lk"
 """Name the lake is attached under in every connection."""
+CLAIM = "writer_claim"
+"""Shared storage only: a one-row table every run updates, so that two runs at once always
+conflict at commit and the later one runs again.  DuckLake lets concurrent inserts into a
+table both commit, and a run's replace of a partition that did not exist yet deletes no row,
+so without the claim two runs could both add the same month's summary rows."""
+_ENSURE_ATTEMPTS = 5
+"""Two first runs on a fresh shared catalog both create the tables; the later one retries."""
 ARCHIVE_MODE = 0o640
 """Archived dumps: readable by the owner's group, never world-readable."""
 _SYNC_THREADS = 8
@@ -137,6 +144,10 @@ class CatalogError(RuntimeError):
 class CommitConflict(RuntimeError):
     """Another writer of a shared lake committed a conflicting change first; nothing of
     this run was published and it can run again."""
+
+
+class StorageUnavailable(CatalogError):
+    """The bucket or the catalog server of a shared lake failed during a run."""
 
 
 class LockRefused(RuntimeError):
@@ -317,15 +328,12 @@ class Warehouse:
         return bytes(row[0])
 
     def _put_raw(self, rel: str, source: str) -> None:
-        """Upload ``source`` (a SQL expression giving one BLOB) as ``rel`` unless present:
-        an object PUT is atomic, so the archive holds each input whole or not at all."""
-        url = self._raw_url(rel)
+        """Upload ``source`` (a SQL expression giving one BLOB) as ``rel``.  An object PUT
+        is atomic, so the archive holds each input whole or not at all; the name is the
+        content's hash, so writing it again writes the same bytes."""
         with self._connection() as con:
-            found = con.execute("SELECT count(*) FROM glob(?)", [url]).fetchone()
-            if found is None or not found[0]:
-                con.execute(f"COPY (SELECT {source}) TO {_sql_str(url)} (FORMAT blob)")
+            con.execute(f"COPY (SELECT {source}) TO {_sql_str(self._raw_url(rel))} (FORMAT blob)")
 
-    # ---- raw archive -------------------------------------------------------------------
     def archive(self, data: bytes) -> tuple[str, str]:
         """Keep ``data`` under its sha256; return (dump_id, path relative to root).
 
@@ -456,7 +464,13 @@ class Warehouse:
                         raise
                     time.sleep(0.1)  # a reader's brief look at the catalog (history, views)
             if not read_only:
-                self._ensure_tables(con)
+                for attempt in range(1, _ENSURE_ATTEMPTS + 1):
+                    try:
+                        self._ensure_tables(con)
+                        break
+                    except duckdb.TransactionException:  # a failed COMMIT ends the transaction
+                        if attempt == _ENSURE_ATTEMPTS:
+                            raise
         except duckdb.Error as exc:
             con.close()
             if "Could not set lock" in str(exc):  # another process writes it
@@ -496,6 +510,8 @@ class Warehouse:
                 if name in tables and (name, column) not in existing:
                     con.execute(f"ALTER TABLE {LAKE}.{name} ADD COLUMN {column} {sql_type}")
             con.unregister("typed")
+        if self.shared is not None and CLAIM not in tables:
+            con.execute(f"CREATE TABLE {LAKE}.{CLAIM} AS SELECT '' AS run_id")
         con.execute(f"CALL {LAKE}.set_commit_message('paperlake', '(tables created)')")
         con.execute("COMMIT")
 
@@ -507,9 +523,22 @@ class Warehouse:
         self._con = self.connect(create=create, adopt_raw=adopt_raw)
         try:
             yield self._con
+        except duckdb.IOException as exc:  # HTTP errors included: the bucket, the catalog
+            if self.shared is None:
+                raise
+            reason = str(exc).strip().splitlines()[0]
+            raise StorageUnavailable(
+                f"the shared lake failed mid-run ({reason}): nothing of this run was "
+                f"published; run it again once {self._endpoint()} answers"
+            ) from exc
         finally:
             self._con.close()
             self._con = None
+
+    def _endpoint(self) -> str:
+        assert self.shared is not None
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        return f"{endpoint or 'S3'} ({self.shared.lake}) and the catalog {self.shared.catalog}"
 
     @contextmanager
     def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -525,7 +554,10 @@ class Warehouse:
     def begin(self, run_id: str) -> Transaction:
         """Start the run's transaction (inside :meth:`session`)."""
         assert self._con is not None, "begin() needs an open session()"
-        return Transaction(self._con, run_id)
+        run = Transaction(self._con, run_id)
+        if self.shared is not None:
+            self._con.execute(f"UPDATE {LAKE}.{CLAIM} SET run_id = ?", [run_id])
+        return run
 
     def scan(self, table: str) -> pl.LazyFrame:
         """The table at the current snapshot, as one lazy frame over its data files (so

@@ -1,0 +1,355 @@
+"""The lake on shared storage against real servers: SeaweedFS (S3) and PostgreSQL (the
+DuckLake catalog), both started here on 127.0.0.1 free ports and stopped afterwards.
+
+Every "machine" is a working folder of its own (``--warehouse``) sharing nothing local with
+the others: only the bucket and catalog addresses, from the environment."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import duckdb_extension_httpfs
+import pytest
+
+from bench.generate import generate
+from paperlake.lake import Warehouse
+from paperlake.schemas.tables import PUBLISHED
+from tests.conftest import SAMPLE_CAPTURE, SAMPLES, query
+from tests.e2e.processes import free_port
+
+pytestmark = pytest.mark.e2e
+
+READY_SECONDS = 30.0
+RUN_SECONDS = 300.0
+KEY_ID, SECRET = "paperlake", "paperlake-secret"
+BUCKET = "paperlake"
+TABLES = tuple(PUBLISHED)
+
+
+def _wait(what: str, probe: object, log: Path, seconds: float = READY_SECONDS) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if probe():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{what} not ready within {seconds} s:\n{log.read_text()[-3000:]}")
+
+
+class S3Server:
+    """``weed mini`` on fixed free ports and one data folder, so it can stop and restart."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.data = folder / "data"
+        self.data.mkdir(parents=True)
+        self.config = folder / "s3.json"
+        identity = {
+            "name": "paperlake",
+            "credentials": [{"accessKey": KEY_ID, "secretKey": SECRET}],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+        }
+        self.config.write_text(json.dumps({"identities": [identity]}))
+        names = ["master", "volume", "filer", "s3", "admin", "webdav"]
+        self.ports = {name: free_port() for name in names}
+        self.grpc = {name: free_port() for name in names[:5]}
+        self.extra = {f"s3.port.{name}": free_port() for name in ("iceberg", "lance")}
+        self.log = folder / "weed.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.ports['s3']}"
+
+    def start(self) -> None:
+        argv = [
+            str(Path(sys.executable).parent / "weed"),
+            "mini",
+            f"-dir={self.data}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            "-master.telemetry=false",
+            f"-s3.config={self.config}",
+            f"-bucket={BUCKET}",
+            f"-debug.port={free_port()}",
+            *(f"-{name}.port={port}" for name, port in self.ports.items()),
+            *(f"-{name}.port.grpc={port}" for name, port in self.grpc.items()),
+            *(f"-{name}={port}" for name, port in self.extra.items()),
+        ]
+        self.process = subprocess.Popen(
+            argv, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
+        )
+        _wait("the S3 server", self._bucket_ready, self.log)
+
+    def _bucket_ready(self) -> bool:
+        """The bucket lists (signed, as the runs will ask): the server serves and has
+        created it."""
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"weed exited:\n{self.log.read_text()[-3000:]}")
+        with duckdb.connect() as con:
+            httpfs = Path(duckdb_extension_httpfs.__file__).parent
+            con.execute(f"LOAD '{next(httpfs.glob('extensions/*/httpfs.duckdb_extension'))}'")
+            con.execute(
+                f"CREATE SECRET (TYPE s3, KEY_ID '{KEY_ID}', SECRET '{SECRET}', URL_STYLE "
+                f"'path', USE_SSL false, ENDPOINT '127.0.0.1:{self.ports['s3']}')"
+            )
+            try:
+                con.execute(f"FROM glob('s3://{BUCKET}/**')").fetchall()
+            except duckdb.Error:
+                return False
+        return True
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=20)
+        self.process = None
+
+
+class Postgres:
+    """A private PostgreSQL cluster (Debian's packaged binaries) owned by a non-root user."""
+
+    def __init__(self, folder: Path) -> None:
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        assert found, "PostgreSQL is not installed: apt-get install postgresql (see .ci/run)"
+        self.bin = Path(found[-1]).parent
+        self.folder = folder
+        self.port = free_port()
+        self.log = folder / "postgres.log"
+        self.databases = 0
+
+    def _run(self, *argv: str) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        done = subprocess.run([*prefix, *argv], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, f"{argv}: {done.stderr}{done.stdout}"
+
+    def start(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres")
+        data = self.folder / "data"
+        self._run(str(self.bin / "initdb"), "-D", str(data), "-U", "paperlake", "--auth=trust")
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder}"
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(self.log),
+            "-w", "-t", str(int(READY_SECONDS)), "start",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "fast", "stop")
+
+    def new_database(self) -> str:
+        """A fresh, empty catalog database; its ``postgres://`` address."""
+        self.databases += 1
+        name = f"lake{self.databases}"
+        self._run(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
+                  "-U", "paperlake", name)  # fmt: skip
+        return f"postgres://paperlake@127.0.0.1:{self.port}/{name}"
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    # Not under pytest's tmp folder: its owner-only parents keep the postgres user out.
+    folder = Path(tempfile.mkdtemp(prefix="paperlake-postgres-"))
+    server = Postgres(folder)
+    try:
+        server.start()
+        yield server
+        server.stop()
+    finally:
+        shutil.rmtree(folder)
+
+
+@pytest.fixture
+def s3(tmp_path: Path) -> Iterator[S3Server]:
+    server = S3Server(tmp_path / "s3")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def shared_env(
+    s3: S3Server,
+    postgres: Postgres,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    prefect_harness: None,
+) -> dict[str, str]:
+    """The addresses and credentials of one fresh shared lake, set for this process too."""
+    env = {
+        "PAPERLAKE_LAKE": f"s3://{BUCKET}/{tmp_path.name}",
+        "PAPERLAKE_CATALOG": postgres.new_database(),
+        "AWS_ACCESS_KEY_ID": KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": s3.endpoint,
+    }
+    from tests.test_crash import _api_url
+
+    for name, value in {**env, "PREFECT_API_URL": _api_url()}.items():
+        monkeypatch.setenv(name, value)  # the runs spawned inherit it all
+    return env
+
+
+def counts(store: Warehouse) -> dict[str, int]:
+    """Rows per published table at the lake's current snapshot."""
+    return {table: store.scan(table).collect().height for table in TABLES}
+
+
+def objects(store: Warehouse, folder: str) -> list[str]:
+    """Object URLs under ``folder`` of the lake's bucket prefix."""
+    con = store.connect(read_only=True)
+    try:
+        pattern = f"{store.location}/{folder}/**"
+        return sorted(path for (path,) in con.execute("FROM glob(?)", [pattern]).fetchall())
+    finally:
+        con.close()
+
+
+def cli(tmp_path: Path, machine: str, *argv: str) -> list[str]:
+    """``paperlake --warehouse <the machine's own folder> argv...``."""
+    return [sys.executable, "-m", "paperlake.cli", "--warehouse", str(tmp_path / machine), *argv]
+
+
+def spawn(command: list[str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        command,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def wait_in_log(log: Path, marker: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + RUN_SECONDS
+    while marker not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"no {marker!r} in the run's log:\n{log.read_text()[-4000:]}")
+        time.sleep(0.02)
+
+
+def reference(tmp_path: Path, *landings: Path) -> dict[str, int]:
+    """Rows per table of the same inputs ingested into a local warehouse (the default)."""
+    from paperlake.flows.ingest import ingest
+
+    with pytest.MonkeyPatch.context() as local:
+        local.delenv("PAPERLAKE_LAKE")
+        local.delenv("PAPERLAKE_CATALOG")
+        root = tmp_path / "local-reference"
+        ingest(paths=[str(p) for p in landings], warehouse=str(root))
+        return counts(Warehouse(root))
+
+
+def test_ingest_into_the_bucket_and_read_from_a_fresh_folder(
+    shared_env: dict[str, str], tmp_path: Path, sample_warehouse: Path
+) -> None:
+    from paperlake.flows.ingest import ingest
+
+    machine = tmp_path / "machine-a"
+    ingest(paths=[str(SAMPLES)], warehouse=str(machine), captured_on=SAMPLE_CAPTURE)
+    store = Warehouse(machine)
+    raw = objects(store, "raw")
+    assert sorted(Path(path).name for path in raw) == sorted(
+        f"{hashlib.sha256(p.read_bytes()).hexdigest()}.txt" for p in SAMPLES.iterdir()
+    )
+    assert {store.read_raw(path.removeprefix(f"{store.location}/")) for path in raw} == {
+        p.read_bytes() for p in SAMPLES.iterdir()
+    }
+    assert objects(store, "data"), "the lake's Parquet files are in the bucket"
+    local = [p.relative_to(machine).as_posix() for p in machine.rglob("*") if p.is_file()]
+    assert local == [".lock"], f"a shared lake keeps nothing but its lock locally: {local}"
+
+    # Another machine: an empty folder, only the addresses (in its environment).
+    both = "SELECT (SELECT count(*) FROM papers), (SELECT count(*) FROM listings)"
+    command = cli(tmp_path, "machine-b", "sql", "--format", "csv", both)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=RUN_SECONDS)
+    assert done.returncode == 0, done.stderr
+    expected = query(sample_warehouse, both)[0]
+    assert done.stdout.strip().splitlines()[-1] == ",".join(map(str, expected))
+    assert not (tmp_path / "machine-b").exists() or not any((tmp_path / "machine-b").iterdir())
+
+
+def test_two_machines_write_at_once(shared_env: dict[str, str], tmp_path: Path) -> None:
+    landings = [tmp_path / "landing-a", tmp_path / "landing-b"]
+    for seed, landing in enumerate(landings, start=1):
+        generate(30, landing, seed=seed, first_day=date(2024, seed * 2, 1))
+    logs = [tmp_path / f"machine-{n}.log" for n in range(2)]
+    runs = [
+        (spawn(cli(tmp_path, f"machine-{n}", "ingest", str(landing)), logs[n]), logs[n])
+        for n, landing in enumerate(landings)
+    ]
+    for process, log in runs:
+        assert process.wait(timeout=RUN_SECONDS) == 0, log.read_text()[-4000:]
+    texts = [log.read_text() for log in logs]
+    retried = [text for text in texts if "lost the commit to another writer" in text]
+    assert all("running again (attempt 2 of" in text for text in retried)
+    store = Warehouse(tmp_path / "machine-0")
+    assert counts(store) == reference(tmp_path, *landings), "nothing lost or doubled"
+    runs_committed = [entry.run_id for entry in store.history() if entry.run_id]
+    assert len(runs_committed) == 2, runs_committed
+    print(f"{len(retried)} of 2 writers lost the commit race and ran again")
+
+
+def test_a_writer_killed_mid_run(shared_env: dict[str, str], tmp_path: Path) -> None:
+    from paperlake.flows.ingest import ingest
+
+    landing = tmp_path / "landing"
+    generate(60, landing, seed=7)
+    log = tmp_path / "machine-a.log"
+    process = spawn(cli(tmp_path, "machine-a", "ingest", str(landing), "--batch-size", "10"), log)
+    wait_in_log(log, "Task run 'write-", process)  # a batch's files are in the bucket
+    os.killpg(process.pid, signal.SIGKILL)
+    assert process.wait(timeout=60) == -signal.SIGKILL
+    store = Warehouse(tmp_path / "machine-b")
+    assert set(counts(store).values()) == {0}, "a killed run published nothing"
+    assert not [entry for entry in store.history() if entry.run_id]
+
+    summary = ingest(paths=[str(landing)], warehouse=str(tmp_path / "machine-b"))
+    assert summary.dumps_loaded == 60
+    assert counts(store) == reference(tmp_path, landing)
+
+
+def test_the_object_server_stops_mid_run(
+    shared_env: dict[str, str], s3: S3Server, tmp_path: Path
+) -> None:
+    from paperlake.flows.ingest import ingest
+
+    landing = tmp_path / "landing"
+    generate(60, landing, seed=9)
+    log = tmp_path / "machine-a.log"
+    process = spawn(cli(tmp_path, "machine-a", "ingest", str(landing), "--batch-size", "10"), log)
+    wait_in_log(log, "Task run 'write-", process)
+    s3.stop()
+    code = process.wait(timeout=RUN_SECONDS)
+    text = log.read_text()
+    assert code == 4, text[-4000:]
+    assert "the shared lake failed mid-run" in text and "nothing of this run was published" in text
+    assert s3.endpoint in text
+
+    s3.start()
+    store = Warehouse(tmp_path / "machine-b")
+    assert set(counts(store).values()) == {0}, "nothing half-published"
+    summary = ingest(paths=[str(landing)], warehouse=str(tmp_path / "machine-b"))
+    assert summary.dumps_loaded == 60
+    assert counts(store) == reference(tmp_path, landing)
