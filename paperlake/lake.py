@@ -459,10 +459,10 @@ class Warehouse:
                 try:
                     con.execute(f"{attach} ({options})")
                     break
-                except duckdb.IOException as exc:
-                    if "Could not set lock" not in str(exc) or time.monotonic() > deadline:
+                except duckdb.Error as exc:
+                    if not self._retry_attach(exc) or time.monotonic() > deadline:
                         raise
-                    time.sleep(0.1)  # a reader's brief look at the catalog (history, views)
+                    time.sleep(0.1)
             if not read_only:
                 for attempt in range(1, _ENSURE_ATTEMPTS + 1):
                     try:
@@ -486,6 +486,13 @@ class Warehouse:
                 "from the raw archive (nothing has been changed or deleted)"
             ) from exc
         return con
+
+    def _retry_attach(self, exc: duckdb.Error) -> bool:
+        """A local catalog: a reader's brief look at it (history, views) holds its lock.
+        A shared one: another machine's first run is creating the catalog's tables."""
+        if self.shared is None:
+            return isinstance(exc, duckdb.IOException) and "Could not set lock" in str(exc)
+        return "Failed to initialize DuckLake" in str(exc)
 
     def _ensure_tables(self, con: duckdb.DuckDBPyConnection) -> None:
         """Create missing tables and columns (schema evolution), in one commit."""
