@@ -76,10 +76,8 @@ def _extension(module: object, name: str) -> Path:
 
 
 _EXTENSION = _extension(duckdb_extension_ducklake, "ducklake")
-_SHARED_EXTENSIONS = (
-    _extension(duckdb_extension_httpfs, "httpfs"),
-    _extension(duckdb_extension_postgres_scanner, "postgres_scanner"),
-)
+_HTTPFS = _extension(duckdb_extension_httpfs, "httpfs")
+_SHARED_EXTENSIONS = (_HTTPFS, _extension(duckdb_extension_postgres_scanner, "postgres_scanner"))
 """Loaded by file path (autoinstall cannot reach the network) only for shared storage."""
 
 
@@ -322,17 +320,30 @@ class Warehouse:
         """An archived input's bytes (``rel`` as :meth:`archive` returned it)."""
         if self.shared is None:
             return (self.root / rel).read_bytes()
-        with self._connection() as con:
+        with self._bucket() as con:
             row = con.execute("SELECT content FROM read_blob(?)", [self._raw_url(rel)]).fetchone()
         assert row is not None
         return bytes(row[0])
 
-    def _put_raw(self, rel: str, source: str) -> None:
+    @contextmanager
+    def _bucket(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the bucket alone, for the raw archive: never the run's, so a
+        failed upload does not abort the run's transaction (the task retries it)."""
+        con = duckdb.connect()
+        try:
+            con.execute(f"LOAD {_sql_str(str(_HTTPFS))}")
+            con.execute(s3_secret_sql())
+            yield con
+        finally:
+            con.close()
+
+    def _put_raw(self, rel: str, source: str, parameters: list[object] | None = None) -> None:
         """Upload ``source`` (a SQL expression giving one BLOB) as ``rel``.  An object PUT
         is atomic, so the archive holds each input whole or not at all; the name is the
         content's hash, so writing it again writes the same bytes."""
-        with self._connection() as con:
-            con.execute(f"COPY (SELECT {source}) TO {_sql_str(self._raw_url(rel))} (FORMAT blob)")
+        with self._bucket() as con:
+            url = _sql_str(self._raw_url(rel))
+            con.execute(f"COPY (SELECT {source}) TO {url} (FORMAT blob)", parameters)
 
     def archive(self, data: bytes) -> tuple[str, str]:
         """Keep ``data`` under its sha256; return (dump_id, path relative to root).
@@ -344,9 +355,7 @@ class Warehouse:
         dump_id = hashlib.sha256(data).hexdigest()
         rel = self.raw_relpath(dump_id)
         if self.shared is not None:
-            with self._connection() as con:
-                con.execute("SET VARIABLE paperlake_raw = ?::BLOB", [data])
-            self._put_raw(rel, "getvariable('paperlake_raw')")
+            self._put_raw(rel, "?::BLOB", [data])
             return dump_id, rel
         target = self.root / rel
         if target.exists() or target in self._pending:
