@@ -230,7 +230,7 @@ def connect(
 
     try:
         if as_of is not None:
-            return as_of_database(store, as_of)
+            return as_of_database(store, as_of, writable_file)
         if database_version(store) != store.current_version():
             with store.lock(wait_seconds=5), store.session(create=False):
                 ensure_database(store)
