@@ -13,20 +13,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import time
 from datetime import date
 from pathlib import Path
 
 from bench.generate import SCALES, generate
-from bench.run import OUT, RESULTS, worker
+from bench.results import RESULTS, write_section
+from bench.run import OUT, worker
 from paperlake.config import DASHBOARD_NAME
 from paperlake.dashboard import library_bundle, write_dashboard
 from tests.browser import CHARTS_DRAWN, Browser
 
 RUNS = 3
-SECTION = "## Dashboard"
+SECTION = "Dashboard"
 
 
 def dumps(scale: str) -> Path:
@@ -104,15 +104,11 @@ def render_table(results: dict[str, dict[str, float]]) -> str:
 
 def write_results(table: str, scales: list[str]) -> None:
     """Replace the Dashboard section of RESULTS.md (or append it), keeping the rest."""
-    section = (
-        f"{SECTION}\n\nMeasured {date.today()} on {os.cpu_count()} cores (shared machine: see "
-        f"the load average), with `python -m bench.dashboard --scale {' '.join(scales)}`.\n\n"
-        f"{table}\n"
+    write_section(
+        SECTION,
+        f"Measured {date.today()} on {os.cpu_count()} cores (shared machine: see the load "
+        f"average), with `python -m bench.dashboard --scale {' '.join(scales)}`.\n\n{table}",
     )
-    text = RESULTS.read_text() if RESULTS.exists() else ""
-    old = re.compile(rf"^{SECTION}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    kept = old.sub("", text).rstrip()
-    RESULTS.write_text(f"{kept}\n\n{section}" if kept else section)
 
 
 def main() -> None:

@@ -35,6 +35,7 @@ from bench.generate import _new_paper, learn_vocabulary
 from paperlake.normalize import paper_id, title_key
 from paperlake.parse import parse_dump
 from paperlake.summaries import TITLE_PAIRS_SQL
+from tests.dumps import with_typo
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = "824d20e"
@@ -49,14 +50,6 @@ def real_titles() -> list[str]:
         parsed = parse_dump(path.read_bytes(), date.fromisoformat(day))
         titles += [entry.title for entry in parsed.entries]
     return titles
-
-
-def _typo(title: str) -> str:
-    words = title.split()
-    i = max(range(len(words)), key=lambda j: len(words[j]))
-    w, k = words[i], len(words[i]) // 2
-    words[i] = w[: k - 1] + w[k] + w[k - 1] + w[k + 1 :]
-    return " ".join(words)
 
 
 def real_shaped(real: list[str]) -> Callable[[random.Random, int], str]:
@@ -88,7 +81,7 @@ def synthetic_papers(
             continue
         rows[key] = (paper_id(key), title)
         if rng.random() < 1 / 200:
-            copy = _typo(title)
+            copy = with_typo(title)
             copy_key = title_key(copy)
             if copy_key not in rows and copy_key != key:
                 rows[copy_key] = (paper_id(copy_key), copy)
@@ -113,7 +106,12 @@ def timed_build(sql: str, papers: Path, limit: float) -> tuple[float, float, Pai
         wall0 = time.perf_counter()
         timer.start()
         try:
-            rows = con.execute(sql, {"new": [str(papers)], "every": [str(papers)]}).fetchall()
+            # The query names its inputs as the run's transaction does (new_papers,
+            # every_paper); the old one took $new/$every part-file lists.
+            con.execute(f"create view new_papers as from read_parquet('{papers}')")
+            con.execute("create view every_paper as from new_papers")
+            params = {"new": [str(papers)], "every": [str(papers)]} if "$new" in sql else None
+            rows = con.execute(sql, params).fetchall()
             pairs: Pairs | None = {(a, b) for a, b, _ in rows}
         except duckdb.InterruptException:
             pairs = None

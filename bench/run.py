@@ -26,13 +26,11 @@ from pathlib import Path
 import duckdb
 
 from bench.generate import SCALES, generate
+from bench.results import RESULTS, write_section
 from paperlake.views import public_views
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-RESULTS = ROOT / "bench" / "RESULTS.md"
-DAILY_SECTION = "\n## 365 daily runs"
-"""Where ``bench.daily``'s section starts; a rewrite of the table above keeps it."""
 
 
 def worker(*args: str) -> dict[str, float]:
@@ -272,11 +270,10 @@ def main() -> None:
     table = f"{render(results)}\n\n{verdict(results)}"
     print(table)
     if not args.no_write:
-        kept = RESULTS.read_text().partition(DAILY_SECTION)  # bench.daily's own figures
-        RESULTS.write_text(
+        write_section(
+            None,
             f"# Benchmark results\n\nMeasured {date.today()} on {machine()}, with "
-            f"`python -m bench.run --scale {' '.join(args.scale)}`.\n\n{table}\n"
-            + "".join(kept[1:])
+            f"`python -m bench.run --scale {' '.join(args.scale)}`.\n\n{table}",
         )
         print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
 

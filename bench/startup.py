@@ -7,7 +7,7 @@ as a user would, through the installed ``paperlake`` script, and prints the medi
 and the median CPU time (user + system of the child) of N runs, next to the load average:
 the machine may be shared, and CPU seconds are the steadier figure.  Without ``--warehouse``
 the sample dumps are ingested once into a temporary warehouse first (not timed).
-``--append`` adds the table to ``bench/RESULTS.md``.
+``--append`` writes the table to its section of ``bench/RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.results import write_section
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "RESULTS.md"
 PAPERLAKE = Path(sys.executable).parent / "paperlake"
 COMMANDS: dict[str, list[str]] = {
     "paperlake --help": ["--help"],
@@ -82,7 +83,9 @@ def main() -> None:
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cli.add_argument("--runs", type=int, default=11)
     cli.add_argument("--warehouse", type=Path, help="an existing warehouse to query")
-    cli.add_argument("--append", action="store_true", help="append the table to RESULTS.md")
+    cli.add_argument(
+        "--append", action="store_true", help="write the table to its section of RESULTS.md"
+    )
     args = cli.parse_args()
     with tempfile.TemporaryDirectory(prefix="paperlake-startup-") as tmp:
         warehouse = args.warehouse or sample_warehouse(Path(tmp))
@@ -96,8 +99,7 @@ def main() -> None:
     print("\n".join(lines))
     if args.append:
         stamp = f"{datetime.now(UTC):%Y-%m-%d}, `python -m bench.startup --runs {args.runs}`"
-        with RESULTS.open("a") as out:
-            out.write("\n## CLI start-up\n\nMeasured " + stamp + ".\n\n" + "\n".join(lines) + "\n")
+        write_section("CLI start-up", "Measured " + stamp + ".\n\n" + "\n".join(lines))
 
 
 if __name__ == "__main__":

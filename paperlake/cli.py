@@ -134,29 +134,19 @@ def _run_flow(name: str, **parameters: object) -> int:
     if unavailable:
         return unavailable
     from paperlake.flows import ingest as flows
-    from paperlake.lake import CatalogError, LockRefused, WarehouseBusy
 
     previous = {signum: signal.signal(signum, _raise_interrupted) for signum in STOP_SIGNALS}
     try:
         summary = getattr(flows, name)(**parameters)
-    except WarehouseBusy as busy:
-        print(f"paperlake: {busy}", file=sys.stderr)
-        return EXIT_BUSY
     except flows.QuarantineError as failed:
         print(f"paperlake: {failed}", file=sys.stderr)
         return EXIT_QUARANTINED
-    except LockRefused as refused:
-        print(f"paperlake: {refused}", file=sys.stderr)
-        return EXIT_FAILED
     except Interrupted as stop:
         print(
             f"paperlake: {signal.Signals(stop.signum).name}: run stopped, nothing published",
             file=sys.stderr,
         )
         return 128 + stop.signum
-    except CatalogError as broken:
-        print(f"paperlake: {broken}", file=sys.stderr)
-        return EXIT_CATALOG
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -230,9 +220,9 @@ def connect(
 
     try:
         if as_of is not None:
-            return as_of_database(store, as_of)
+            return as_of_database(store, as_of, writable_file)
         if store.shared is not None:  # no local files: the views read the shared catalog
-            return as_of_database(store, str(store.current_version()))
+            return as_of_database(store, str(store.current_version()), writable_file)
         if database_version(store) != store.current_version():
             with store.lock(wait_seconds=5), store.session(create=False):
                 ensure_database(store)
@@ -385,13 +375,9 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from paperlake.lake import CatalogError, Warehouse, WarehouseBusy
+    from paperlake.lake import Warehouse
 
-    try:
-        entries = Warehouse(warehouse_root(args.warehouse)).history()
-    except (CatalogError, WarehouseBusy) as problem:
-        print(f"paperlake: {problem}", file=sys.stderr)
-        return EXIT_CATALOG
+    entries = Warehouse(warehouse_root(args.warehouse)).history()
     print(f"{'snapshot':>8}  {'committed (UTC)':<19}  {'run':<40}  rows added")
     for entry in entries[-args.limit :]:
         rows = ", ".join(f"{name} +{n}" for name, n in entry.rows.items() if n)
@@ -402,18 +388,14 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_maintain(args: argparse.Namespace) -> int:
-    from paperlake.lake import CatalogError, Warehouse, WarehouseBusy
+    from paperlake.lake import Warehouse
     from paperlake.views import ensure_database
 
     store = Warehouse(warehouse_root(args.warehouse))
-    try:
-        with store.lock(args.wait), store.session(create=False):
-            removed = store.recover()
-            store.maintain(args.retention_days)
-            ensure_database(store)
-    except (CatalogError, WarehouseBusy) as problem:
-        print(f"paperlake: {problem}", file=sys.stderr)
-        return EXIT_CATALOG
+    with store.lock(args.wait), store.session(create=False):
+        removed = store.recover()
+        store.maintain(args.retention_days)
+        ensure_database(store)
     print(f"maintained {store.root}: removed {len(removed)} leftover file(s)")
     return 0
 
@@ -632,6 +614,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader is gone: send what is still buffered nowhere instead of failing on exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_PIPE_CLOSED
+    except RuntimeError as problem:
+        code = warehouse_exit_code(problem)
+        if code is None:
+            raise
+        print(f"paperlake: {problem}", file=sys.stderr)
+        return code
+
+
+def warehouse_exit_code(problem: RuntimeError) -> int | None:
+    """The exit code of a warehouse that cannot be used now, for every command alike:
+    busy (75), catalog missing or damaged (4), a symlinked lock (1); None for other errors."""
+    from paperlake.lake import CatalogError, LockRefused, WarehouseBusy
+
+    codes = {WarehouseBusy: EXIT_BUSY, CatalogError: EXIT_CATALOG, LockRefused: EXIT_FAILED}
+    return next((code for kind, code in codes.items() if isinstance(problem, kind)), None)
 
 
 if __name__ == "__main__":

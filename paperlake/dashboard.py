@@ -232,14 +232,15 @@ def trending_topics(con: duckdb.DuckDBPyConnection) -> Section:
         con,
         "select topic, n_recent, n_previous from trending_topics "
         "where n_recent > n_previous "
-        "order by n_recent - n_previous desc, n_recent desc, topic limit ?",
+        "order by growth_lower desc nulls last, n_recent desc, topic limit ?",
         [TOP_BARS],
     )
     [(end,)] = con.execute("select max(listed_on) from listings").fetchall()
     return Section(
         "Which topics are trending now?",
         f'<p class="note">Distinct papers in the 7 days to {day(end)} ("recent") and '
-        "the 7 days before; the topics that gained most (none if nothing gained).</p>",
+        "the 7 days before; topics with at least 10 recent papers that gained, surest rise first "
+        "(the view's growth_lower).</p>",
         window_bars(rows, "topic", "n_recent", "n_previous", "distinct papers"),
     )
 

@@ -142,7 +142,9 @@ def build_database(warehouse: Warehouse, snapshot: Snapshot, sql_dir: Path = SQL
     return warehouse.db_path
 
 
-def as_of_database(warehouse: Warehouse, as_of: str) -> duckdb.DuckDBPyConnection:
+def as_of_database(
+    warehouse: Warehouse, as_of: str, writable_file: Path | None = None
+) -> duckdb.DuckDBPyConnection:
     """The same views in memory over an older snapshot (a number, or a timestamp), read
     through DuckLake time travel: older snapshots share compacted files, so only the
     catalog knows which of their rows belong to them."""
@@ -163,7 +165,7 @@ def as_of_database(warehouse: Warehouse, as_of: str) -> duckdb.DuckDBPyConnectio
     except duckdb.Error:
         con.close()
         raise
-    return con
+    return lock_down(con, warehouse, writable_file)  # open_read_only's door, DuckLake loaded
 
 
 def database_version(warehouse: Warehouse) -> int | None:
@@ -210,11 +212,22 @@ def open_read_only(root: Path, writable_file: Path | None = None) -> duckdb.Duck
     """
     warehouse = Warehouse(root)
     con = duckdb.connect(str(warehouse.db_path), read_only=True, config=_NO_EXTENSIONS)
+    return lock_down(con, warehouse, writable_file)
+
+
+def lock_down(
+    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, writable_file: Path | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Limit ``con`` to reading the lake folder (plus ``writable_file``), with no extension
+    installed or loaded from now on, and lock the configuration; closes ``con`` on failure."""
     try:
         # Order matters: the allow-lists cannot change once external access is off.
-        con.execute(f"SET allowed_directories = [{_sql_str(str(lake_folder(warehouse)) + '/')}]")
+        readable = warehouse.shared.lake if warehouse.shared else str(lake_folder(warehouse))
+        con.execute(f"SET allowed_directories = [{_sql_str(readable + '/')}]")
         if writable_file is not None:
             con.execute(f"SET allowed_paths = [{_sql_str(str(writable_file))}]")
+        for setting, value in _NO_EXTENSIONS.items():
+            con.execute(f"SET {setting} = {str(value).lower()}")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     except BaseException:

@@ -40,3 +40,12 @@ PAPERS = [
     ("Anarchic Federated Learning", abstract("federated learning with anarchic clients")),
     ("Order Matters: Sequence to sequence for sets", abstract("sequence to sequence models")),
 ]
+
+
+def with_typo(title: str) -> str:
+    """``title`` with two letters swapped in its longest word: a planted near-copy."""
+    words = title.split()
+    i = max(range(len(words)), key=lambda j: len(words[j]))
+    w, k = words[i], len(words[i]) // 2
+    words[i] = w[: k - 1] + w[k] + w[k - 1] + w[k + 1 :]
+    return " ".join(words)

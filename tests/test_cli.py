@@ -179,3 +179,29 @@ def test_an_unresponsive_api_fails_within_the_bound(tmp_path: Path) -> None:
     assert done.returncode == 69
     assert "timed out" in done.stderr
     assert waited < cli.API_TIMEOUT_SECONDS + 30  # the bound, plus the interpreter's start
+
+
+@pytest.mark.parametrize("command", ["maintain", "migrate", "rebuild"])
+def test_every_writing_command_says_busy_with_exit_75(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from paperlake.lake import Warehouse
+
+    store = Warehouse(tmp_path / "wh")
+    with store.lock():  # another run holds the warehouse
+        assert main(["--warehouse", str(store.root), command]) == cli.EXIT_BUSY
+    assert "another run holds the warehouse" in capsys.readouterr().err
+    assert sorted(p.name for p in store.root.iterdir()) == [".lock"]  # nothing moved or made
+
+
+def test_a_symlinked_lock_is_a_message_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, target = tmp_path / "wh", tmp_path / "target"
+    root.mkdir()
+    target.write_text("not ours")
+    (root / ".lock").symlink_to(target)
+    assert main(["--warehouse", str(root), "maintain"]) == cli.EXIT_FAILED
+    err = capsys.readouterr().err
+    assert err.startswith("paperlake: ") and "Traceback" not in err
+    assert target.read_text() == "not ours"

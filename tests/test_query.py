@@ -109,10 +109,12 @@ ESCAPES = [
 ]
 
 
+@pytest.mark.parametrize("as_of", [False, True], ids=["current", "as-of"])
 @pytest.mark.parametrize(("statement", "code", "error"), ESCAPES, ids=[e[0] for e in ESCAPES])
 def test_escape_is_refused_and_nothing_is_written(
     root: Path,
     tmp_path: Path,
+    as_of: bool,
     statement: str,
     code: int,
     error: str,
@@ -127,7 +129,9 @@ def test_escape_is_refused_and_nothing_is_written(
     raw.write_text("an archived dump: not the lake's data folder")
     before = tree(root)
     query = statement.format(lake=lake_folder(Warehouse(root)), out=out, raw=raw)
-    assert sql(root, query) == code
+    # --as-of opens the catalog with DuckLake loaded: the same door must hold there.
+    snapshot = ["--as-of", str(Warehouse(root).current_version())] if as_of else []
+    assert sql(root, *snapshot, query) == code
     err = capsys.readouterr().err
     assert error in err, err
     assert tree(root) == before

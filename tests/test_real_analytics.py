@@ -16,9 +16,11 @@ import duckdb
 import polars as pl
 import pytest
 
+from paperlake.lake import Warehouse
 from paperlake.normalize import paper_id, title_key
 from paperlake.summaries import title_pairs
 from tests.conftest import ROOT, query
+from tests.dumps import with_typo
 from tests.fixtures import entity_quality
 
 REAL = Path(os.environ.get("PAPERLAKE_SHARED", ROOT.parent / "shared")) / "real"
@@ -160,13 +162,6 @@ def test_version_and_size_siblings_are_not_duplicates(real: Path) -> None:
 def _plants(titles: list[str]) -> list[tuple[str, str]]:
     """(near-copy, original): a typo, a LaTeX leftover, a changed subtitle."""
 
-    def typo(title: str) -> str:
-        words = title.split()
-        i = max(range(len(words)), key=lambda j: len(words[j]))
-        w, k = words[i], len(words[i]) // 2
-        words[i] = w[: k - 1] + w[k] + w[k - 1] + w[k + 1 :]
-        return " ".join(words)
-
     def latex(title: str) -> str:
         words = title.split()
         words[len(words) // 2] = "\\textbf{" + words[len(words) // 2] + "}"
@@ -178,7 +173,7 @@ def _plants(titles: list[str]) -> list[tuple[str, str]]:
 
     plants = []
     for title in titles:
-        plants += [(typo(title), title), (latex(title), title)]
+        plants += [(with_typo(title), title), (latex(title), title)]
         if ": " in title:
             plants.append((subtitle(title), title))
     return [(copy, title) for copy, title in plants if title_key(copy) != title_key(title)]
@@ -189,15 +184,20 @@ def test_planted_near_copies_are_found(real: Path, tmp_path: Path) -> None:
         real, "select paper_id, title, title_key from internal.stg_papers order by paper_id"
     )
     plants = _plants(random.Random(14).sample([title for _, title, _ in papers], 60))
-    planted, published = tmp_path / "planted.parquet", tmp_path / "papers.parquet"
     columns = ["paper_id", "title", "title_key"]
-    pl.DataFrame(papers, schema=columns, orient="row").write_parquet(published)
-    pl.DataFrame(
+    planted = pl.DataFrame(
         [(paper_id(title_key(copy)), copy, title_key(copy)) for copy, _ in plants],
         schema=columns,
         orient="row",
-    ).write_parquet(planted)
-    found = {(a, b) for a, b, _ in title_pairs([planted], [planted, published]).iter_rows()}
+    )
+    store = Warehouse(tmp_path / "wh")
+    with store.session():  # the summary runs inside a run's transaction, as at ingest
+        run = store.begin("plants")
+        run.append(
+            {"papers": pl.concat([pl.DataFrame(papers, schema=columns, orient="row"), planted])}
+        )
+        found = {(a, b) for a, b, _ in title_pairs(run, planted).iter_rows()}
+        run.rollback()
     with duckdb.connect() as con:
         similar = [
             (copy, title)

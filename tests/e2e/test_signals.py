@@ -40,5 +40,5 @@ def test_a_signal_ends_the_run_and_its_children(signum: int, tmp_path: Path) -> 
         code = terminate(run, log, signum)  # to the CLI's process only, not its group
     assert code == 128 + signum, log.read_text()
     assert f"{signal.Signals(signum).name}: run stopped, nothing published" in log.read_text()
-    assert store.current_version() == 0
+    # Nothing published: no catalog was created, no file but the lock the test held.
     assert sorted(p.name for p in store.root.iterdir()) == [".lock"]
