@@ -206,23 +206,26 @@ def tag_entities(papers: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.col("entity"))
         .alias("entity")
     )
-    titled = set(prefix["entity"].drop_nulls())
     names = found.select(pl.col("entity").unique())
-    names = names.filter(
-        pl.Series(
-            [
-                is_entity_token(name) or (name in titled and is_title_name(name))
-                for name in names["entity"]
-            ],
-            dtype=pl.Boolean,
-        )
-    )
     names = names.with_columns(
-        pl.Series("compound", [is_word_compound(name) for name in names["entity"]], pl.Boolean)
+        pl.Series("token", [is_entity_token(name) for name in names["entity"]], pl.Boolean),
+        pl.Series("title_name", [is_title_name(name) for name in names["entity"]], pl.Boolean),
+        pl.Series("compound", [is_word_compound(name) for name in names["entity"]], pl.Boolean),
     )
-    kept = found.join(names, on="entity").filter(
-        # "High-Fidelity" in a title-cased title is a phrase; in the abstract, a name
-        ~(pl.col("compound") & pl.col("title_case_only").all().over("paper_id", "entity"))
+    own_prefix = prefix.select("paper_id", pl.col("entity").alias("own_prefix"))
+    kept = (
+        found.join(names, on="entity")
+        .join(own_prefix, on="paper_id", how="left")
+        .filter(
+            # A one-word title prefix ("Durian: ...") names that paper's work only: the rule
+            # looks at the paper itself, never at the rest of the batch, so a backfill and
+            # daily runs of the same days find the same entities.
+            pl.col("token") | (pl.col("title_name") & (pl.col("entity") == pl.col("own_prefix")))
+        )
+        .filter(
+            # "High-Fidelity" in a title-cased title is a phrase; in the abstract, a name
+            ~(pl.col("compound") & pl.col("title_case_only").all().over("paper_id", "entity"))
+        )
     )
     return (
         kept.sort("paper_id", "role", "entity")  # "introduces" sorts before "mentions"

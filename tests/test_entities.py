@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
-from paperlake.entities import EntityMention, extract_entities, is_entity_token
+from paperlake.entities import EntityMention, extract_entities, is_entity_token, tag_entities
 
 
 @pytest.mark.parametrize(
@@ -121,3 +122,29 @@ def test_one_word_title_prefix_and_versioned_prefix_are_introduced() -> None:
     seedance = extract_entities("Seedance 1.0: Exploring Video Generation", "A model.")
     assert EntityMention("Seedance", "introduces") in seedance
     assert not extract_entities("Towards Video Generation: a study", "A model.")
+
+
+def test_a_batch_finds_what_its_papers_find_alone() -> None:
+    """Daily runs and a backfill of the same days must agree: no rule may look across papers
+    (a title prefix names its own paper's work, not a word another paper happens to use)."""
+    papers = pl.DataFrame(
+        {
+            "paper_id": ["a", "b"],
+            "title": [
+                "Seedream 4.0: Toward Next-generation Multimodal Image Generation",
+                "Scaling image generation",
+            ],
+            "abstract": [
+                "We animate portraits with RandLoRA adapters.",
+                "We present Seedream, a family of bilingual image generation models.",
+            ],
+        }
+    )
+    together = tag_entities(papers).sort("paper_id", "entity")
+    alone = pl.concat([tag_entities(papers[i : i + 1]) for i in range(2)]).sort(
+        "paper_id", "entity"
+    )
+    assert together.equals(alone)
+    assert ("a", "Seedream", "introduces") in together.rows()  # its own title prefix
+    # found in 200 real days: a backfill gave paper b "Seedream" from paper a's title
+    assert ("b", "Seedream") not in {(p, e) for p, e, _ in together.rows()}
