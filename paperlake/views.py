@@ -107,29 +107,32 @@ def sql_files(sql_dir: Path = SQL_DIR) -> list[Path]:
     return sorted((sql_dir / "staging").glob("*.sql")) + sorted(sql_dir.glob("*.sql"))
 
 
-_CREATE_VIEW = re.compile(r"^create or replace view (\w+)", re.IGNORECASE | re.MULTILINE)
-
-
 def public_views(sql_dir: Path = SQL_DIR) -> list[str]:
     """Names of the public views defined in ``sql/*.sql`` (table macros are not views)."""
     return [
         name
         for path in sorted(sql_dir.glob("*.sql"))
-        for name in _CREATE_VIEW.findall(path.read_text())
+        for kind, name in _DEFINES.findall(_code(path.read_text()))
+        if kind.lower() == "view"
     ]
 
 
 _COMMENT_OR_STRING = re.compile(r"--[^\n]*|'(?:[^']|'')*'")
-_DEFINES = re.compile(r"\bcreate\s+or\s+replace\s+(?:view|macro)\s+(?:\w+\.)?(\w+)", re.I)
+_DEFINES = re.compile(r"\bcreate\s+or\s+replace\s+(view|macro)\s+(?:\w+\.)?(\w+)", re.I)
 _READS = re.compile(r"\b(?:from|join)\s+(?:\w+\.)?(\w+)", re.I)
 _CTE = re.compile(r"(?:\bwith|,)\s*(\w+)\s+as\s*\(", re.I)
+
+
+def _code(sql: str) -> str:
+    """``sql`` without its comments and string literals."""
+    return _COMMENT_OR_STRING.sub(" ", sql)
 
 
 def relations(sql: str) -> tuple[set[str], set[str]]:
     """(names ``sql`` creates, relations it reads with ``from``/``join``), schema dropped;
     its own CTEs are not relations it reads.  Comments and string literals are ignored."""
-    code = _COMMENT_OR_STRING.sub(" ", sql)
-    defines = set(_DEFINES.findall(code))
+    code = _code(sql)
+    defines = {name for _, name in _DEFINES.findall(code)}
     return defines, set(_READS.findall(code)) - set(_CTE.findall(code)) - defines
 
 
