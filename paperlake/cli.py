@@ -134,11 +134,12 @@ def _run_flow(name: str, **parameters: object) -> int:
     if unavailable:
         return unavailable
     from paperlake.flows import ingest as flows
+    from paperlake.flows.report import QuarantineError
 
     previous = {signum: signal.signal(signum, _raise_interrupted) for signum in STOP_SIGNALS}
     try:
         summary = getattr(flows, name)(**parameters)
-    except flows.QuarantineError as failed:
+    except QuarantineError as failed:
         print(f"paperlake: {failed}", file=sys.stderr)
         return EXIT_QUARANTINED
     except Interrupted as stop:
@@ -199,7 +200,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     unavailable = _prefect_api(scheduling=True)
     if unavailable:
         return unavailable
-    from paperlake.flows.ingest import serve
+    from paperlake.flows.deploy import serve
 
     serve(args.landing, args.warehouse, args.cron, args.timezone)  # until SIGTERM/SIGINT
     return EXIT_OK
