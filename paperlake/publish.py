@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from paperlake import frames
 from paperlake.archive import Replay
 from paperlake.lake import Transaction, Warehouse
 from paperlake.schemas.tables import PUBLISHED
@@ -56,7 +57,7 @@ def retag(papers: pl.DataFrame, taxonomy: Taxonomy) -> dict[str, pl.DataFrame]:
     and ``paper_topics``, to replace whole."""
     retagged = {
         "papers": papers.with_columns(pl.lit(taxonomy.version).alias("taxonomy_version")),
-        "paper_topics": taxonomy.tag_papers(papers),
+        "paper_topics": frames.paper_topics(papers, taxonomy),
     }
     return {
         name: validate_derived(PUBLISHED[name], frame, f"retopic {name}")
