@@ -11,16 +11,19 @@ reporting are ``flows/report.py``, the scheduled deployment ``flows/deploy.py``.
 
 from __future__ import annotations
 
+from collections import deque
 from datetime import UTC, date, datetime
 from pathlib import Path
 from uuid import uuid4
 
 import polars as pl
 from prefect import flow, get_run_logger
+from prefect.futures import PrefectFuture
 
 from paperlake.config import (
     BATCH_BYTES,
     BATCH_SIZE,
+    CHUNKS_IN_FLIGHT,
     DASHBOARD_NAME,
     DEFAULT_RETENTION_DAYS,
     warehouse_root,
@@ -44,7 +47,7 @@ from paperlake.lake import CommitConflict, Transaction, Warehouse
 from paperlake.publish import SUMMARIZED
 from paperlake.schemas.tables import PUBLISHED
 from paperlake.topics import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy
-from paperlake.transform import reconcile
+from paperlake.transform import Batch, Reconciler
 
 __all__ = ["QuarantineError", "RunSummary", "ingest", "replay", "retopic"]
 
@@ -104,11 +107,13 @@ def _ingest_once(
         summary.found(found)
         groups = chunks(found.candidates, batch_size, BATCH_BYTES)
         groups = groups or ([[]] if found.unreadable else [])  # unreadable ones get reported
-        transformed = []
+        reconciler = Reconciler()
+        new: dict[str, list[pl.DataFrame]] = {name: [] for name in SUMMARIZED}
+        pending: deque[PrefectFuture[Batch]] = deque()
         for number, candidates in enumerate(groups):
             raws, unreadable = archive_chunk(store, as_is(candidates), captured_on)
             unreadable = [*found.unreadable, *unreadable] if number == 0 else unreadable
-            transformed.append(
+            pending.append(
                 transform_chunk.submit(
                     as_is(raws),
                     as_is(unreadable),
@@ -118,13 +123,9 @@ def _ingest_once(
                     summary.now,
                 )
             )
-        new: dict[str, list[pl.DataFrame]] = {name: [] for name in SUMMARIZED}
-        for number, batch in enumerate(reconcile(f.result() for f in transformed), start=1):
-            write(as_is(run), as_is(batch))
-            summary.add(batch)
-            for name, parts in new.items():
-                parts.append(batch.tables[name])
-            _progress(number, len(groups), summary)
+            while pending and (len(pending) > CHUNKS_IN_FLIGHT or number == len(groups) - 1):
+                batch = reconciler.add(pending.popleft().result())
+                _write(run, batch, summary, new, len(groups))
         _publish(store, run, new, summary, retention_days)
     report(summary, store)
     return summary
@@ -195,10 +196,24 @@ def _start(
     return store, summary, load_taxonomy(Path(taxonomy or DEFAULT_TAXONOMY))
 
 
-def _progress(number: int, total: int, summary: RunSummary) -> None:
-    if total > 1:
+def _write(
+    run: Transaction,
+    batch: Batch,
+    summary: RunSummary,
+    new: dict[str, list[pl.DataFrame]],
+    chunks: int,
+) -> None:
+    """Write a reconciled batch, count it, keep its rows for the summaries."""
+    write(as_is(run), as_is(batch))
+    summary.add(batch)
+    for name, parts in new.items():
+        parts.append(batch.tables[name])
+    if chunks > 1:
         get_run_logger().info(
-            "batch %d/%d written: %d dumps loaded so far", number, total, summary.dumps_loaded
+            "batch %d/%d written, %d dumps loaded so far",
+            len(new["papers"]),
+            chunks,
+            summary.dumps_loaded,
         )
 
 

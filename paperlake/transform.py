@@ -132,9 +132,9 @@ def transform(
     Bytes already in the warehouse (re-runs, copies under another name) add nothing but a
     ``sources`` row.  ``unreadable`` lists inputs that could not be read."""
     rejects = Rejects(run_id, now, raws)
-    for input in dict.fromkeys(unreadable):
-        if (input.path, input.detail) not in known.unreadable:
-            rejects.unreadable(input)
+    for unread in dict.fromkeys(unreadable):  # each reported once, and only once ever
+        if (unread.path, unread.detail) not in known.unreadable:
+            rejects.unreadable(unread)
     fresh: dict[str, RawDump] = {}
     for raw in raws:  # the first input with given bytes is parsed, later copies are duplicates
         if raw.dump_id not in known.dumps:
@@ -175,35 +175,44 @@ def _parse(raws: list[RawDump], rejects: Rejects) -> dict[str, ParsedDump]:
     return parsed
 
 
-def reconcile(batches: Iterable[Batch]) -> Iterator[Batch]:
-    """Each chunk's batch without what an earlier chunk of the run already produced.
+class Reconciler:
+    """Takes the chunks' batches in chunk order and returns each without what an earlier
+    chunk of the run already produced, so a run can publish a batch as soon as it and those
+    before it are done."""
 
-    Lazy, so a run can publish each batch as soon as it and those before it are done."""
-    seen: set[str] = set()
-    """Owners (``paperlake.validate``) of what earlier chunks produced."""
-    papers: set[str] = set()
-    for batch in batches:
-        repeated = {dump for dump in batch.processed if dump_owner(dump) in seen}
-        keep = [not seen.intersection(owners) for owners in batch.owners]
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+        """Owners (``paperlake.validate``) of what earlier chunks produced."""
+        self._papers: set[str] = set()
+
+    def add(self, batch: Batch) -> Batch:
+        repeated = {dump for dump in batch.processed if dump_owner(dump) in self._seen}
+        keep = [not self._seen.intersection(owners) for owners in batch.owners]
         tables = dict(batch.tables)
         for name in ("dumps", "listings"):
             tables[name] = tables[name].filter(~pl.col("dump_id").is_in(list(repeated)))
         for name in PAPER_TABLES:
-            tables[name] = tables[name].filter(~pl.col("paper_id").is_in(list(papers)))
+            tables[name] = tables[name].filter(~pl.col("paper_id").is_in(list(self._papers)))
         tables["quarantine"] = tables["quarantine"].filter(pl.Series(keep, dtype=pl.Boolean))
-        seen.update(dump_owner(dump) for dump in batch.processed)
-        papers.update(tables["papers"]["paper_id"])
-        seen.update(paper_owner(paper) for paper in tables["papers"]["paper_id"])
-        seen.update(
+        new_papers = tables["papers"]["paper_id"].to_list()
+        self._papers.update(new_papers)
+        self._seen.update(paper_owner(paper) for paper in new_papers)
+        self._seen.update(dump_owner(dump) for dump in batch.processed)
+        self._seen.update(
             unreadable_owner(path, detail)
             for path, detail in tables["quarantine"]
             .filter(pl.col("reason") == Reject.UNREADABLE.value)
             .select("source_file", "detail")
             .iter_rows()
         )
-        yield Batch(
+        return Batch(
             tables,
             [owners for owners, kept in zip(batch.owners, keep, strict=True) if kept],
             batch.processed - repeated,
             batch.duplicates + len(repeated),
         )
+
+
+def reconcile(batches: Iterable[Batch]) -> Iterator[Batch]:
+    """:class:`Reconciler` over ``batches`` (in chunk order), lazily."""
+    return map(Reconciler().add, batches)

@@ -49,8 +49,10 @@ class Rejects:
         self.rows: list[dict[str, Any]] = []
         self.owners: list[tuple[str, ...]] = []
         """Per row, what it belongs to (see :func:`dump_owner` and friends)."""
-        self._raws = {raw.dump_id: raw for raw in raws}
-        """dump_id -> input, to name the file behind any failing row."""
+        self._raws: dict[str, RawDump] = {}
+        """dump_id -> its first input, to name the file behind any failing row."""
+        for raw in raws:
+            self._raws.setdefault(raw.dump_id, raw)
         self._run_id = run_id
         self._now = now
 
@@ -87,15 +89,15 @@ class Rejects:
         )
         self.owners.append(owners)
 
-    def unreadable(self, input: Unreadable) -> None:
+    def unreadable(self, unread: Unreadable) -> None:
         """An input that could not be read at all (no bytes, so no dump id)."""
         self.add(
-            source_file=input.path,
+            source_file=unread.path,
             dump_id=None,
             scope="file",
             reason=Reject.UNREADABLE,
-            detail=input.detail,
-            owners=(unreadable_owner(input.path, input.detail),),
+            detail=unread.detail,
+            owners=(unreadable_owner(unread.path, unread.detail),),
         )
 
     def input(
