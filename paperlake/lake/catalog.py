@@ -15,6 +15,7 @@ from paperlake.lake.layout import (
     DATA,
     DUCKLAKE,
     LAKE,
+    METADATA,
     SHARED_EXTENSIONS,
     CatalogError,
     StorageUnavailable,
@@ -126,7 +127,7 @@ class Catalog(WarehouseBase):
         """Create missing tables and columns (schema evolution), in one commit."""
         import polars as pl
 
-        from paperlake.schemas.tables import PUBLISHED, polars_schema
+        from paperlake.schemas.tables import PARTITIONED, PUBLISHED, polars_schema
 
         existing = {
             (table, column)
@@ -145,10 +146,26 @@ class Catalog(WarehouseBase):
                 if name in tables and (name, column) not in existing:
                     con.execute(f"ALTER TABLE {LAKE}.{name} ADD COLUMN {column} {sql_type}")
             con.unregister("typed")
+        for name, column in PARTITIONED.items():
+            if not self._partitioned(con, name):
+                # A month replaced whole then drops its files instead of leaving delete files
+                # that maintenance would rewrite the whole table to remove.
+                con.execute(f"ALTER TABLE {LAKE}.{name} SET PARTITIONED BY ({column})")
         if self.shared is not None and CLAIM not in tables:
             con.execute(f"CREATE TABLE {LAKE}.{CLAIM} AS SELECT '' AS run_id")
         con.execute(f"CALL {LAKE}.set_commit_message('paperlake', '(tables created)')")
         con.execute("COMMIT")
+
+    @staticmethod
+    def _partitioned(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+        return bool(
+            con.execute(
+                f"SELECT count(*) FROM {METADATA}.ducklake_partition_info AS p "
+                f"JOIN {METADATA}.ducklake_table AS t USING (table_id) "
+                "WHERE t.table_name = ? AND t.end_snapshot IS NULL AND p.end_snapshot IS NULL",
+                [table],
+            ).fetchone()[0]  # type: ignore[index]
+        )
 
     @contextmanager
     def session(

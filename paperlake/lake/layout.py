@@ -16,6 +16,8 @@ CATALOG = "lake/catalog.ducklake"
 DATA = "lake/data"
 LAKE = "lk"
 """Name the lake is attached under in every connection."""
+METADATA = f"__ducklake_metadata_{LAKE}"
+"""Where DuckLake attaches the catalog's own tables (snapshots, files, partitions)."""
 CLAIM = "writer_claim"
 """Shared storage only: a one-row table every run updates, so that two runs at once always
 conflict at commit and the later one runs again.  DuckLake lets concurrent inserts into a

@@ -8,11 +8,19 @@ import duckdb
 
 from paperlake.config import DEFAULT_RETENTION_DAYS
 from paperlake.lake.catalog import Catalog
-from paperlake.lake.layout import LAKE
+from paperlake.lake.layout import LAKE, METADATA
 
 ORPHAN_GRACE = "1 day"
 """On shared storage another machine's run may be writing files no snapshot lists yet, so
 only files unlisted for this long are deleted as a killed run's leftovers."""
+
+
+SMALL_FILE_BYTES = 8 * 1024 * 1024
+"""Only data files smaller than this are merged: a daily run never rewrites the big files a
+backfill wrote (merging into them rewrote a 10-year lake's 75 MB papers file every day)."""
+MERGE_AFTER_FILES = 8
+"""Small files are merged once some table has this many: most daily runs merge nothing, and
+a merge rewrites at most about ``MERGE_AFTER_FILES`` days of rows per table."""
 
 
 class Maintenance(Catalog):
@@ -38,12 +46,31 @@ class Maintenance(Catalog):
         started = con.execute("SELECT now()").fetchone()
         assert started is not None
         con.execute(f"CALL ducklake_rewrite_data_files('{LAKE}', delete_threshold => 0)")
-        con.execute(f"CALL ducklake_merge_adjacent_files('{LAKE}')")
+        if self._small_files(con) >= MERGE_AFTER_FILES:
+            con.execute(
+                f"CALL ducklake_merge_adjacent_files('{LAKE}', max_file_size => ?)",
+                [SMALL_FILE_BYTES],
+            )
         con.execute(
             f"CALL ducklake_expire_snapshots('{LAKE}', older_than => now() - ?::INTERVAL)",
             [f"{retention_days * 86400:.0f} seconds"],
         )
         con.execute(f"CALL ducklake_cleanup_old_files('{LAKE}', older_than => ?)", [started[0]])
+
+    @staticmethod
+    def _small_files(con: duckdb.DuckDBPyConnection) -> int:
+        """The most live data files under :data:`SMALL_FILE_BYTES` that one table (or one
+        partition of it: files merge only within theirs) has."""
+        row = con.execute(
+            f"SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n "
+            f"FROM {METADATA}.ducklake_data_file AS f "
+            f"LEFT JOIN {METADATA}.ducklake_file_partition_value AS v USING (data_file_id) "
+            "WHERE f.end_snapshot IS NULL AND f.file_size_bytes < ? "
+            "GROUP BY f.table_id, v.partition_value)",
+            [SMALL_FILE_BYTES],
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
 
     def recover(self) -> list[str]:
         """Remove what a killed run left behind; return what was removed (relative paths).
