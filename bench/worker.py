@@ -3,6 +3,8 @@
     python -m bench.worker backfill DUMPS WAREHOUSE
     python -m bench.worker incremental DUMPS WAREHOUSE NEW_DUMP...
     python -m bench.worker baseline DUMPS DB
+    python -m bench.worker profile DUMPS WAREHOUSE      (bench.backfill's stage profile)
+    python -m bench.worker yardstick DUMPS OUT          (bench.backfill's one-pass loader)
 
 Prints one JSON object on the last line of stdout.
 """
@@ -17,6 +19,7 @@ import shutil
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -56,6 +59,46 @@ def backfill(dumps: str, warehouse: str) -> dict[str, float]:
         "server_boot_s": server,
         "peak_rss_mb": _peak_rss_mb(),
     }
+
+
+def profile(dumps: str, warehouse: str) -> dict[str, object]:
+    """:func:`backfill` with the functions of ``bench.backfill.STAGES`` timed."""
+    from bench.backfill import PREFECT_REST, StageTimers
+
+    imports, server = _warm_prefect()
+    from paperlake.flows.ingest import ingest
+
+    timers = StageTimers()
+    timers.install()
+    shutil.rmtree(warehouse, ignore_errors=True)
+    started, cpu = time.perf_counter(), time.process_time()
+    summary = ingest(paths=[dumps], warehouse=warehouse)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    stages = {
+        stage: {"wall": timers.wall[stage], "cpu": timers.cpu[stage], "calls": timers.calls[stage]}
+        for stage in timers.wall
+    }
+    stages[PREFECT_REST] = {
+        "wall": seconds - sum(timers.wall.values()),
+        "cpu": cpu - sum(timers.cpu.values()),
+        "calls": 0,
+    }
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "dumps": summary.dumps_loaded,
+        "listings": summary.rows["listings"],
+        "imports_s": imports,
+        "server_boot_s": server,
+        "peak_rss_mb": _peak_rss_mb(),
+        "stages": stages,
+    }
+
+
+def yardstick(dumps: str, out: str) -> dict[str, float]:
+    from bench.backfill import one_pass_loader
+
+    return one_pass_loader(dumps, out)
 
 
 def incremental(dumps: str, warehouse: str, *new_dumps: str) -> dict[str, float]:
@@ -137,9 +180,14 @@ def main() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     command, *args = sys.argv[1:]
-    result = {"backfill": backfill, "incremental": incremental, "baseline": baseline}[command](
-        *args
-    )
+    commands: dict[str, Callable[..., object]] = {
+        "backfill": backfill,
+        "incremental": incremental,
+        "baseline": baseline,
+        "profile": profile,
+        "yardstick": yardstick,
+    }
+    result = commands[command](*args)
     print(json.dumps(result))
 
 
