@@ -21,7 +21,7 @@ from paperlake.parse import parse_dump
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "dumps"
 FIRST_DAY = date(2016, 1, 1)
-SCALES = {"1d": 1, "1y": 365, "10y": 3650, "30y": 10950}
+SCALES = {"1d": 1, "1y": 365, "10y": 3650}
 CHROME = [
     "new",
     "Get trending papers in your email inbox!",

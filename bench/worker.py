@@ -4,6 +4,7 @@
     python -m bench.worker incremental DUMPS WAREHOUSE NEW_DUMP...
     python -m bench.worker baseline DUMPS DB
     python -m bench.worker profile DUMPS WAREHOUSE      (bench.backfill's stage profile)
+    python -m bench.worker profile_day DUMPS WAREHOUSE NEW_DUMP  (the same, one new day)
     python -m bench.worker yardstick DUMPS OUT          (bench.backfill's one-pass loader)
 
 Prints one JSON object on the last line of stdout.
@@ -61,16 +62,13 @@ def backfill(dumps: str, warehouse: str) -> dict[str, float]:
     }
 
 
-def profile(dumps: str, warehouse: str) -> dict[str, object]:
-    """:func:`backfill` with the functions of ``bench.backfill.STAGES`` timed."""
+def _profiled_ingest(dumps: str, warehouse: str) -> dict[str, object]:
+    """One ingest with the functions of ``bench.backfill.STAGES`` timed (Prefect warm)."""
     from bench.backfill import PREFECT_REST, StageTimers
-
-    imports, server = _warm_prefect()
     from paperlake.flows.ingest import ingest
 
     timers = StageTimers()
     timers.install()
-    shutil.rmtree(warehouse, ignore_errors=True)
     started, cpu = time.perf_counter(), time.process_time()
     summary = ingest(paths=[dumps], warehouse=warehouse)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -88,11 +86,31 @@ def profile(dumps: str, warehouse: str) -> dict[str, object]:
         "cpu": cpu,
         "dumps": summary.dumps_loaded,
         "listings": summary.rows["listings"],
-        "imports_s": imports,
-        "server_boot_s": server,
         "peak_rss_mb": _peak_rss_mb(),
         "stages": stages,
     }
+
+
+def profile(dumps: str, warehouse: str) -> dict[str, object]:
+    """:func:`backfill` with the stages timed."""
+    imports, server = _warm_prefect()
+    shutil.rmtree(warehouse, ignore_errors=True)
+    return {**_profiled_ingest(dumps, warehouse), "imports_s": imports, "server_boot_s": server}
+
+
+def profile_day(dumps: str, warehouse: str, new_dump: str) -> dict[str, object]:
+    """The stages of one daily run adding ``new_dump`` to an existing warehouse (after one
+    run with nothing new, unmeasured, which pays the process's one-time costs)."""
+    from paperlake.flows.ingest import ingest
+
+    _warm_prefect()
+    ingest(paths=[dumps], warehouse=warehouse)
+    landed = Path(dumps) / Path(new_dump).name
+    shutil.copy(new_dump, landed)
+    try:
+        return _profiled_ingest(dumps, warehouse)
+    finally:
+        landed.unlink()
 
 
 def yardstick(dumps: str, out: str) -> dict[str, float]:
@@ -185,6 +203,7 @@ def main() -> None:
         "incremental": incremental,
         "baseline": baseline,
         "profile": profile,
+        "profile_day": profile_day,
         "yardstick": yardstick,
     }
     result = commands[command](*args)
