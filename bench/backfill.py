@@ -246,6 +246,7 @@ def _load() -> float:
 def _cli_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "180"  # a loaded machine
     env["PYTHONPATH"] = str(ROOT)  # the code of this tree, whatever the venv installed
     return {**env, **extra}
 

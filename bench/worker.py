@@ -197,6 +197,8 @@ def baseline(dumps: str, db: str) -> dict[str, float]:
 def main() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # The temporary server's default 20 s to start is too short on a loaded shared machine.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     command, *args = sys.argv[1:]
     commands: dict[str, Callable[..., object]] = {
         "backfill": backfill,
