@@ -95,6 +95,9 @@ class StageTimers:
         self.wall: dict[str, float] = dict.fromkeys(STAGES, 0.0)
         self.cpu: dict[str, float] = dict.fromkeys(STAGES, 0.0)
         self.calls: dict[str, int] = dict.fromkeys(STAGES, 0)
+        self.peak_mb: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+        """How far each stage raised the process's peak RSS (the high-water mark)."""
+        self._peak = _peak_rss_mb()
         self._local = threading.local()
 
     def _stack(self) -> list[list[float]]:
@@ -117,6 +120,9 @@ class StageTimers:
             self.wall[stage] += wall - frame[0]
             self.cpu[stage] += cpu - frame[1]
             self.calls[stage] += 1
+            peak = _peak_rss_mb()
+            self.peak_mb[stage] += peak - self._peak
+            self._peak = peak
             if stack:
                 stack[-1][0] += wall
                 stack[-1][1] += cpu
@@ -177,6 +183,10 @@ class StageTimers:
                                 setattr(other, key, wrapped)
 
 
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _is_contextmanager(function: Callable[..., Any]) -> bool:
     """Made by ``@contextmanager`` (which keeps the generator function as ``__wrapped__``)."""
     return inspect.isgeneratorfunction(getattr(function, "__wrapped__", None))
@@ -220,17 +230,18 @@ a normalized title key, GitHub repos by regex, three Parquet files: issue 19's y
 
 def one_pass_loader(folder: str, out: str) -> dict[str, float]:
     """Run :data:`YARDSTICK_SQL` (``bench.worker yardstick``); the time includes the import."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     import duckdb
 
     shutil.rmtree(out, ignore_errors=True)
     Path(out).mkdir(parents=True)
     con = duckdb.connect()
     con.execute(YARDSTICK_SQL.format(folder=folder, out=out))
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     listings = con.execute(f"SELECT count(*) FROM '{out}/listings.parquet'").fetchone()
     return {
         "seconds": seconds,
+        "cpu": cpu,
         "listings": listings[0] if listings else 0,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
@@ -382,21 +393,24 @@ def measure(scale: str) -> dict[str, Any]:
 
 
 def render_profile(results: list[dict[str, Any]]) -> str:
-    head = " | ".join(f"{r['scale']} wall s (share) | {r['scale']} CPU s" for r in results)
-    lines = [f"| stage | {head} |", "|---|" + "---|---|" * len(results)]
+    head = " | ".join(
+        f"{r['scale']} wall s (share) | {r['scale']} CPU s | {r['scale']} peak MB+" for r in results
+    )
+    lines = [f"| stage | {head} |", "|---|" + "---|---|---|" * len(results)]
     for stage in [*STAGES, PREFECT_REST]:
         cells = []
         for r in results:
             p = r["profile"]
             wall = p["stages"][stage]["wall"]
-            cells.append(
-                f"{wall:.2f} ({wall / p['seconds']:.0%}) | {p['stages'][stage]['cpu']:.2f}"
-            )
+            cpu, peak = p["stages"][stage]["cpu"], p["stages"][stage]["peak_mb"]
+            cells.append(f"{wall:.2f} ({wall / p['seconds']:.0%}) | {cpu:.2f} | {peak:.0f}")
         lines.append(f"| {stage} | " + " | ".join(cells) + " |")
     lines.append(
         "| **total (work)** | "
         + " | ".join(
-            f"**{r['profile']['seconds']:.2f}** | {r['profile']['cpu']:.2f}" for r in results
+            f"**{r['profile']['seconds']:.2f}** | {r['profile']['cpu']:.2f} | "
+            f"{r['profile']['peak_rss_mb']:.0f}"
+            for r in results
         )
         + " |"
     )
@@ -424,17 +438,28 @@ def render_figures(
         row("dumps / MB", [f"{r['dumps']:,} / {r['mb']:.0f}" for r in results]),
         row("load average (1 min) while measured", [f"{r['load']:.1f}" for r in results]),
         row("raw floor: read + sha256 (s)", [f"{r['floor_s']:.2f}" for r in results]),
-        row("one-pass DuckDB loader (s)", [f"{r['yardstick']['seconds']:.2f}" for r in results]),
+        row(
+            "one-pass DuckDB loader, wall / CPU (s)",
+            [f"{r['yardstick']['seconds']:.2f} / {r['yardstick']['cpu']:.2f}" for r in results],
+        ),
         row("backfill work, wall (s)", [f"{r['profile']['seconds']:.2f}" for r in results]),
         row("backfill work, CPU (s)", [f"{r['profile']['cpu']:.2f}" for r in results]),
         row("  x raw floor", [f"{r['profile']['seconds'] / r['floor_s']:.0f}x" for r in results]),
         row(
-            "  x one-pass loader",
-            [f"{r['profile']['seconds'] / r['yardstick']['seconds']:.1f}x" for r in results],
+            "  x one-pass loader, wall / CPU",
+            [
+                f"{r['profile']['seconds'] / r['yardstick']['seconds']:.1f}x / "
+                f"{r['profile']['cpu'] / r['yardstick']['cpu']:.1f}x"
+                for r in results
+            ],
         ),
         row(
-            "cost per dump (ms of work)",
-            [f"{1000 * r['profile']['seconds'] / r['dumps']:.2f}" for r in results],
+            "cost per dump, wall / CPU (ms of work)",
+            [
+                f"{1000 * r['profile']['seconds'] / r['dumps']:.2f} / "
+                f"{1000 * r['profile']['cpu'] / r['dumps']:.2f}"
+                for r in results
+            ],
         ),
         row(
             "peak RSS of the backfill (MB)", [f"{r['profile']['peak_rss_mb']:.0f}" for r in results]
@@ -472,14 +497,20 @@ def verdict(
     if "10y" in by:
         r = by["10y"]
         ratio = r["profile"]["seconds"] / r["yardstick"]["seconds"]
+        cpu = r["profile"]["cpu"] / r["yardstick"]["cpu"]
+        figure = f"{ratio:.1f}x wall, {cpu:.1f}x CPU"
         lines.append(
-            line("10-year work within 2x the one-pass loader", f"{ratio:.1f}x", ratio <= 2)
+            line("10-year work within 2x the one-pass loader", figure, max(ratio, cpu) <= 2)
         )
     if "1y" in by and "30y" in by:
-        per = {s: by[s]["profile"]["seconds"] / by[s]["dumps"] for s in ("1y", "30y")}
-        ratio = per["30y"] / per["1y"]
+        ratios = [
+            (by["30y"]["profile"][k] / by["30y"]["dumps"])
+            / (by["1y"]["profile"][k] / by["1y"]["dumps"])
+            for k in ("seconds", "cpu")
+        ]
+        figure = f"{ratios[0]:.2f}x wall, {ratios[1]:.2f}x CPU"
         lines.append(
-            line("cost per dump at 30 years within 1.3x of 1 year", f"{ratio:.2f}x", ratio <= 1.3)
+            line("cost per dump at 30 years within 1.3x of 1 year", figure, max(ratios) <= 1.3)
         )
     if "30y" in by:
         rss = by["30y"]["profile"]["peak_rss_mb"]

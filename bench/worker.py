@@ -69,17 +69,24 @@ def _profiled_ingest(dumps: str, warehouse: str) -> dict[str, object]:
 
     timers = StageTimers()
     timers.install()
+    before_mb = _peak_rss_mb()
     started, cpu = time.perf_counter(), time.process_time()
     summary = ingest(paths=[dumps], warehouse=warehouse)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     stages = {
-        stage: {"wall": timers.wall[stage], "cpu": timers.cpu[stage], "calls": timers.calls[stage]}
+        stage: {
+            "wall": timers.wall[stage],
+            "cpu": timers.cpu[stage],
+            "calls": timers.calls[stage],
+            "peak_mb": timers.peak_mb[stage],
+        }
         for stage in timers.wall
     }
     stages[PREFECT_REST] = {
         "wall": seconds - sum(timers.wall.values()),
         "cpu": cpu - sum(timers.cpu.values()),
         "calls": 0,
+        "peak_mb": _peak_rss_mb() - before_mb - sum(timers.peak_mb.values()),
     }
     return {
         "seconds": seconds,
