@@ -5,8 +5,9 @@
 For each folder of dumps, backfills it once with the code of ``--before`` (a checkout of
 the old commit) and once with this tree's, each through the real flow in its own process
 (``bench.worker backfill``, run from the tree's root so that tree's ``paperlake`` is
-imported), then compares every lake table row for row (as multisets), leaving out only
-what differs between any two runs: run ids and timestamps (``run_id``, ``*_at``).
+imported), then compares every lake table, read through DuckLake, row for row (as
+multisets), leaving out only what differs between any two runs: run ids and timestamps
+(``run_id``, ``*_at``).
 Exits 1 if any table differs.
 """
 
@@ -19,8 +20,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import duckdb
+import polars as pl
 
+from paperlake.lake import Warehouse
 from paperlake.schemas.tables import PUBLISHED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,30 +43,25 @@ def backfill(tree: Path, dumps: Path, warehouse: Path) -> None:
     print(f"  {tree}: {json.loads(done.stdout.strip().splitlines()[-1])}", file=sys.stderr)
 
 
+def _table(warehouse: Path, table: str) -> pl.DataFrame:
+    """The table as the lake's current snapshot holds it, volatile columns left out."""
+    store = Warehouse(warehouse)
+    with store.session(create=False):
+        frame = store.scan(table).collect()
+    return frame.select(c for c in frame.columns if c not in VOLATILE and not c.endswith("_at"))
+
+
 def differences(before: Path, after: Path) -> dict[str, tuple[int, int, int]]:
     """Per table: (rows before, rows after, rows in one and not the other)."""
-    con = duckdb.connect()
     found = {}
     for table in PUBLISHED:
-        relations = []
-        for warehouse in (before, after):
-            db = warehouse / "paperlake.duckdb"
-            relations.append(f"(SELECT * FROM lake_{warehouse.name}.internal.lake_{table})")
-            con.execute(f"ATTACH IF NOT EXISTS '{db}' AS lake_{warehouse.name} (READ_ONLY)")
-        columns = [
-            row[0]
-            for row in con.execute(f"DESCRIBE {relations[0]}").fetchall()
-            if row[0] not in VOLATILE and not row[0].endswith("_at")
-        ]
-        select = ", ".join(f'"{c}"' for c in columns)
-        a, b = (f"SELECT {select} FROM {r}" for r in relations)
-        count = con.execute(
-            f"SELECT (SELECT count(*) FROM ({a})), (SELECT count(*) FROM ({b})), "
-            f"(SELECT count(*) FROM (({a}) EXCEPT ALL ({b}))) "
-            f"+ (SELECT count(*) FROM (({b}) EXCEPT ALL ({a})))"
-        ).fetchone()
-        assert count is not None
-        found[table] = (int(count[0]), int(count[1]), int(count[2]))
+        a, b = _table(before, table), _table(after, table)
+        counts = [f.group_by(f.columns).len() for f in (a, b)]
+        both = counts[0].join(counts[1], on=a.columns, how="full", nulls_equal=True, coalesce=True)
+        n_diff = both.select(
+            (pl.col("len").fill_null(0) - pl.col("len_right").fill_null(0)).abs().sum()
+        ).item()
+        found[table] = (a.height, b.height, int(n_diff))
     return found
 
 
