@@ -51,39 +51,44 @@ OUT = ROOT / "bench" / "out"
 BIN = Path(sys.executable).parent
 
 STAGES: dict[str, list[str]] = {
-    "discover": ["paperlake.sources:discover"],
+    "discover": ["paperlake.sources:discover | paperlake.discover:discover"],
     "archive (read, sha256, write raw)": [
-        "paperlake.sources:read_into_archive",
-        "paperlake.lake:Warehouse.archiving",
+        "paperlake.sources:read_into_archive | paperlake.archive:read_into_archive",
+        "paperlake.lake:Warehouse.archiving | paperlake.lake.raw:RawArchive.archiving",
     ],
     "parse": ["paperlake.parse:parse_dump"],
     "validate (Pandera)": ["paperlake.schemas.validate:validate_rows"],
-    "normalize (title keys, ids)": ["paperlake.build:_identify"],
+    "normalize (title keys, ids)": ["paperlake.build:_identify | paperlake.frames:_identify"],
     "links": ["paperlake.normalize:extract_links"],
     "entities": ["paperlake.entities:tag_entities"],
     "topics": ["paperlake.topics:Taxonomy.tag_papers", "paperlake.topics:load_taxonomy"],
     "keyphrases": ["paperlake.keyphrases:paper_keyphrases"],
     "terms = search index (BM25)": ["paperlake.keyphrases:paper_terms"],
-    "build glue (frames, joins, dedupe)": ["paperlake.build:build_batch"],
+    "build glue (frames, joins, dedupe)": [
+        "paperlake.build:build_batch | paperlake.transform:transform"
+    ],
     "summaries: keyphrase_daily": ["paperlake.summaries:keyphrase_daily"],
     "summaries: title_pairs": ["paperlake.summaries:title_pairs"],
     "open lake (attach, recover, known ids)": [
-        "paperlake.lake:Warehouse.connect",
-        "paperlake.lake:Warehouse.recover",
-        "paperlake.build:Known.from_tables",
+        "paperlake.lake:Warehouse.connect | paperlake.lake.catalog:Catalog.connect",
+        "paperlake.lake:Warehouse.recover | paperlake.lake.maintenance:Maintenance.recover",
+        "paperlake.build:Known.from_tables | paperlake.transform:Known.from_tables",
     ],
     "write (append to the transaction)": [
         "paperlake.lake:Transaction.append",
         "paperlake.lake:Transaction.replace",
     ],
     "commit": ["paperlake.lake:Transaction.commit"],
-    "maintain (compact, expire)": ["paperlake.lake:Warehouse.maintain"],
+    "maintain (compact, expire)": [
+        "paperlake.lake:Warehouse.maintain | paperlake.lake.maintenance:Maintenance.maintain"
+    ],
     "views": ["paperlake.views:ensure_database"],
     "dashboard": ["paperlake.dashboard:write_dashboard"],
 }
 """Stage -> the functions (``module:qualname``) that do it.  Only this table knows where the
 code lives; the profile of a stage is the time spent in its functions minus the time spent
-in other stages' functions they call."""
+in other stages' functions they call.  ``a | b``: the first of these that exists (the stage
+layout is moving from ``build``/``sources``/``lake.py`` to one module per stage)."""
 
 PREFECT_REST = "Prefect + flow glue (total minus stages)"
 
@@ -156,31 +161,37 @@ class StageTimers:
         ``paperlake`` module imported it by name."""
         for stage, targets in STAGES.items():
             for target in targets:
-                module_name, qualname = target.split(":")
-                try:
-                    module = importlib.import_module(module_name)
-                    owner: Any = module
-                    *path, name = qualname.split(".")
-                    for part in path:
-                        owner = getattr(owner, part)
-                    raw = vars(owner)[name]
-                except (ImportError, AttributeError, KeyError):
-                    raise SystemExit(
-                        f"bench.backfill.STAGES names {target}, which does not exist: "
-                        "update the table to where the code now lives"
-                    ) from None
+                owner, name, raw = _resolve(target)
                 if isinstance(raw, classmethod):
                     setattr(owner, name, classmethod(self.wrap(stage, raw.__func__)))
                     continue
                 wrapped = self.wrap(stage, raw)
                 setattr(owner, name, wrapped)
-                if path:
+                if isinstance(owner, type):  # a method: callers look it up on the class
                     continue
                 for other in list(sys.modules.values()):
                     if getattr(other, "__name__", "").startswith("paperlake"):
                         for key, value in list(vars(other).items()):
                             if value is raw:
                                 setattr(other, key, wrapped)
+
+
+def _resolve(target: str) -> tuple[Any, str, Any]:
+    """(the module or class holding it, its name, the function) for a :data:`STAGES` entry."""
+    for alternative in target.split("|"):
+        module_name, qualname = alternative.strip().split(":")
+        try:
+            owner: Any = importlib.import_module(module_name)
+            *path, name = qualname.split(".")
+            for part in path:
+                owner = getattr(owner, part)
+            return owner, name, vars(owner)[name]
+        except (ImportError, AttributeError, KeyError):
+            continue
+    raise SystemExit(
+        f"bench.backfill.STAGES names {target}, which does not exist: "
+        "update the table to where the code now lives"
+    )
 
 
 def _peak_rss_mb() -> float:
