@@ -3,6 +3,9 @@
     python -m bench.worker backfill DUMPS WAREHOUSE
     python -m bench.worker incremental DUMPS WAREHOUSE NEW_DUMP...
     python -m bench.worker baseline DUMPS DB
+    python -m bench.worker profile DUMPS WAREHOUSE      (bench.backfill's stage profile)
+    python -m bench.worker profile_day DUMPS WAREHOUSE NEW_DUMP  (the same, one new day)
+    python -m bench.worker yardstick DUMPS OUT          (bench.backfill's one-pass loader)
 
 Prints one JSON object on the last line of stdout.
 """
@@ -17,6 +20,7 @@ import shutil
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -56,6 +60,70 @@ def backfill(dumps: str, warehouse: str) -> dict[str, float]:
         "server_boot_s": server,
         "peak_rss_mb": _peak_rss_mb(),
     }
+
+
+def _profiled_ingest(dumps: str, warehouse: str) -> dict[str, object]:
+    """One ingest with the functions of ``bench.backfill.STAGES`` timed (Prefect warm)."""
+    from bench.backfill import PREFECT_REST, StageTimers
+    from paperlake.flows.ingest import ingest
+
+    timers = StageTimers()
+    timers.install()
+    before_mb = _peak_rss_mb()
+    started, cpu = time.perf_counter(), time.process_time()
+    summary = ingest(paths=[dumps], warehouse=warehouse)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    stages = {
+        stage: {
+            "wall": timers.wall[stage],
+            "cpu": timers.cpu[stage],
+            "calls": timers.calls[stage],
+            "peak_mb": timers.peak_mb[stage],
+        }
+        for stage in timers.wall
+    }
+    stages[PREFECT_REST] = {
+        "wall": seconds - sum(timers.wall.values()),
+        "cpu": cpu - sum(timers.cpu.values()),
+        "calls": 0,
+        "peak_mb": _peak_rss_mb() - before_mb - sum(timers.peak_mb.values()),
+    }
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "dumps": summary.dumps_loaded,
+        "listings": summary.rows["listings"],
+        "peak_rss_mb": _peak_rss_mb(),
+        "stages": stages,
+    }
+
+
+def profile(dumps: str, warehouse: str) -> dict[str, object]:
+    """:func:`backfill` with the stages timed."""
+    imports, server = _warm_prefect()
+    shutil.rmtree(warehouse, ignore_errors=True)
+    return {**_profiled_ingest(dumps, warehouse), "imports_s": imports, "server_boot_s": server}
+
+
+def profile_day(dumps: str, warehouse: str, new_dump: str) -> dict[str, object]:
+    """The stages of one daily run adding ``new_dump`` to an existing warehouse (after one
+    run with nothing new, unmeasured, which pays the process's one-time costs)."""
+    from paperlake.flows.ingest import ingest
+
+    _warm_prefect()
+    ingest(paths=[dumps], warehouse=warehouse)
+    landed = Path(dumps) / Path(new_dump).name
+    shutil.copy(new_dump, landed)
+    try:
+        return _profiled_ingest(dumps, warehouse)
+    finally:
+        landed.unlink()
+
+
+def yardstick(dumps: str, out: str) -> dict[str, float]:
+    from bench.backfill import one_pass_loader
+
+    return one_pass_loader(dumps, out)
 
 
 def incremental(dumps: str, warehouse: str, *new_dumps: str) -> dict[str, float]:
@@ -136,10 +204,18 @@ def baseline(dumps: str, db: str) -> dict[str, float]:
 def main() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # The temporary server's default 20 s to start is too short on a loaded shared machine.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     command, *args = sys.argv[1:]
-    result = {"backfill": backfill, "incremental": incremental, "baseline": baseline}[command](
-        *args
-    )
+    commands: dict[str, Callable[..., object]] = {
+        "backfill": backfill,
+        "incremental": incremental,
+        "baseline": baseline,
+        "profile": profile,
+        "profile_day": profile_day,
+        "yardstick": yardstick,
+    }
+    result = commands[command](*args)
     print(json.dumps(result))
 
 

@@ -106,6 +106,24 @@ def classify_link(raw_url: str) -> Link | None:
     return Link(url, "other")
 
 
+_LINK_HINT = re.compile(r"://|github\.com/", re.IGNORECASE)
+"""What every link pattern above needs somewhere in the text (``_URL``'s ``://``, the
+repository patterns' ``github.com/``)."""
+
+
+def may_hold_links(text: str) -> bool:
+    """False only when no pattern of :func:`extract_links` can match: most abstracts.
+
+    Plain substring tests where they are exact (ASCII text, where lower-casing is what
+    ``re.IGNORECASE`` does); the regex otherwise, whose case folding also maps ``İ`` to ``i``.
+    """
+    if "://" in text:
+        return True
+    if text.isascii():
+        return "github.com/" in text.lower()
+    return _LINK_HINT.search(text) is not None
+
+
 def extract_links(text: str) -> list[Link]:
     """Every link in ``text``, normalized, in order, each repo or URL once (case-insensitively).
 
@@ -113,6 +131,8 @@ def extract_links(text: str) -> list[Link]:
     scheme, inside LaTeX (``\\url{...}``, ``url{text}``) and across a space after the owner's
     slash; other URLs are cut at braces and backslashes and lose trailing punctuation.
     """
+    if not may_hold_links(text):
+        return []
     text = _SPLIT_REPO.sub(_join_split_repo, text)
     found: list[tuple[int, Link]] = []
     repo_starts: set[int] = set()

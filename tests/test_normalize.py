@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from paperlake.normalize import Link, classify_link, extract_links, paper_id, title_key
+from paperlake.normalize import (
+    _GITHUB_REPO,
+    _SPLIT_REPO,
+    _URL,
+    Link,
+    classify_link,
+    extract_links,
+    may_hold_links,
+    paper_id,
+    title_key,
+)
 
 
 @pytest.mark.parametrize(
@@ -125,3 +137,20 @@ def test_repos_in_real_world_link_spellings(text: str, repos: list[str]) -> None
 def test_other_urls_are_cut_at_latex_braces() -> None:
     [link] = extract_links("data at https://huggingface.co/datasets/x{here}.")
     assert link == Link("https://huggingface.co/datasets/x", "other")
+
+
+LINKISH = st.text(alphabet=st.sampled_from(list("githubcomGITHUBCOMsSpPwW/:. -_İıKkſ\u212a")))
+
+
+@given(st.one_of(LINKISH, st.text(max_size=40)))
+def test_only_texts_no_link_pattern_matches_skip_link_extraction(text: str) -> None:
+    """The fast path of extract_links: a text it skips is one no link pattern matches."""
+    if not may_hold_links(text):
+        assert not any(p.search(text) for p in (_GITHUB_REPO, _SPLIT_REPO, _URL)), text
+
+
+@pytest.mark.parametrize(
+    "text", ["GİTHUB.com/a/b", "gıthub.com/ab/cd", "GitHub.COM/a/b", "HTTPS://x.org", "x ://"]
+)
+def test_case_folded_links_are_not_skipped(text: str) -> None:
+    assert may_hold_links(text)

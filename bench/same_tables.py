@@ -1,0 +1,88 @@
+"""Do two code trees publish the same rows?  Proof that an optimisation changed no output.
+
+    python -m bench.same_tables --before /tmp/paperlake-main DUMPS [DUMPS ...]
+
+For each folder of dumps, backfills it once with the code of ``--before`` (a checkout of
+the old commit) and once with this tree's, each through the real flow in its own process
+(``bench.worker backfill``, run from the tree's root so that tree's ``paperlake`` is
+imported), then compares every lake table, read through DuckLake, row for row (as
+multisets), leaving out only what differs between any two runs: run ids and timestamps
+(``run_id``, ``*_at``).
+Exits 1 if any table differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import polars as pl
+
+from paperlake.lake import Warehouse
+from paperlake.schemas.tables import PUBLISHED
+
+ROOT = Path(__file__).resolve().parent.parent
+VOLATILE = ("run_id",)
+"""Columns that differ between any two runs (with the ``_at`` timestamps)."""
+
+
+def backfill(tree: Path, dumps: Path, warehouse: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.worker", "backfill", str(dumps), str(warehouse)],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"backfill with {tree} failed:\n{done.stderr[-3000:]}")
+    print(f"  {tree}: {json.loads(done.stdout.strip().splitlines()[-1])}", file=sys.stderr)
+
+
+def _table(warehouse: Path, table: str) -> pl.DataFrame:
+    """The table as the lake's current snapshot holds it, volatile columns left out."""
+    store = Warehouse(warehouse)
+    with store.session(create=False):
+        frame = store.scan(table).collect()
+    return frame.select(c for c in frame.columns if c not in VOLATILE and not c.endswith("_at"))
+
+
+def differences(before: Path, after: Path) -> dict[str, tuple[int, int, int]]:
+    """Per table: (rows before, rows after, rows in one and not the other)."""
+    found = {}
+    for table in PUBLISHED:
+        a, b = _table(before, table), _table(after, table)
+        counts = [f.group_by(f.columns).len() for f in (a, b)]
+        both = counts[0].join(counts[1], on=a.columns, how="full", nulls_equal=True, coalesce=True)
+        n_diff = both.select(
+            (pl.col("len").fill_null(0) - pl.col("len_right").fill_null(0)).abs().sum()
+        ).item()
+        found[table] = (a.height, b.height, int(n_diff))
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", type=Path, required=True, help="the old code's tree")
+    parser.add_argument("dumps", type=Path, nargs="+")
+    args = parser.parse_args()
+    same = True
+    for dumps in args.dumps:
+        with tempfile.TemporaryDirectory(prefix="paperlake-same-") as tmp:
+            before, after = Path(tmp) / "before", Path(tmp) / "after"
+            backfill(args.before.resolve(), dumps.resolve(), before)
+            backfill(ROOT, dumps.resolve(), after)
+            print(f"{dumps}:")
+            for table, (n_before, n_after, n_diff) in differences(before, after).items():
+                verdict = "identical" if n_diff == 0 else f"{n_diff} rows DIFFER"
+                print(f"  {table}: {n_before:,} / {n_after:,} rows, {verdict}")
+                same = same and n_diff == 0
+    raise SystemExit(0 if same else 1)
+
+
+if __name__ == "__main__":
+    main()
