@@ -12,15 +12,18 @@ by :func:`task_runner` when a run asks for it (its import costs seconds).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from prefect.task_runners import TaskRunner
+    from prefect_dask import DaskTaskRunner
 
+T = TypeVar("T")
 DASK_ENV = "PAPERLAKE_DASK"
 LOCAL = "local"
 """``--dask`` without an address: a ``LocalCluster`` on this machine."""
@@ -62,12 +65,12 @@ def task_runner(dask: str | None = None, workers: int | None = None) -> TaskRunn
     dask = dask_setting(dask, workers)
     if dask is None:
         return None
-    from prefect_dask import DaskTaskRunner
-
+    runner = _quote_safe_runner()
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO: every connection
     if dask != LOCAL:
         check_scheduler(dask)
-        return DaskTaskRunner(address=dask)
-    return DaskTaskRunner(
+        return runner(address=dask)
+    return runner(
         cluster_kwargs={
             "n_workers": workers or os.cpu_count() or 1,
             "threads_per_worker": 1,
@@ -75,6 +78,46 @@ def task_runner(dask: str | None = None, workers: int | None = None) -> TaskRunn
             "dashboard_address": None,
         }
     )
+
+
+class _Sealed:
+    """A task argument Dask and Prefect pass through whole, unpickled on the worker as the
+    value itself (the worker's task engine then reads it as an unquoted argument)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __reduce__(self) -> tuple[Any, tuple[object]]:
+        return (_unsealed, (self.value,))
+
+
+def _unsealed(value: T) -> T:
+    return value
+
+
+def _quote_safe_runner() -> type[DaskTaskRunner]:
+    """prefect-dask with ``quote``d arguments that arrive as their values.
+
+    prefect-dask delivers a ``quote(x)`` argument to a worker process as the tuple
+    ``(x,)`` (Prefect's annotations are namedtuples; prefect-archive/prefect-dask#43),
+    and walks it looking for futures first.  This runner seals each quoted argument
+    instead: no walk in the flow's process, one pickle, the value on the worker."""
+    from prefect.utilities.annotations import quote
+    from prefect_dask import DaskTaskRunner
+
+    class QuoteSafeDaskTaskRunner(DaskTaskRunner):
+        def _optimize_futures(self, expr: Any) -> Any:
+            optimize = super()._optimize_futures
+            if isinstance(expr, dict):  # a task's parameters
+                return {
+                    name: _Sealed(value.unwrap()) if isinstance(value, quote) else optimize(value)
+                    for name, value in expr.items()
+                }
+            return optimize(expr)
+
+    return QuoteSafeDaskTaskRunner
 
 
 def check_scheduler(address: str, seconds: float = CONNECT_SECONDS) -> None:
