@@ -16,6 +16,9 @@ BATCH_SIZE = 500
 """Dumps per archive/transform/publish step: bounds memory on long backfills."""
 BATCH_BYTES = 256 * 1024 * 1024
 """...and input bytes per step, so a folder of large dumps is bounded too."""
+CHUNKS_IN_FLIGHT = 4
+"""Chunks archived and submitted to the task runner ahead of the one being written: keeps
+parallel workers busy while memory stays bounded (by chunks, each bounded in bytes)."""
 
 
 def warehouse_root(flag: str | os.PathLike[str] | None = None) -> Path:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
+
+Scope = Literal["file", "entry", "row"]
+"""What a quarantine row rejects: a whole input, one entry of a dump, or one table row."""
 
 
 class Reject(StrEnum):

@@ -8,10 +8,16 @@ document their own columns in ``sql/``.
 from __future__ import annotations
 
 from datetime import date
+from typing import get_args
 
 import pandera.engines.polars_engine as pe
 import pandera.polars as pa
 import polars as pl
+
+from paperlake.archive import CaptureSource
+from paperlake.entities import EntityRole
+from paperlake.normalize import LinkKind
+from paperlake.rejects import Reject, Scope
 
 MAX_TITLE_CHARS = 500
 """Real titles are < 200 chars; a longer "title" is a paragraph or a broken dump."""
@@ -56,7 +62,7 @@ class Dumps(pa.DataFrameModel):
     date_label: str = pa.Field(description="The label as written, e.g. 'Mar 14'.")
     listed_on: date = pa.Field(ge=EARLIEST_LISTING)
     captured_on: date = pa.Field(ge=EARLIEST_LISTING)
-    captured_on_source: str = pa.Field(isin=["file_name", "mtime", "override"])
+    captured_on_source: str = pa.Field(isin=get_args(CaptureSource))
     n_bytes: pl.Int64 = pa.Field(ge=1)
     n_papers: pl.Int32 = pa.Field(ge=1, description="Listings loaded from this dump.")
     n_entry_problems: pl.Int32 = pa.Field(ge=0, description="Entries quarantined.")
@@ -106,7 +112,7 @@ class PaperLinks(pa.DataFrameModel):
 
     paper_id: str = pa.Field(str_matches=_PAPER_ID)
     url: str = pa.Field(str_matches=r"^https?://\S+$")
-    kind: str = pa.Field(isin=["repo", "project_page", "other"])
+    kind: str = pa.Field(isin=get_args(LinkKind))
     repo: str = pa.Field(nullable=True, str_matches=r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
 
     class Config(Strict):
@@ -122,7 +128,7 @@ class PaperEntities(pa.DataFrameModel):
 
     paper_id: str = pa.Field(str_matches=_PAPER_ID)
     entity: str = pa.Field(str_length={"min_value": 2, "max_value": 80})
-    role: str = pa.Field(isin=["introduces", "mentions"])
+    role: str = pa.Field(isin=get_args(EntityRole))
 
     class Config(Strict):
         unique = ["paper_id", "entity"]
@@ -213,9 +219,11 @@ class Quarantine(pa.DataFrameModel):
 
     source_file: str
     dump_id: str = pa.Field(nullable=True, description="Null when the file was unreadable.")
-    scope: str = pa.Field(isin=["file", "entry", "row"])
+    scope: str = pa.Field(isin=get_args(Scope))
     table_name: str = pa.Field(nullable=True, description="Contract that failed, for rows.")
-    reason: str = pa.Field(str_length={"min_value": 1}, description="A paperlake.rejects code.")
+    reason: str = pa.Field(
+        isin=[code.value for code in Reject], description="A paperlake.rejects code."
+    )
     detail: str = pa.Field(str_length={"min_value": 1})
     line: pl.Int32 = pa.Field(nullable=True, ge=1)
     title: str = pa.Field(nullable=True)

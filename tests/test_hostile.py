@@ -10,9 +10,9 @@ import pytest
 
 from paperlake.cli import EXIT_FAILED, main
 from paperlake.config import DASHBOARD_NAME
+from paperlake.discover import display_path
 from paperlake.flows.ingest import RunSummary, ingest
 from paperlake.lake import ARCHIVE_MODE, LockRefused, Warehouse
-from paperlake.sources import Candidate, batches, display_path
 from tests.conftest import SAMPLES, query
 from tests.hostile import CATALOGUE, ROOT_ONLY_SKIPPED, Hostile
 
@@ -140,17 +140,6 @@ def test_symlinked_lock_is_refused_and_its_target_untouched(
     assert ".lock is a symbolic link" in capsys.readouterr().err
     assert victim.read_text() == "precious\n"
     assert sorted(p.name for p in root.iterdir()) == [".lock"]
-
-
-def test_batches_are_capped_by_count_and_bytes() -> None:
-    files = [Candidate(f"/d/{i}", size, 0) for i, size in enumerate([40, 40, 40, 90, 10, 10, 10])]
-    sizes = [[c.n_bytes for c in group] for group in batches(files, max_count=3, max_bytes=100)]
-    assert sizes == [[40, 40], [40], [90, 10], [10, 10]]
-    assert [len(g) for g in batches(files, max_count=2, max_bytes=1000)] == [2, 2, 2, 1]
-    assert batches([Candidate("/d/huge", 500, 0)], max_count=3, max_bytes=100) == [
-        [Candidate("/d/huge", 500, 0)]
-    ]
-    assert batches([], max_count=3, max_bytes=100) == []
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read a file without read permission")

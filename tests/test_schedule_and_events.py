@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from paperlake.config import DEFAULT_CRON
-from paperlake.flows.ingest import daily_deployment, ingest
+from paperlake.flows.deploy import daily_deployment
+from paperlake.flows.ingest import ingest
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -8,7 +8,6 @@ import polars as pl
 import pytest
 
 from paperlake.schemas.tables import (
-    PUBLISHED,
     Dumps,
     Entries,
     Listings,
@@ -42,23 +41,6 @@ def failures(model: type, rows: list[dict]) -> dict[int, str]:
     good, failed = validate_rows(model, frame(model, rows))
     assert good.height + len(failed) == len(rows)
     return {f.row: f.detail for f in failed}
-
-
-def test_every_published_table_has_a_contract() -> None:
-    assert set(PUBLISHED) == {
-        "dumps",
-        "listings",
-        "papers",
-        "paper_links",
-        "paper_entities",
-        "paper_topics",
-        "paper_keyphrases",
-        "paper_terms",
-        "keyphrase_daily",
-        "title_pairs",
-        "sources",
-        "quarantine",
-    }
 
 
 @pytest.mark.parametrize(

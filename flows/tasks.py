@@ -1,0 +1,117 @@
+"""The Prefect tasks: each wraps one stage of ``paperlake`` and nothing else.
+
+Tasks are coarse (one per chunk of up to ``BATCH_SIZE`` dumps, never per dump or row) so a
+ten-year backfill is a handful of task runs.  Data-carrying arguments are wrapped in
+:func:`as_is`: Prefect would otherwise walk every element (every paper id of the warehouse)
+to look for futures, which made a daily run's overhead grow with the warehouse.  Archiving
+retries (content-addressed, so a retry is safe); the lake writes do not: they all belong to
+the run's one open transaction, and a failure rolls all of them back.  Only
+:func:`transform_chunk` may run on a worker (its arguments and result pickle); the others
+hold the run's connection and run in the flow's thread.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TypeVar, cast
+
+import polars as pl
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
+
+from paperlake import archive, publish
+from paperlake.discover import Candidate, Discovery, Unreadable, discover
+from paperlake.lake import Transaction, Warehouse
+from paperlake.topics import Taxonomy
+from paperlake.transform import Batch, Known, transform
+from paperlake.views import ensure_database
+
+T = TypeVar("T")
+
+
+def as_is(value: T) -> T:
+    """Pass ``value`` to a task without Prefect walking its contents (``quote``).
+
+    Typed as the value itself, which Prefect's own annotations do not express."""
+    return cast(T, quote(value))
+
+
+@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def open_warehouse(warehouse: Warehouse) -> tuple[Known, list[str]]:
+    """Finish what a killed run left (delete its uncommitted files, rebuild stale views) and
+    read what the warehouse knows at run start."""
+    recovered = warehouse.recover()
+    ensure_database(warehouse)
+    known = Known.from_tables(
+        *(warehouse.scan(name) for name in ("dumps", "papers", "quarantine", "sources"))
+    )
+    return known, recovered
+
+
+@task(cache_policy=NO_CACHE)
+def find_inputs(paths: list[str], known: Known, warehouse: Warehouse) -> Discovery:
+    return discover(paths, known.files, exclude=warehouse.root)
+
+
+@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def archive_chunk(
+    warehouse: Warehouse, candidates: list[Candidate], captured_on: date | None
+) -> tuple[list[archive.RawDump], list[Unreadable]]:
+    return archive.archive_inputs(warehouse, candidates, captured_on)
+
+
+@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def reload_quarantined(
+    warehouse: Warehouse, known: Known, captured_on: date | None
+) -> archive.Replay:
+    files = (
+        warehouse.scan("quarantine")
+        .filter(pl.col("scope") == "file")
+        .unique("source_file", keep="last", maintain_order=True)
+        .select("source_file", "dump_id", "archive_path")
+        .collect()
+    )
+    return archive.quarantined_inputs(warehouse, list(files.iter_rows()), known.files, captured_on)
+
+
+@task(cache_policy=NO_CACHE)
+def transform_chunk(
+    raws: list[archive.RawDump],
+    unreadable: list[Unreadable],
+    known: Known,
+    taxonomy: Taxonomy,
+    run_id: str,
+    now: datetime,
+) -> Batch:
+    return transform(raws, unreadable, known, taxonomy, run_id, now)
+
+
+@task(cache_policy=NO_CACHE)
+def write(run: Transaction, batch: Batch) -> None:
+    publish.write(run, batch)
+
+
+@task(cache_policy=NO_CACHE)
+def write_replay(
+    run: Transaction, warehouse: Warehouse, again: archive.Replay, batch: Batch
+) -> None:
+    publish.write_replay(run, warehouse, again, batch)
+
+
+@task(cache_policy=NO_CACHE)
+def write_summaries(run: Transaction, new: dict[str, list[pl.DataFrame]]) -> dict[str, int]:
+    return publish.write_summaries(run, new)
+
+
+@task(cache_policy=NO_CACHE)
+def retag(warehouse: Warehouse, run: Transaction, taxonomy: Taxonomy) -> dict[str, int]:
+    """Tag every published paper again; ``papers`` and ``paper_topics`` replaced whole."""
+    retagged = publish.retag(warehouse.scan("papers").collect(), taxonomy)
+    run.replace(retagged)
+    return {name: frame.height for name, frame in retagged.items()}
+
+
+@task(cache_policy=NO_CACHE)
+def commit(warehouse: Warehouse, run: Transaction, retention_days: float) -> int:
+    return publish.commit(warehouse, run, retention_days)

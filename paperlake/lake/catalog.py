@@ -1,0 +1,195 @@
+"""The DuckLake catalog: attach (create, evolve), the run's session and transaction."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+
+from paperlake.lake.base import WarehouseBase
+from paperlake.lake.layout import (
+    CLAIM,
+    DATA,
+    DUCKLAKE,
+    LAKE,
+    SHARED_EXTENSIONS,
+    CatalogError,
+    StorageUnavailable,
+    WarehouseBusy,
+    s3_secret_sql,
+    sql_str,
+)
+from paperlake.lake.transaction import Rows, Transaction
+
+_ENSURE_ATTEMPTS = 5
+"""Two first runs on a fresh shared catalog both create the tables; the later one retries."""
+_ATTACH_WAIT_SECONDS = 10.0
+"""The catalog is a DuckDB file: one process at a time.  Others retry this long."""
+
+
+class Catalog(WarehouseBase):
+    def _has_data(self, folders: tuple[str, ...] = (DATA, "raw", "_manifests")) -> bool:
+        """Anything a catalog must already describe: data files, raw inputs, old layout."""
+        return any(
+            any(path.is_file() for path in (self.root / folder).rglob("*"))
+            for folder in folders
+            if (self.root / folder).exists()
+        )
+
+    def _missing_catalog(self) -> CatalogError:
+        if (self.root / "_manifests").exists():
+            return CatalogError(
+                f"{self.root} holds a warehouse in the old manifest layout and no catalog "
+                f"{self.catalog_path}: run `paperlake migrate` to move it to DuckLake"
+            )
+        return CatalogError(
+            f"the lake catalog {self.catalog_path} is missing but the warehouse holds data: "
+            "restore the file from a backup, or run `paperlake rebuild` to rebuild the lake "
+            "from the raw archive (nothing has been changed or deleted)"
+        )
+
+    def connect(
+        self, create: bool = False, read_only: bool = False, adopt_raw: bool = False
+    ) -> duckdb.DuckDBPyConnection:
+        """A new in-memory DuckDB connection with the lake attached as ``lk``.
+
+        ``create`` makes a new catalog, but only in a warehouse that holds no data yet:
+        never over files a lost catalog used to describe.  ``adopt_raw`` (rebuild, migrate)
+        allows a raw archive to exist already.
+        """
+        if self.shared is None and not self.catalog_path.exists():
+            if self._has_data((DATA, "_manifests") if adopt_raw else (DATA, "raw", "_manifests")):
+                raise self._missing_catalog()
+            if not create:
+                raise CatalogError(
+                    f"no warehouse at {self.root}: run `paperlake ingest PATH` first"
+                )
+        con = duckdb.connect()
+        try:
+            con.execute(f"LOAD {sql_str(str(DUCKLAKE))}")
+            if self.shared is None:
+                self.data_path.mkdir(parents=True, exist_ok=True)
+                data, catalog = str(self.data_path) + "/", str(self.catalog_path)
+            else:
+                for extension in SHARED_EXTENSIONS:
+                    con.execute(f"LOAD {sql_str(str(extension))}")
+                con.execute(s3_secret_sql())
+                data, catalog = f"{self.shared.lake}/data/", f"postgres:{self.shared.catalog}"
+            options = f"DATA_PATH {sql_str(data)}"
+            options += ", DATA_INLINING_ROW_LIMIT 0, OVERRIDE_DATA_PATH true"
+            options += ", READ_ONLY" if read_only else ""
+            attach = f"ATTACH {sql_str('ducklake:' + catalog)} AS {LAKE}"
+            deadline = time.monotonic() + _ATTACH_WAIT_SECONDS
+            while True:
+                try:
+                    con.execute(f"{attach} ({options})")
+                    break
+                except duckdb.Error as exc:
+                    if not self._retry_attach(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+            if not read_only:
+                for attempt in range(1, _ENSURE_ATTEMPTS + 1):
+                    try:
+                        self._ensure_tables(con)
+                        break
+                    except duckdb.TransactionException:  # a failed COMMIT ends the transaction
+                        if attempt == _ENSURE_ATTEMPTS:
+                            raise
+        except duckdb.Error as exc:
+            con.close()
+            if "Could not set lock" in str(exc):  # another process writes it
+                raise WarehouseBusy(f"a run is writing the catalog {self.catalog_path}") from exc
+            if self.shared is not None:
+                raise CatalogError(
+                    f"the shared lake (catalog {self.shared.catalog}, data {self.shared.lake}) "
+                    f"cannot be reached: {exc}"
+                ) from exc
+            raise CatalogError(
+                f"the lake catalog {self.catalog_path} cannot be read ({exc}): restore it from "
+                "a backup, or move it aside and run `paperlake rebuild` to rebuild the lake "
+                "from the raw archive (nothing has been changed or deleted)"
+            ) from exc
+        return con
+
+    def _retry_attach(self, exc: duckdb.Error) -> bool:
+        """A local catalog: a reader's brief look at it (history, views) holds its lock.
+        A shared one: another machine's first run is creating the catalog's tables."""
+        if self.shared is None:
+            return isinstance(exc, duckdb.IOException) and "Could not set lock" in str(exc)
+        return "Failed to initialize DuckLake" in str(exc)
+
+    def _ensure_tables(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Create missing tables and columns (schema evolution), in one commit."""
+        import polars as pl
+
+        from paperlake.schemas.tables import PUBLISHED, polars_schema
+
+        existing = {
+            (table, column)
+            for table, column in con.execute(
+                "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = ?",
+                [LAKE],
+            ).fetchall()
+        }
+        tables = {table for table, _ in existing}
+        con.execute("BEGIN TRANSACTION")
+        for name, model in PUBLISHED.items():
+            con.register("typed", Rows(pl.DataFrame(schema=polars_schema(model))))
+            if name not in tables:
+                con.execute(f"CREATE TABLE {LAKE}.{name} AS SELECT * FROM typed LIMIT 0")
+            for column, sql_type, *_ in con.execute("DESCRIBE typed").fetchall():
+                if name in tables and (name, column) not in existing:
+                    con.execute(f"ALTER TABLE {LAKE}.{name} ADD COLUMN {column} {sql_type}")
+            con.unregister("typed")
+        if self.shared is not None and CLAIM not in tables:
+            con.execute(f"CREATE TABLE {LAKE}.{CLAIM} AS SELECT '' AS run_id")
+        con.execute(f"CALL {LAKE}.set_commit_message('paperlake', '(tables created)')")
+        con.execute("COMMIT")
+
+    @contextmanager
+    def session(
+        self, create: bool = True, adopt_raw: bool = False
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Hold one connection to the lake for a run (a catalog is opened once per process)."""
+        self._con = self.connect(create=create, adopt_raw=adopt_raw)
+        try:
+            yield self._con
+        except duckdb.IOException as exc:  # HTTP errors included: the bucket, the catalog
+            if self.shared is None:
+                raise
+            reason = str(exc).strip().splitlines()[0]
+            raise StorageUnavailable(
+                f"the shared lake failed mid-run ({reason}): nothing of this run was "
+                f"published; run it again once {self._endpoint()} answers"
+            ) from exc
+        finally:
+            self._con.close()
+            self._con = None
+
+    def _endpoint(self) -> str:
+        assert self.shared is not None
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        return f"{endpoint or 'S3'} ({self.shared.lake}) and the catalog {self.shared.catalog}"
+
+    @contextmanager
+    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self._con is not None:
+            yield self._con
+            return
+        con = self.connect(read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def begin(self, run_id: str) -> Transaction:
+        """Start the run's transaction (inside :meth:`session`)."""
+        assert self._con is not None, "begin() needs an open session()"
+        run = Transaction(self._con, run_id)
+        if self.shared is not None:
+            self._con.execute(f"UPDATE {LAKE}.{CLAIM} SET run_id = ?", [run_id])
+        return run

@@ -1,0 +1,71 @@
+"""Keeping the lake bounded and clean: compaction, expiry, a killed run's leftovers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from paperlake.config import DEFAULT_RETENTION_DAYS
+from paperlake.lake.catalog import Catalog
+from paperlake.lake.layout import LAKE
+
+ORPHAN_GRACE = "1 day"
+"""On shared storage another machine's run may be writing files no snapshot lists yet, so
+only files unlisted for this long are deleted as a killed run's leftovers."""
+
+
+class Maintenance(Catalog):
+    def maintain(self, retention_days: float = DEFAULT_RETENTION_DAYS) -> None:
+        """Compact and expire (inside :meth:`session`, under the lock).
+
+        Files with deleted rows are rewritten (so the current snapshot has no delete files),
+        small files merged (older snapshots stay readable: they refer to parts of the merged
+        file), snapshots older than ``retention_days`` expired, and files no snapshot uses
+        any more deleted once they have been unused since before this call: a reader
+        holding the previous views keeps its files until the next run.
+        """
+        assert self._con is not None, "maintain() needs an open session()"
+        try:
+            self._maintain(self._con, retention_days)
+        except duckdb.TransactionException:
+            if self.shared is None:
+                raise
+            # Another machine committed meanwhile; the run is published, the next run
+            # compacts.
+
+    def _maintain(self, con: duckdb.DuckDBPyConnection, retention_days: float) -> None:
+        started = con.execute("SELECT now()").fetchone()
+        assert started is not None
+        con.execute(f"CALL ducklake_rewrite_data_files('{LAKE}', delete_threshold => 0)")
+        con.execute(f"CALL ducklake_merge_adjacent_files('{LAKE}')")
+        con.execute(
+            f"CALL ducklake_expire_snapshots('{LAKE}', older_than => now() - ?::INTERVAL)",
+            [f"{retention_days * 86400:.0f} seconds"],
+        )
+        con.execute(f"CALL ducklake_cleanup_old_files('{LAKE}', older_than => ?)", [started[0]])
+
+    def recover(self) -> list[str]:
+        """Remove what a killed run left behind; return what was removed (relative paths).
+
+        Must run inside :meth:`session`, under the lock: data files in no snapshot were
+        written by a run that never committed; temp files were never renamed into place.
+        """
+        assert self._con is not None, "recover() needs an open session()"
+        if self.shared is None:
+            orphans = f"CALL ducklake_delete_orphaned_files('{LAKE}', cleanup_all => true)"
+        else:
+            orphans = (
+                f"CALL ducklake_delete_orphaned_files('{LAKE}', "
+                f"older_than => now() - INTERVAL '{ORPHAN_GRACE}')"
+            )
+        removed = [
+            path if self.shared else Path(path).resolve().relative_to(self.root).as_posix()
+            for (path,) in self._con.execute(orphans).fetchall()
+        ]
+        # ".*.tmp-*": a temp file of the root's own files (the views' database, dashboard.html)
+        for pattern in ("raw/**/.*.tmp-*", ".*.tmp-*"):
+            for path in self.root.glob(pattern):
+                path.unlink()
+                removed.append(path.relative_to(self.root).as_posix())
+        return sorted(removed)

@@ -1,0 +1,93 @@
+"""One run's writes as one DuckLake transaction, and typed reads of a lake relation."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from paperlake.lake.layout import LAKE, CommitConflict
+
+if TYPE_CHECKING:
+    import polars as pl
+
+
+class Rows:
+    """A polars frame DuckDB can scan once registered (Arrow C stream: no pyarrow needed)."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+
+    def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+        return self.frame.__arrow_c_stream__(requested_schema)
+
+
+class Transaction:
+    """One run's writes: every batch and summary, committed together by :meth:`commit`."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+        self.con = con
+        self.run_id = run_id
+        self.rows: dict[str, int] = {}
+        """Rows inserted per table (a replaced table or partition counts its new rows)."""
+        con.execute("BEGIN TRANSACTION")
+
+    def scan(self, table: str) -> pl.LazyFrame:
+        """``table`` as this transaction sees it (its own writes included)."""
+        return read_relation(self.con, f"{LAKE}.{table}", table)
+
+    def append(self, frames: dict[str, pl.DataFrame]) -> None:
+        """Insert ``frames``; a partitioned table has each partition in its frame replaced."""
+        from paperlake.schemas.tables import PARTITIONED
+
+        for name, frame in frames.items():
+            column = PARTITIONED.get(name)
+            if column is not None and frame.height:
+                values = frame[column].unique().to_list()
+                self.con.execute(f"DELETE FROM {LAKE}.{name} WHERE {column} IN ?", [values])
+            self._insert(name, frame)
+
+    def replace(self, frames: dict[str, pl.DataFrame]) -> None:
+        """Replace each table in ``frames`` whole by its frame."""
+        for name, frame in frames.items():
+            self.con.execute(f"DELETE FROM {LAKE}.{name}")
+            self._insert(name, frame)
+
+    def _insert(self, name: str, frame: pl.DataFrame) -> None:
+        self.rows[name] = self.rows.get(name, 0) + frame.height
+        if frame.height:
+            self.con.register("incoming", Rows(frame))
+            self.con.execute(f"INSERT INTO {LAKE}.{name} BY NAME SELECT * FROM incoming")
+            self.con.unregister("incoming")
+
+    def commit(self) -> int:
+        """The run's single commit point: one snapshot with the run id and rows per table;
+        returns its id."""
+        info = json.dumps({"run_id": self.run_id, "rows": self.rows}, sort_keys=True)
+        self.con.execute(
+            f"CALL {LAKE}.set_commit_message('paperlake', ?, extra_info => ?)",
+            [f"paperlake run {self.run_id}", info],
+        )
+        try:
+            self.con.execute("COMMIT")
+        except duckdb.TransactionException as exc:
+            message = f"run {self.run_id} lost the commit to another writer: {exc}"
+            raise CommitConflict(message) from exc
+        snapshot = self.con.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()
+        assert snapshot is not None
+        return int(snapshot[0])
+
+    def rollback(self) -> None:
+        self.con.execute("ROLLBACK")
+
+
+def read_relation(con: duckdb.DuckDBPyConnection, relation: str, table: str) -> pl.LazyFrame:
+    import polars as pl
+
+    from paperlake.schemas.tables import PUBLISHED, polars_schema
+
+    schema = polars_schema(PUBLISHED[table])
+    columns = ", ".join(schema.names())
+    frame = pl.DataFrame(con.sql(f"SELECT {columns} FROM {relation}"))
+    return frame.cast(dict(schema)).lazy()  # type: ignore[arg-type]

@@ -1,0 +1,80 @@
+"""Publish stage: a run's batches and summaries go into its one DuckLake transaction, which
+commits once; then maintenance and the views (``paperlake.views``) follow.
+
+Runs in the flow's own thread: the transaction's connection never leaves it.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from paperlake import frames
+from paperlake.archive import Replay
+from paperlake.lake import Transaction, Warehouse
+from paperlake.schemas.tables import PUBLISHED
+from paperlake.schemas.validate import validate_derived
+from paperlake.summaries import summarize
+from paperlake.topics import Taxonomy
+from paperlake.transform import Batch
+from paperlake.views import ensure_database
+
+SUMMARIZED = ("listings", "papers")
+"""The tables whose new rows the summary tables are computed from."""
+
+
+def write(run: Transaction, batch: Batch) -> None:
+    """Write the batch into the run's transaction; invisible until :func:`commit`."""
+    run.append(batch.tables)
+
+
+def write_replay(run: Transaction, store: Warehouse, again: Replay, batch: Batch) -> None:
+    """Write a replay's batch: the replayed files' old quarantine rows go, its own come in
+    (quarantine rewritten copy-on-write)."""
+    if not again.paths:  # nothing to rewrite
+        return
+    kept = store.scan("quarantine").filter(
+        ~pl.col("source_file").is_in(list(again.paths))
+        & ~pl.col("dump_id").is_in(list(again.dump_ids)).fill_null(False)
+    )
+    run.replace({"quarantine": pl.concat([kept.collect(), batch.quarantine])})
+    run.append({name: frame for name, frame in batch.tables.items() if name != "quarantine"})
+
+
+def write_summaries(run: Transaction, new: dict[str, list[pl.DataFrame]]) -> dict[str, int]:
+    """Compute the summary tables for the rows the run wrote (``new``: table -> its new
+    frames), write them too and return their row counts."""
+    written = {name: pl.concat(parts) for name, parts in new.items() if parts}
+    frames = {
+        name: validate_derived(PUBLISHED[name], frame, f"summary {name}")
+        for name, frame in summarize(run, written).items()
+    }
+    run.append(frames)
+    return {name: frame.height for name, frame in frames.items()}
+
+
+def retag(papers: pl.DataFrame, taxonomy: Taxonomy) -> dict[str, pl.DataFrame]:
+    """Every paper tagged again with ``taxonomy``: ``papers`` (its ``taxonomy_version``)
+    and ``paper_topics``, to replace whole."""
+    retagged = {
+        "papers": papers.with_columns(pl.lit(taxonomy.version).alias("taxonomy_version")),
+        "paper_topics": frames.paper_topics(papers, taxonomy),
+    }
+    return {
+        name: validate_derived(PUBLISHED[name], frame, f"retopic {name}")
+        for name, frame in retagged.items()
+    }
+
+
+def commit(warehouse: Warehouse, run: Transaction, retention_days: float) -> int:
+    """Commit the run (its single commit point), then compact, expire and rebuild the views.
+
+    A run that wrote nothing commits nothing; maintenance still runs (retention is by age).
+    Returns the snapshot the views now show."""
+    if any(run.rows.values()):
+        run.commit()
+    else:
+        run.rollback()
+    warehouse.maintain(retention_days)
+    snapshot = warehouse.current()
+    ensure_database(warehouse, snapshot)
+    return snapshot.version

@@ -1,0 +1,83 @@
+"""The archive stage: each input read once, kept byte for byte under its hash."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from paperlake import archive
+from paperlake.archive import archive_inputs, capture_date, quarantined_inputs
+from paperlake.discover import Candidate, Unreadable
+from paperlake.lake import ARCHIVE_MODE, Warehouse
+
+
+def candidate(path: Path) -> Candidate:
+    info = path.stat()
+    return Candidate(str(path), info.st_size, info.st_mtime_ns)
+
+
+def test_capture_date_from_override_then_name_then_mtime(tmp_path: Path) -> None:
+    named, plain = tmp_path / "2025-03-14_daily.txt", tmp_path / "daily.txt"
+    for path in (named, plain):
+        path.write_text("x")
+        os.utime(path, (1.7e9, 1.7e9))
+    mtime_day = datetime.fromtimestamp(1.7e9, UTC).date()
+    assert capture_date(candidate(named), date(2025, 1, 2)) == (date(2025, 1, 2), "override")
+    assert capture_date(candidate(named), None) == (date(2025, 3, 14), "file_name")
+    assert capture_date(candidate(plain), None) == (mtime_day, "mtime")
+
+
+def test_inputs_are_archived_and_a_failed_read_is_reported(tmp_path: Path) -> None:
+    store = Warehouse(tmp_path / "warehouse")
+    good, gone = tmp_path / "good.txt", tmp_path / "gone.txt"
+    good.write_bytes(b"some bytes")
+    gone.write_bytes(b"soon gone")
+    found = [candidate(good), candidate(gone)]
+    gone.unlink()
+    raws, unreadable = archive_inputs(store, found, None)
+    assert [r.path for r in raws] == [str(good)]
+    assert raws[0].dump_id == hashlib.sha256(b"some bytes").hexdigest()
+    archived = store.root / raws[0].archive_path
+    assert archived.read_bytes() == b"some bytes"
+    assert archived.stat().st_mode & 0o777 == ARCHIVE_MODE
+    assert unreadable == [Unreadable(str(gone), "cannot read: No such file or directory")]
+
+
+def test_an_input_too_large_to_be_a_dump_is_streamed_not_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(archive, "MAX_DUMP_BYTES", 10)
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"x" * (3 << 20))  # several read chunks
+    store = Warehouse(tmp_path / "warehouse")
+    [raw], _ = archive_inputs(store, [candidate(big)], None)
+    assert raw.data is None and raw.n_bytes == 3 << 20
+    assert raw.dump_id == hashlib.sha256(big.read_bytes()).hexdigest()
+    assert (store.root / raw.archive_path).read_bytes() == big.read_bytes()
+    assert not list((store.root / "raw").glob(".*"))  # no temp file left
+
+
+def test_replay_reads_a_changed_file_else_its_archived_bytes(tmp_path: Path) -> None:
+    store = Warehouse(tmp_path / "warehouse")
+    same, changed = tmp_path / "same.txt", tmp_path / "changed.txt"
+    same.write_bytes(b"old same")
+    changed.write_bytes(b"old changed")
+    raws, _ = archive_inputs(store, [candidate(same), candidate(changed)], None)
+    known = {r.path: (r.n_bytes, r.mtime_ns) for r in raws}
+    changed.write_bytes(b"corrected")
+    os.utime(changed, (1.7e9, 1.7e9))
+    quarantined = [(r.path, r.dump_id, r.archive_path) for r in raws]
+    quarantined.append((str(tmp_path / "vanished.txt"), None, None))
+    again = quarantined_inputs(store, quarantined, known, None)
+    assert {r.path: r.data for r in again.raws} == {
+        str(same): b"old same",
+        str(changed): b"corrected",
+    }
+    assert again.unreadable == [
+        Unreadable(str(tmp_path / "vanished.txt"), "cannot stat: file is gone")
+    ]
+    assert again.dump_ids == {r.dump_id for r in raws}

@@ -1,0 +1,64 @@
+"""The discover stage: which files under the given paths are inputs, and which are not."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from paperlake.discover import Candidate, chunks, discover
+
+
+def test_chunks_are_capped_by_count_and_bytes() -> None:
+    files = [Candidate(f"/d/{i}", size, 0) for i, size in enumerate([40, 40, 40, 90, 10, 10, 10])]
+    sizes = [[c.n_bytes for c in group] for group in chunks(files, max_count=3, max_bytes=100)]
+    assert sizes == [[40, 40], [40], [90, 10], [10, 10]]
+    assert [len(g) for g in chunks(files, max_count=2, max_bytes=1000)] == [2, 2, 2, 1]
+    assert chunks([Candidate("/d/huge", 500, 0)], max_count=3, max_bytes=100) == [
+        [Candidate("/d/huge", 500, 0)]
+    ]
+    assert chunks([], max_count=3, max_bytes=100) == []
+
+
+def test_inputs_in_progress_and_hidden_files_wait(tmp_path: Path) -> None:
+    for name in ("a.txt", "b.part", ".hidden", "c.crdownload", "d"):
+        (tmp_path / name).write_text("x")
+    found = discover([tmp_path], {})
+    assert [Path(c.path).name for c in found.candidates] == ["a.txt", "d"]
+    waiting = sorted(Path(p).name for p in found.skipped_in_progress)
+    assert waiting == [".hidden", "b.part", "c.crdownload"]
+    assert found.unreadable == []
+
+
+def test_unchanged_files_are_skipped_without_reading(tmp_path: Path) -> None:
+    old, new = tmp_path / "old.txt", tmp_path / "new.txt"
+    old.write_text("x")
+    new.write_text("y")
+    info = old.stat()
+    found = discover([tmp_path], {str(old): (info.st_size, info.st_mtime_ns)})
+    assert [c.path for c in found.candidates] == [str(new)]
+    assert found.skipped_unchanged == 1
+    os.utime(old, ns=(info.st_atime_ns, info.st_mtime_ns + 1))  # touched: read again
+    again = discover([tmp_path], {str(old): (info.st_size, info.st_mtime_ns)})
+    assert sorted(c.path for c in again.candidates) == [str(new), str(old)]
+
+
+def test_what_cannot_be_a_dump_is_reported_not_lost(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    (landing / "sub").mkdir(parents=True)
+    os.mkfifo(landing / "pipe")
+    (landing / "folder link").symlink_to(landing / "sub", target_is_directory=True)
+    (landing / os.fsdecode(b"bad\xffname.txt")).write_text("x")
+    found = discover([landing, tmp_path / "missing"], {})
+    reasons = {Path(u.path).name: u.detail for u in found.unreadable}
+    assert reasons["pipe"] == "not a regular file: a named pipe"
+    assert reasons["folder link"].startswith("not a regular file: a folder")
+    assert reasons["bad\\xffname.txt"].startswith("file name is not valid UTF-8")
+    assert found.candidates == []
+
+
+def test_the_warehouse_itself_is_never_an_input(tmp_path: Path) -> None:
+    (tmp_path / "warehouse" / "raw").mkdir(parents=True)
+    (tmp_path / "warehouse" / "raw" / "x.txt").write_text("x")
+    (tmp_path / "day.txt").write_text("x")
+    found = discover([tmp_path], {}, exclude=tmp_path / "warehouse")
+    assert [Path(c.path).name for c in found.candidates] == ["day.txt"]

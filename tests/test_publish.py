@@ -1,0 +1,61 @@
+"""The publish stage without Prefect: a run's batches, its summaries, one commit, the views."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from paperlake import publish
+from paperlake.archive import archive_inputs
+from paperlake.discover import chunks, discover
+from paperlake.lake import Warehouse
+from paperlake.schemas.tables import PUBLISHED, SUMMARIES
+from paperlake.topics import load_taxonomy
+from paperlake.transform import Known, reconcile, transform
+from tests.conftest import SAMPLE_CAPTURE, SAMPLES, query
+
+NOW = datetime(2026, 1, 2, tzinfo=UTC)
+
+
+def test_batches_and_summaries_publish_in_one_commit(tmp_path: Path) -> None:
+    store = Warehouse(tmp_path / "warehouse")
+    taxonomy = load_taxonomy()
+    with store.session():
+        run = store.begin("run-1")
+        found = discover([SAMPLES], {})
+        batches = []
+        for chunk in chunks(found.candidates, 1, 1 << 30):
+            raws, _ = archive_inputs(store, chunk, SAMPLE_CAPTURE)
+            batches.append(transform(raws, [], Known(), taxonomy, "run-1", NOW))
+        new: dict = {name: [] for name in publish.SUMMARIZED}
+        published = list(reconcile(batches))
+        for batch in published:
+            assert set(batch.tables) | SUMMARIES == set(PUBLISHED)  # a contract per table
+            publish.write(run, batch)
+            for name, parts in new.items():
+                parts.append(batch.tables[name])
+        summaries = publish.write_summaries(run, new)
+        assert summaries.keys() == SUMMARIES and summaries["keyphrase_daily"] > 0
+        assert "run-1" not in {e.run_id for e in store.history()}  # invisible until the commit
+        version = publish.commit(store, run, retention_days=30)
+    assert [e.run_id for e in store.history()].count("run-1") == 1  # one snapshot
+    papers = sum(b.tables["papers"].height for b in published)
+    assert papers < sum(b.tables["papers"].height for b in batches)  # papers on both days
+    assert query(store.root, "select count(*) from papers") == [(papers,)]
+    assert store.current_version() == version
+
+
+def test_retag_replaces_topics_and_version(tmp_path: Path) -> None:
+    store = Warehouse(tmp_path / "warehouse")
+    taxonomy = load_taxonomy()
+    with store.session():
+        run = store.begin("run-1")
+        raws, _ = archive_inputs(store, discover([SAMPLES], {}).candidates, SAMPLE_CAPTURE)
+        publish.write(run, next(reconcile([transform(raws, [], Known(), taxonomy, "r", NOW)])))
+        publish.commit(store, run, retention_days=30)
+        papers = store.scan("papers").collect()
+    edited = taxonomy.__class__(taxonomy.topics[:1], "edited")
+    retagged = publish.retag(papers, edited)
+    assert set(retagged["papers"]["taxonomy_version"]) == {"edited"}
+    assert set(retagged["paper_topics"]["topic"]) <= {taxonomy.topics[0].name}
+    assert retagged["papers"].height == papers.height
