@@ -77,7 +77,11 @@ def measure(config: str, dumps: Path, warehouse: Path) -> dict[str, float]:
         text=True,
         check=False,
         env=os.environ
-        | {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"},
+        | {
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",  # a loaded machine
+        },
     )
     if result.returncode != 0:
         raise SystemExit(f"bench.dask {config} failed:\n{result.stderr[-3000:]}")
