@@ -75,7 +75,10 @@ def task_runner(dask: str | None = None, workers: int | None = None) -> TaskRunn
             "n_workers": workers or os.cpu_count() or 1,
             "threads_per_worker": 1,
             "processes": True,
-            "dashboard_address": None,
+            # No dashboard; the scheduler's own HTTP routes (health) on a free loopback port,
+            # not on the fixed 8787 that `None` means here.
+            "dashboard_address": "127.0.0.1:0",
+            "scheduler_kwargs": {"dashboard": False},
         }
     )
 
