@@ -104,6 +104,23 @@ def render(scale: str, results: dict[str, dict[str, float]]) -> str:
             f"| {r['cpu_flow_s']:.1f} | {r['cpu_workers_s']:.1f} "
             f"| {r['load_before']:.1f} / {r['load_after']:.1f} |"
         )
+    default_cpu = results["default"]["cpu_flow_s"]
+    extra = ", ".join(
+        f"{config} {r['cpu_flow_s'] + r['cpu_workers_s'] - default_cpu:+.1f} s"
+        for config, r in results.items()
+        if config != "default"
+    )
+    serial = min(r["cpu_flow_s"] for config, r in results.items() if config != "default")
+    lines += [
+        "",
+        f"- CPU beyond the default's {default_cpu:.1f} s: {extra}: each worker process's "
+        "start-up and imports, every chunk's bytes pickled out and its tables back, and the "
+        "workers' task-run reports to Prefect.",
+        f"- Left in the run's own process with Dask: {serial:.1f} s of CPU (discover, "
+        "archive, the writes, summaries, the commit, and the Dask scheduler and client): "
+        "about the floor a cluster of any size "
+        "cannot go below; only the rest is spread over the workers.",
+    ]
     return "\n".join(lines)
 
 
