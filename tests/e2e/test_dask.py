@@ -11,6 +11,7 @@ same papers listed again).  The batches ran in the worker processes: each worker
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -183,3 +184,32 @@ def test_an_unreachable_scheduler_fails_fast_and_publishes_nothing(tmp_path: Pat
     assert done.returncode == 69, done.stderr[-4000:]
     assert f"the Dask scheduler at {address} does not answer" in done.stderr
     assert not (tmp_path / "warehouse").exists()
+
+
+DASK_MODULES = ("dask", "distributed", "prefect_dask")
+IMPORTS_PROBE = """
+import json, sys
+from paperlake.cli import main
+code = main(sys.argv[2:])
+print(json.dumps([name for name in json.loads(sys.argv[1]) if name in sys.modules]))
+sys.exit(code)
+"""
+
+
+def test_a_run_without_dask_does_not_import_it(prefect_harness: None, tmp_path: Path) -> None:
+    """Dask's import costs seconds: only runs given ``--dask`` pay it."""
+    from tests.conftest import SAMPLES
+    from tests.test_crash import _api_url
+
+    argv = ["--warehouse", str(tmp_path / "warehouse"), "ingest", str(SAMPLES)]
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTS_PROBE, json.dumps(DASK_MODULES), *argv],
+        env={k: v for k, v in os.environ.items() if k != "PAPERLAKE_DASK"}
+        | {"PREFECT_API_URL": _api_url()},
+        capture_output=True,
+        text=True,
+        timeout=RUN_SECONDS,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
