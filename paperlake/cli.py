@@ -238,10 +238,11 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """The current views, opened as :func:`paperlake.views.open_read_only` allows (rebuilt
     first if stale or moved), or with ``as_of`` the same views over an older snapshot
-    (through DuckLake time travel)."""
+    (through DuckLake time travel).  A missing or damaged catalog raises
+    :class:`paperlake.lake.CatalogError`, which :func:`main` maps to its exit code."""
     import duckdb
 
-    from paperlake.lake import CatalogError, Warehouse, WarehouseBusy
+    from paperlake.lake import Warehouse, WarehouseBusy
     from paperlake.views import as_of_database, database_version, ensure_database, open_read_only
 
     store = Warehouse(warehouse_root(warehouse))
@@ -256,8 +257,6 @@ def connect(
                 ensure_database(store)
     except WarehouseBusy:
         pass  # a run is committing; it rebuilds the views itself
-    except CatalogError as broken:
-        raise SystemExit(f"paperlake: {broken}") from None
     except duckdb.Error as exc:  # only as_of_database reads the catalog's snapshots
         raise SystemExit(f"paperlake: --as-of {as_of}: {exc} (see `paperlake history`)") from None
     return open_read_only(store.root, writable_file)
@@ -350,9 +349,11 @@ REPORT = {
         group by topic order by n_papers desc, topic limit 10""",
     "Papers listed in more than one dump": """
         select title, n_dumps, n_listing_days, first_listed_on, last_listed_on
-        from repeated_listings""",
+        from repeated_listings
+        order by n_listing_days desc, n_dumps desc, last_listed_on desc, title""",
     "Most-linked GitHub repos": """
-        select repo, n_papers, n_listings from repos limit 10""",
+        select repo, n_papers, n_listings from repos
+        order by n_papers desc, n_listings desc, repo limit 10""",
     "Entities introduced by papers": """
         select entity, n_papers, n_introducing from entities
         where n_introducing > 0 order by n_papers desc, entity limit 10""",
@@ -375,7 +376,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     literal = "[" + ", ".join("'" + term.replace("'", "''") + "'" for term in terms) + "]"
     relation = con.sql(
         "select title, score, first_listed_on, last_listed_on, n_listing_days "
-        f"from search_papers({literal}::VARCHAR[], k := {int(args.limit)})"
+        f"from search_papers({literal}::VARCHAR[], k := {int(args.limit)}) "
+        "order by score desc, title"
     )
     _print_relation(relation, args.format, args.limit)
     return EXIT_OK
@@ -396,7 +398,8 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
         print("quarantine is empty")
         return EXIT_OK
     relation = con.sql(
-        "select quarantined_at, scope, reason, source_file, line, detail from quarantine"
+        "select quarantined_at, scope, reason, source_file, line, detail from quarantine "
+        "order by quarantined_at desc, source_file, line"
     )
     _print_relation(relation, args.format, args.max_rows)
     return EXIT_OK

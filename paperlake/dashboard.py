@@ -161,9 +161,10 @@ TOP_TOPICS_SQL = (
 """The topics with the most listings over all days (ties by name)."""
 REPEATED_SQL = (
     "select title, n_listing_days, n_dumps, first_listed_on, last_listed_on "
-    "from repeated_listings limit ?"
+    "from repeated_listings "
+    "order by n_listing_days desc, n_dumps desc, last_listed_on desc, title limit ?"
 )
-"""The most repeated papers, in the view's own order (days on the page first)."""
+"""The most repeated papers: days on the page first, then dumps, the latest, by title."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,7 +390,8 @@ def run_health(con: duckdb.DuckDBPyConnection) -> Section:
         "from dumps group by week order by week",
     )
     reasons = con.execute(
-        "select reason, scope, count(*) as n from quarantine group by all order by n desc, reason"
+        "select reason, scope, count(*) as n from quarantine group by all "
+        "order by n desc, reason, scope"
     ).fetchall()
     recent = con.execute(
         "select quarantined_at, scope, reason, source_file, line, detail from quarantine "

@@ -8,8 +8,12 @@ files are named by absolute path, so the views work from any working directory a
 DuckDB client.
 
 The ``main`` schema holds only the public views and macros (``sql/*.sql``), so a BI tool's
-table list shows the interface; the lake views, staging views and build metadata live in the
-``internal`` schema, and the SQL files name them ``internal.<name>``.  The file is written
+table list shows the interface; the staging views and build metadata live in the
+``internal`` schema, and the SQL files name them ``internal.<name>``.  Staging is one view
+per lake table, generated from its Pandera model (``stg_<table>``), plus the hand-written
+``sql/staging/*.sql`` that compute something.  Files are created in the order their
+``from``/``join`` references require (:func:`build_order`).  Views are unordered: a caller
+that shows rows in an order says which.  The file is written
 in DuckDB's v1.0.0 storage format so every DuckDB 1.x client (CLI, Evidence, ...) opens it.
 """
 
@@ -17,8 +21,9 @@ from __future__ import annotations
 
 import os
 import re
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -28,9 +33,9 @@ if TYPE_CHECKING:
     import polars as pl
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
-"""``sql/staging/*.sql`` first (lake -> clean names), then ``sql/*.sql`` (the public views)."""
+"""``sql/staging/*.sql`` (internal views that compute), ``sql/*.sql`` (the public views)."""
 INTERNAL = "internal"
-"""Schema of everything that is not the public interface: ``lake_*``, ``stg_*``, meta."""
+"""Schema of everything that is not the public interface: ``stg_*`` views, meta."""
 STORAGE_VERSION = "v1.0.0"
 """Oldest DuckDB release whose storage format the serving database is written in."""
 READ_STATEMENTS = frozenset({"SELECT"})
@@ -63,8 +68,25 @@ def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def lake_view_sql(warehouse: Warehouse, table: str, files: list[str]) -> str:
-    """``lake_<table>``: every part file, plus a typed empty row set.
+def staging_view_sql(table: str, source: str) -> str:
+    """``internal.stg_<table>``: the lake table ``source`` with exactly its model's columns.
+
+    The Pandera model is the one list of a table's columns; the views read these staging
+    views, never the lake directly, so the two ways of reaching the lake (the snapshot's
+    files, DuckLake time travel) serve the same columns.
+    """
+    from paperlake.schemas.tables import PUBLISHED, polars_schema
+
+    columns = ", ".join(polars_schema(PUBLISHED[table]).names())
+    return f"CREATE VIEW {INTERNAL}.{staging_name(table)} AS SELECT {columns} FROM {source}"
+
+
+def staging_name(table: str) -> str:
+    return f"stg_{table}"
+
+
+def files_source(table: str, files: list[str]) -> str:
+    """The relation of a table's part files, plus a typed empty row set.
 
     ``UNION ALL BY NAME`` with the empty relation gives every declared column its type even
     when no file exists yet, or when older files predate a column (schema evolution).
@@ -73,23 +95,16 @@ def lake_view_sql(warehouse: Warehouse, table: str, files: list[str]) -> str:
 
     schema = polars_schema(PUBLISHED[table])
     typed = ", ".join(f"NULL::{_duckdb_type(dtype)} AS {name}" for name, dtype in schema.items())
-    columns = ", ".join(schema.names())
     empty = f"SELECT {typed} WHERE false"
     if not files:
-        body = empty
-    else:
-        paths = ", ".join(_sql_str(path) for path in files)
-        body = (
-            f"{empty} UNION ALL BY NAME SELECT * FROM read_parquet([{paths}], union_by_name=true)"
-        )
-    return f"CREATE VIEW {INTERNAL}.lake_{table} AS SELECT {columns} FROM ({body})"
+        return f"({empty})"
+    paths = ", ".join(_sql_str(path) for path in files)
+    return f"({empty} UNION ALL BY NAME SELECT * FROM read_parquet([{paths}], union_by_name=true))"
 
 
 def sql_files(sql_dir: Path = SQL_DIR) -> list[Path]:
+    """The hand-written views and macros: ``sql/staging/*.sql`` and ``sql/*.sql``."""
     return sorted((sql_dir / "staging").glob("*.sql")) + sorted(sql_dir.glob("*.sql"))
-
-
-_CREATE_VIEW = re.compile(r"^create or replace view (\w+)", re.IGNORECASE | re.MULTILINE)
 
 
 def public_views(sql_dir: Path = SQL_DIR) -> list[str]:
@@ -97,27 +112,78 @@ def public_views(sql_dir: Path = SQL_DIR) -> list[str]:
     return [
         name
         for path in sorted(sql_dir.glob("*.sql"))
-        for name in _CREATE_VIEW.findall(path.read_text())
+        for kind, name in _DEFINES.findall(_code(path.read_text()))
+        if kind.lower() == "view"
     ]
 
 
-def _create_in_dependency_order(con: duckdb.DuckDBPyConnection, files: list[Path]) -> None:
-    # A view can only be created after the views it reads, so retry the ones that failed
-    # on a missing name until a pass makes no progress.
-    pending = list(files)
-    while pending:
-        failed: list[tuple[Path, Exception]] = []
-        for path in pending:
-            try:
-                con.execute(path.read_text())
-            except duckdb.CatalogException as exc:
-                failed.append((path, exc))
-            except duckdb.Error as exc:
-                raise ViewError(f"{path}: {exc}") from exc
-        if len(failed) == len(pending):
-            path, error = failed[0]
-            raise ViewError(f"{path}: {error}")
-        pending = [path for path, _ in failed]
+_COMMENT_OR_STRING = re.compile(r"--[^\n]*|'(?:[^']|'')*'")
+_DEFINES = re.compile(r"\bcreate\s+or\s+replace\s+(view|macro)\s+(?:\w+\.)?(\w+)", re.I)
+_READS = re.compile(r"\b(?:from|join)\s+(?:\w+\.)?(\w+)", re.I)
+_CTE = re.compile(r"(?:\bwith|,)\s*(\w+)\s+as\s*\(", re.I)
+
+
+def _code(sql: str) -> str:
+    """``sql`` without its comments and string literals."""
+    return _COMMENT_OR_STRING.sub(" ", sql)
+
+
+def relations(sql: str) -> tuple[set[str], set[str]]:
+    """(names ``sql`` creates, relations it reads with ``from``/``join``), schema dropped;
+    its own CTEs are not relations it reads.  Comments and string literals are ignored."""
+    code = _code(sql)
+    defines = {name for _, name in _DEFINES.findall(code)}
+    return defines, set(_READS.findall(code)) - set(_CTE.findall(code)) - defines
+
+
+def build_order(files: list[Path], provided: set[str]) -> list[Path]:
+    """``files`` ordered so each comes after the files defining what it reads.
+
+    ``provided`` names exist before any file runs (the generated staging views).  A name
+    defined twice, or files reading each other in a cycle, is a :class:`ViewError`; a
+    relation nobody defines is left to DuckDB, whose error (wrapped with the file's path
+    by :func:`create_sql_views`) names it.
+    """
+    definer: dict[str, Path] = {}
+    reads: dict[Path, set[str]] = {}
+    for path in files:
+        defines, reads[path] = relations(path.read_text())
+        for name in defines:
+            if name in provided or name in definer:
+                other = "a generated staging view" if name in provided else definer[name]
+                raise ViewError(f"{path}: defines {name}, already defined by {other}")
+            definer[name] = path
+    graph = {
+        path: {definer[name] for name in names if name in definer} for path, names in reads.items()
+    }
+    try:
+        return list(TopologicalSorter(graph).static_order())
+    except CycleError as cycle:
+        loop = " -> ".join(str(path) for path in cycle.args[1])
+        raise ViewError(f"the views read each other in a cycle: {loop}") from None
+
+
+def create_staging_views(con: duckdb.DuckDBPyConnection, sources: dict[str, str]) -> None:
+    """The ``internal`` schema and one generated staging view per lake table in ``sources``
+    (table -> the relation it is read from)."""
+    con.execute(f"CREATE SCHEMA {INTERNAL}")
+    for table, source in sources.items():
+        con.execute(staging_view_sql(table, source))
+
+
+def create_sql_views(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> None:
+    """Every view and macro of ``sql_dir``, each after the ones it reads."""
+    provided = {
+        name
+        for (name,) in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE schema_name = ?", [INTERNAL]
+        ).fetchall()
+    }
+    for path in build_order(sql_files(sql_dir), provided):
+        try:
+            con.execute(path.read_text())
+        except duckdb.Error as exc:
+            raise ViewError(f"{path}: {exc}") from exc
 
 
 def build_database(warehouse: Warehouse, snapshot: Snapshot, sql_dir: Path = SQL_DIR) -> Path:
@@ -126,10 +192,9 @@ def build_database(warehouse: Warehouse, snapshot: Snapshot, sql_dir: Path = SQL
     tmp.unlink(missing_ok=True)
     con = duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_VERSION})
     try:
-        con.execute(f"CREATE SCHEMA {INTERNAL}")
-        for table, files in snapshot.tables.items():
-            con.execute(lake_view_sql(warehouse, table, files))
-        _create_in_dependency_order(con, sql_files(sql_dir))
+        sources = {table: files_source(table, files) for table, files in snapshot.tables.items()}
+        create_staging_views(con, sources)
+        create_sql_views(con, sql_dir)
         con.execute(
             f"CREATE TABLE {INTERNAL}.paperlake_meta AS "
             "SELECT ? AS snapshot_version, ? AS warehouse, now() AS built_at",
@@ -148,20 +213,16 @@ def as_of_database(
     """The same views in memory over an older snapshot (a number, or a timestamp), read
     through DuckLake time travel: older snapshots share compacted files, so only the
     catalog knows which of their rows belong to them."""
-    from paperlake.schemas.tables import PUBLISHED, polars_schema
+    from paperlake.schemas.tables import PUBLISHED
 
     at = f"VERSION => {int(as_of)}" if as_of.isdigit() else f"TIMESTAMP => {_sql_str(as_of)}"
     con = warehouse.connect(read_only=True)
     con.execute("SET enable_progress_bar = false")
     try:
-        con.execute(f"CREATE SCHEMA {INTERNAL}")
-        for table, model in PUBLISHED.items():
-            columns = ", ".join(polars_schema(model).names())
-            source = f"{LAKE}.{table} AT ({at})"
-            view = f"{INTERNAL}.lake_{table}"
-            con.execute(f"CREATE VIEW {view} AS SELECT {columns} FROM {source}")
-            con.execute(f"SELECT * FROM {view} LIMIT 0")  # an unknown snapshot fails here
-        _create_in_dependency_order(con, sql_files())
+        create_staging_views(con, {table: f"{LAKE}.{table} AT ({at})" for table in PUBLISHED})
+        for table in PUBLISHED:  # an unknown snapshot fails here, before the views
+            con.execute(f"SELECT * FROM {INTERNAL}.{staging_name(table)} LIMIT 0")
+        create_sql_views(con)
     except duckdb.Error:
         con.close()
         raise
@@ -211,7 +272,7 @@ def open_read_only(root: Path, writable_file: Path | None = None) -> duckdb.Duck
     :func:`read_statement`.
     """
     warehouse = Warehouse(root)
-    con = duckdb.connect(str(warehouse.db_path), read_only=True, config=_NO_EXTENSIONS)
+    con = duckdb.connect(str(warehouse.db_path), read_only=True)
     return lock_down(con, warehouse, writable_file)
 
 
@@ -226,8 +287,8 @@ def lock_down(
         con.execute(f"SET allowed_directories = [{_sql_str(readable + '/')}]")
         if writable_file is not None:
             con.execute(f"SET allowed_paths = [{_sql_str(str(writable_file))}]")
-        for setting, value in _NO_EXTENSIONS.items():
-            con.execute(f"SET {setting} = {str(value).lower()}")
+        for setting in _NO_EXTENSIONS:
+            con.execute(f"SET {setting} = false")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     except BaseException:
@@ -236,12 +297,13 @@ def lock_down(
     return con
 
 
-_NO_EXTENSIONS: dict[str, Any] = {
-    "autoinstall_known_extensions": False,
-    "autoload_known_extensions": False,
-    "allow_community_extensions": False,
-    "allow_unsigned_extensions": False,
-}
+_NO_EXTENSIONS = (
+    "autoinstall_known_extensions",
+    "autoload_known_extensions",
+    "allow_community_extensions",
+    "allow_unsigned_extensions",
+)
+"""Settings :func:`lock_down` turns off: no extension installed or loaded from then on."""
 
 
 def lake_folder(warehouse: Warehouse) -> Path:

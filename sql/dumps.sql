@@ -8,9 +8,29 @@
 --   ingested_at   when it was published
 -- Example: select listed_on, sum(n_papers) from dumps group by 1 order by 1;
 create or replace view dumps as
-with listing_counts as (
-    select dump_id, count(*) as n_listings
+with dumps as (
+    select
+        dump_id,
+        source_file,
+        listed_on,
+        captured_on,
+        ingested_at,
+        date_label,
+        captured_on_source,
+        n_bytes,
+        n_entry_problems,
+        archive_path
+    from internal.stg_dumps
+),
+
+listings as (
+    select dump_id
     from internal.stg_listings
+),
+
+listing_counts as (
+    select dump_id, count(*) as n_listings
+    from listings
     group by dump_id
 ),
 
@@ -27,7 +47,7 @@ final as (
         d.n_bytes,
         d.n_entry_problems,
         d.archive_path
-    from internal.stg_dumps as d
+    from dumps as d
     left join listing_counts as c using (dump_id)
 )
 

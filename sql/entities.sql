@@ -4,9 +4,19 @@
 --   n_introducing      papers that introduce it (title prefix, "we propose X")
 --   first_listed_on,
 --   last_listed_on     first/last page date of a paper naming it
--- Example: select entity, n_papers from entities order by n_papers desc limit 20;
+-- Example: select entity, n_papers from entities order by n_papers desc, entity limit 20;
 create or replace view entities as
-with final as (
+with paper_entities as (
+    select paper_id, entity, role
+    from internal.stg_paper_entities
+),
+
+listing_stats as (
+    select paper_id, first_listed_on, last_listed_on
+    from internal.stg_paper_listing_stats
+),
+
+final as (
     select
         e.entity,
         -- (paper_id, entity) is unique (PaperEntities contract), so rows are papers.
@@ -14,10 +24,9 @@ with final as (
         count(*) filter (where e.role = 'introduces') as n_introducing,
         min(s.first_listed_on) as first_listed_on,
         max(s.last_listed_on) as last_listed_on
-    from internal.stg_paper_entities as e
-    inner join internal.stg_paper_listing_stats as s using (paper_id)
+    from paper_entities as e
+    inner join listing_stats as s using (paper_id)
     group by e.entity
 )
 
 select * from final
-order by n_papers desc, entity

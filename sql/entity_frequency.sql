@@ -5,8 +5,13 @@
 -- Example: select entity, sum(n_papers) from entity_frequency group by 1 order by 2 desc;
 create or replace view entity_frequency as
 with daily_papers as (
-    select distinct listed_on, paper_id
-    from internal.stg_listings
+    select listed_on, paper_id
+    from internal.stg_daily_papers
+),
+
+paper_entities as (
+    select paper_id, entity, role
+    from internal.stg_paper_entities
 ),
 
 final as (
@@ -16,7 +21,7 @@ final as (
         count(*) as n_papers,
         count(*) filter (where e.role = 'introduces') as n_introducing
     from daily_papers as d
-    inner join internal.stg_paper_entities as e using (paper_id)
+    inner join paper_entities as e using (paper_id)
     group by e.entity, d.listed_on
 )
 

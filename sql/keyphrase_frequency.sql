@@ -8,5 +8,9 @@
 -- Example: select phrase, sum(n_papers) n from keyphrase_frequency where n_words > 1
 --          group by phrase order by n desc limit 20;
 create or replace view keyphrase_frequency as
-select phrase, listed_on, n_papers, n_words
-from internal.stg_keyphrase_daily
+with keyphrase_daily as (
+    select phrase, listed_on, n_papers, n_words
+    from internal.stg_keyphrase_daily
+)
+
+select * from keyphrase_daily

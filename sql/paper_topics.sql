@@ -9,7 +9,22 @@
 -- Example: select title, first_listed_on from paper_topics where topic = 'world models'
 --          order by first_listed_on desc limit 10;
 create or replace view paper_topics as
-with final as (
+with topics as (
+    select paper_id, topic
+    from internal.stg_paper_topics
+),
+
+papers as (
+    select paper_id, title
+    from internal.stg_papers
+),
+
+listing_stats as (
+    select paper_id, first_listed_on, last_listed_on, n_listing_days
+    from internal.stg_paper_listing_stats
+),
+
+final as (
     select
         p.paper_id,
         t.topic,
@@ -17,9 +32,9 @@ with final as (
         s.first_listed_on,
         s.last_listed_on,
         s.n_listing_days
-    from internal.stg_paper_topics as t
-    inner join internal.stg_papers as p using (paper_id)
-    inner join internal.stg_paper_listing_stats as s using (paper_id)
+    from topics as t
+    inner join papers as p using (paper_id)
+    inner join listing_stats as s using (paper_id)
 )
 
 select * from final

@@ -5,12 +5,26 @@
 --   n_dumps               distinct dumps listing it
 --   n_listing_days        distinct page dates listing it
 --   n_repos               GitHub repos its abstract links
--- Example: select title, n_listing_days from papers order by 2 desc limit 10;
+-- Example: select title, n_listing_days from papers order by 2 desc, title limit 10;
 create or replace view papers as
-with repo_counts as (
+with papers as (
+    select paper_id, title, abstract
+    from internal.stg_papers
+),
+
+listing_stats as (
+    select paper_id, first_listed_on, last_listed_on, n_dumps, n_listing_days
+    from internal.stg_paper_listing_stats
+),
+
+paper_repos as (
+    select paper_id, repo_key
+    from internal.stg_paper_repos
+),
+
+repo_counts as (
     select paper_id, count(distinct repo_key) as n_repos
-    from internal.stg_paper_links
-    where kind = 'repo'
+    from paper_repos
     group by paper_id
 ),
 
@@ -24,8 +38,8 @@ final as (
         s.n_dumps,
         s.n_listing_days,
         coalesce(r.n_repos, 0) as n_repos
-    from internal.stg_papers as p
-    inner join internal.stg_paper_listing_stats as s using (paper_id)
+    from papers as p
+    inner join listing_stats as s using (paper_id)
     left join repo_counts as r using (paper_id)
 )
 

@@ -6,14 +6,18 @@
 -- Example: select * from papers_without_code order by listed_on desc limit 30;
 create or replace view papers_without_code as
 with daily_papers as (
-    select distinct listed_on, paper_id
-    from internal.stg_listings
+    select listed_on, paper_id
+    from internal.stg_daily_papers
+),
+
+paper_repos as (
+    select paper_id
+    from internal.stg_paper_repos
 ),
 
 with_code as (
     select distinct paper_id
-    from internal.stg_paper_links
-    where kind = 'repo'
+    from paper_repos
 ),
 
 final as (
@@ -28,4 +32,3 @@ final as (
 )
 
 select * from final
-order by listed_on

@@ -5,9 +5,9 @@
 --                no_entries, missing_abstract, abstract_without_title, schema, ...)
 --   detail       what was expected and what was found
 --   line         line in the source file, where known
--- Example: select reason, count(*) from quarantine group by 1;
+-- Example: select reason, count(*) from quarantine group by 1 order by 2 desc;
 create or replace view quarantine as
-with final as (
+with quarantine as (
     select
         source_file,
         dump_id,
@@ -22,5 +22,4 @@ with final as (
     from internal.stg_quarantine
 )
 
-select * from final
-order by quarantined_at desc, source_file, line
+select * from quarantine

@@ -1,15 +1,25 @@
 -- search_papers(terms, k): BM25 full-text search over title and abstract.  `terms` is a
 -- list of lower-case words (`paperlake search "query"` tokenizes a query for you).
--- Grain: paper, best first.  k1 = 1.2, b = 0.75.
+-- Grain: paper, the k best (unordered, like every view: order by score desc).
+-- k1 = 1.2, b = 0.75.
 --   score                              BM25 score
 --   first_listed_on, last_listed_on,
 --   n_listing_days                     when the paper was on the page
 -- The index (lake table paper_terms) grows with each publish: a new paper is searchable
 -- as soon as its run publishes.  DuckDB's fts extension cannot be installed offline for
 -- DuckDB 2.0, so BM25 is computed here in plain SQL.
--- Example: select title, score from search_papers(['federated', 'learning'], 10);
+-- Example: select title, score from search_papers(['federated', 'learning'], 10)
+--          order by score desc, title;
 create or replace macro search_papers(terms, k := 20) as table
-with query_terms as (
+-- stg_papers and stg_paper_terms are each read twice, so they are read where used, not
+-- imported: DuckDB materializes a CTE a macro reads twice (a copy of the whole index), and
+-- a stored macro does not keep a NOT MATERIALIZED hint.
+with listing_stats as (
+    select paper_id, first_listed_on, last_listed_on, n_listing_days
+    from internal.stg_paper_listing_stats
+),
+
+query_terms as (
     select distinct unnest(terms) as term
 ),
 
@@ -48,7 +58,8 @@ scored as (
 ),
 
 best as (
-    -- The top k first, so listing dates are looked up for k papers, not every match.
+    -- The top k first, so listing dates are looked up for k papers, not every match.  The
+    -- order by here selects the k rows; it does not order the result.
     select s.paper_id, p.title, round(s.score, 4) as score
     from scored as s
     inner join internal.stg_papers as p using (paper_id)
@@ -65,8 +76,7 @@ final as (
         l.last_listed_on,
         l.n_listing_days
     from best as b
-    inner join internal.stg_paper_listing_stats as l using (paper_id)
+    inner join listing_stats as l using (paper_id)
 )
 
 select * from final
-order by score desc, title

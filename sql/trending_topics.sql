@@ -14,11 +14,21 @@
 --                  relative risk, Wald interval, 0.5 added to every count so an empty
 --                  previous window gives a finite bound); null when history is too short
 --   history_days   page dates available in both windows together
--- Rows are ranked by growth_lower: a topic ranks high only when its rise is large AND
--- carried by enough papers, so 3 papers after 1 do not outrank 40 after 20.
--- Example: select * from trending_topics_over(30, min_papers := 20) limit 10;
+-- Rank rows by growth_lower (order by growth_lower desc nulls last, n_recent desc, topic):
+-- a topic ranks high only when its rise is large AND carried by enough papers, so 3 papers
+-- after 1 do not outrank 40 after 20.
+-- Example: select * from trending_topics_over(30, min_papers := 20)
+--          order by growth_lower desc nulls last, n_recent desc, topic limit 10;
 create or replace macro trending_topics_over(days, min_papers := 10) as table
-with bounds as (
+-- stg_listings is read twice (bounds, windowed), so it is read where used, not imported:
+-- DuckDB materializes a CTE a macro reads twice, and a stored macro does not keep a NOT
+-- MATERIALIZED hint.
+with paper_topics as (
+    select paper_id, topic
+    from internal.stg_paper_topics
+),
+
+bounds as (
     select max(listed_on) as window_end, min(listed_on) as first_day
     from internal.stg_listings
 ),
@@ -45,7 +55,7 @@ counts as (
         count(distinct w.paper_id) filter (where w.is_recent) as n_recent,
         count(distinct w.paper_id) filter (where not w.is_recent) as n_previous
     from windowed as w
-    inner join internal.stg_paper_topics as t using (paper_id)
+    inner join paper_topics as t using (paper_id)
     group by t.topic
 ),
 
@@ -90,8 +100,7 @@ final as (
     from rated
 )
 
-select * from final
-order by growth_lower desc nulls last, n_recent desc, topic;
+select * from final;
 
 create or replace view trending_topics as
 select * from trending_topics_over(7)

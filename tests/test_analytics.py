@@ -172,17 +172,6 @@ def test_trending_topics_growth_and_possible_duplicates(
     assert 0.9 <= similarity < 1
 
 
-def test_view_catalogue_is_current_and_complete() -> None:
-    from paperlake.catalogue import render
-    from paperlake.views import SQL_DIR, public_views
-
-    catalogue = (SQL_DIR / "README.md").read_text()
-    assert catalogue == render(), "run `python -m paperlake.catalogue`"
-    headings = {line[4:-1] for line in catalogue.splitlines() if line.startswith("## `")}
-    assert set(public_views()) - {"trending_topics"} <= headings
-    assert {"search_papers(terms, k)", "trending_topics"} <= headings
-
-
 def test_retopic_applies_an_edited_taxonomy(tmp_path: Path, prefect_harness: None) -> None:
     from paperlake.flows.ingest import retopic
     from paperlake.topics import load_taxonomy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -80,9 +81,12 @@ def test_quarantine_lists_reasons(cli_warehouse: Path, capsys: pytest.CaptureFix
     assert "html" in out and "broken.txt" in out
 
 
-def test_missing_warehouse_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match=r"no warehouse at .*run `paperlake ingest PATH` first"):
-        main(["--warehouse", str(tmp_path / "none"), "sql", "select 1"])
+def test_missing_warehouse_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--warehouse", str(tmp_path / "none"), "sql", "select 1"]) == 4
+    err = capsys.readouterr().err
+    assert re.search(r"no warehouse at .*run `paperlake ingest PATH` first", err), err
 
 
 def paperlake(*argv: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:

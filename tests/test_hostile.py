@@ -72,14 +72,14 @@ def test_hostile_input(hostile: Hostile, hostile_run: tuple[Path, Path, RunSumma
         assert listed == [(expected,)]
     else:
         assert rows == [] and listed == []
-        assert query(warehouse, "select * from internal.lake_sources where path = ?", [path]) == []
+        assert query(warehouse, "select * from internal.stg_sources where path = ?", [path]) == []
 
 
 def test_every_read_input_is_archived_byte_for_byte(
     hostile_run: tuple[Path, Path, RunSummary],
 ) -> None:
     _, warehouse, _ = hostile_run
-    for path, dump_id in query(warehouse, "select path, dump_id from internal.lake_sources"):
+    for path, dump_id in query(warehouse, "select path, dump_id from internal.stg_sources"):
         archived = warehouse / f"raw/{dump_id[:2]}/{dump_id}.txt"
         digest = hashlib.sha256(archived.read_bytes()).hexdigest()
         assert digest == dump_id

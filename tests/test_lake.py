@@ -64,7 +64,7 @@ def test_a_run_is_one_snapshot_with_its_run_id_and_rows(tmp_path: Path) -> None:
     ]
     assert store.scan("papers").collect().height == 2
     with as_of_database(store, str(first)) as old:  # time travel sees the first run only
-        assert count(old, "internal.lake_papers") == 1
+        assert count(old, "internal.stg_papers") == 1
 
 
 def test_an_uncommitted_run_is_invisible_and_its_files_are_recovered(tmp_path: Path) -> None:
@@ -114,7 +114,7 @@ def test_a_partition_is_replaced_and_the_others_kept(tmp_path: Path) -> None:
     with store.session():  # the views read files: none may carry deleted rows
         assert store.current().tables["keyphrase_daily"]
     with as_of_database(store, str(first)) as old:
-        assert count(old, "internal.lake_keyphrase_daily") == 2  # history intact
+        assert count(old, "internal.stg_keyphrase_daily") == 2  # history intact
 
 
 def test_daily_runs_keep_files_bounded(tmp_path: Path) -> None:
@@ -145,7 +145,7 @@ def test_views_are_rebuilt_when_stale_or_moved(tmp_path: Path) -> None:
     with moved.session():
         assert ensure_database(moved) is True  # absolute paths pointed at the old place
     with duckdb.connect(str(moved.db_path), read_only=True) as con:
-        assert count(con, "internal.lake_papers") == 2
+        assert count(con, "internal.stg_papers") == 2
 
 
 def test_schema_evolution_adds_a_new_column_to_an_old_table(tmp_path: Path) -> None:
@@ -159,7 +159,7 @@ def test_schema_evolution_adds_a_new_column_to_an_old_table(tmp_path: Path) -> N
         assert store.scan("papers").collect()["taxonomy_version"].to_list() == [None]
         build_database(store, store.current())
     with duckdb.connect(str(store.db_path), read_only=True) as con:
-        assert con.execute("select taxonomy_version from internal.lake_papers").fetchall() == [
+        assert con.execute("select taxonomy_version from internal.stg_papers").fetchall() == [
             (None,)
         ]
 
@@ -174,11 +174,11 @@ def test_reader_keeps_its_snapshot_while_a_run_publishes(tmp_path: Path) -> None
         commit(store, {"papers": papers(OTHER)}, "run2")  # merges run1's file away
         with store.session():
             build_database(store, store.current())  # must not be blocked by the open reader
-        assert count(reader, "internal.lake_papers") == 1  # its files are kept until the next run
+        assert count(reader, "internal.stg_papers") == 1  # its files are kept until the next run
     finally:
         reader.close()
     with duckdb.connect(str(store.db_path), read_only=True) as fresh:
-        assert count(fresh, "internal.lake_papers") == 2
+        assert count(fresh, "internal.stg_papers") == 2
 
 
 def test_a_missing_or_damaged_catalog_is_a_clear_error_and_deletes_nothing(
@@ -274,7 +274,7 @@ def test_an_old_manifest_warehouse_migrates_in_one_command(tmp_path: Path) -> No
         OTHER["paper_id"],
     ]
     with duckdb.connect(str(store.db_path), read_only=True) as con:
-        assert count(con, "internal.lake_papers") == 2
+        assert count(con, "internal.stg_papers") == 2
     old = tmp_path / "pre-ducklake"  # moved, not deleted
     assert (old / "_manifests" / "CURRENT").exists() and len(list(old.rglob("*.parquet"))) == 2
     assert (tmp_path / raw).exists()

@@ -177,7 +177,7 @@ def test_main_schema_holds_only_the_public_interface(root: Path) -> None:
         ).fetchall()
         assert main_tables.fetchall() == []
     assert sorted(name for (name,) in main_views) == sorted(public_views())
-    assert all(name.startswith(("lake_", "stg_")) for (name,) in internal)
+    assert all(name.startswith("stg_") for (name,) in internal)
 
 
 def test_read_statements_run(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -189,11 +189,11 @@ def test_read_statements_run(root: Path, capsys: pytest.CaptureFixture[str]) -> 
         "explain select * from papers",
         "explain analyze select count(*) from papers",
         "select * from search_papers(['order'], k := 1)",
-        "select title from internal.lake_papers order by title",
+        "select title from internal.stg_papers order by title",
     ):
         assert sql(root, query, "--format", "csv") == EXIT_OK, capsys.readouterr().err
         assert capsys.readouterr().out.count("\n") >= 1
-    assert sql(root, "select title from internal.lake_papers order by title") == EXIT_OK
+    assert sql(root, "select title from internal.stg_papers order by title") == EXIT_OK
     assert "Order matters" in capsys.readouterr().out
 
 
@@ -207,7 +207,7 @@ def test_json_parses_back(root: Path, capsys: pytest.CaptureFixture[str]) -> Non
     query = (
         "select title, date '2025-03-14' as listed_on, 0.5::decimal(3,2) as d, ['a'] as l, "
         "'nan'::double as nan, [1.5, 'inf'::double] as xs, interval 90 minutes as span, "
-        "'\\xAB'::blob as b from internal.lake_papers order by title"
+        "'\\xAB'::blob as b from internal.stg_papers order by title"
     )
     assert sql(root, query, "--format", "json") == EXIT_OK
     rows = json.loads(capsys.readouterr().out)
@@ -229,7 +229,7 @@ def test_json_parses_back(root: Path, capsys: pytest.CaptureFixture[str]) -> Non
 @pytest.mark.parametrize("fmt", ["csv", "json", "parquet"])
 def test_output_file(root: Path, tmp_path: Path, fmt: str) -> None:
     target = tmp_path / f"result.{fmt}"
-    query = "select title from internal.lake_papers"
+    query = "select title from internal.stg_papers"
     assert sql(root, query, "--format", fmt, "-o", str(target)) == EXIT_OK
     reader = {"csv": "read_csv", "json": "read_json", "parquet": "read_parquet"}[fmt]
     with duckdb.connect() as con:

@@ -63,7 +63,11 @@ def test_the_page_draws_offline_and_shows_the_views_numbers(
         "select topic from topic_frequency group by topic "
         "order by sum(n_papers) desc, topic limit 1",
     )
-    [(top_title,)] = query(root, "select title from repeated_listings limit 1")
+    [(top_title,)] = query(
+        root,
+        "select title from repeated_listings "
+        "order by n_listing_days desc, n_dumps desc, last_listed_on desc, title limit 1",
+    )
     shown = {
         name: browser.evaluate(f"document.getElementById('{name}').textContent")
         for name in ("n-papers", "top-topic", "top-repeated")

@@ -47,7 +47,7 @@ def test_wheel_ships_one_package_with_its_data(installed: Path) -> None:
     package = site / "paperlake"
     assert (package / "taxonomy.yaml").is_file()
     assert (package / "sql" / "papers.sql").is_file()
-    assert (package / "sql" / "staging" / "stg_papers.sql").is_file()
+    assert (package / "sql" / "staging" / "stg_daily_papers.sql").is_file()
     assert (package / "flows" / "ingest.py").is_file()
     assert not (package / "flows").is_symlink()
 
