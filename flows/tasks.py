@@ -75,7 +75,7 @@ def reload_quarantined(
     return archive.quarantined_inputs(warehouse, list(files.iter_rows()), known.files, captured_on)
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, persist_result=False)
 def transform_chunk(
     raws: list[archive.RawDump],
     unreadable: list[Unreadable],
@@ -84,6 +84,8 @@ def transform_chunk(
     run_id: str,
     now: datetime,
 ) -> Batch:
+    """``persist_result=False``: else Prefect serializes a submitted task's frames (a 1-year
+    backfill took 17 s instead of 10 s)."""
     return transform(raws, unreadable, known, taxonomy, run_id, now)
 
 

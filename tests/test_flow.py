@@ -233,3 +233,18 @@ def test_summary_artifact_is_published(sample_landing: Path, warehouse: Path) ->
     assert any(
         "loaded 2 dump(s)" in text and str(warehouse) in text for text in asyncio.run(summaries())
     )
+
+
+def test_one_dump_per_chunk_publishes_what_one_chunk_does(landing: Path, tmp_path: Path) -> None:
+    """Chunks run at once on the task runner and are reconciled in order: the warehouse is
+    the same whatever the chunk size, cross-chunk copies and shared papers included."""
+    for path in sorted(SAMPLES.glob("*.txt")):
+        shutil.copy(path, landing / path.name)
+        shutil.copy(path, landing / f"zz copy of {path.name}")
+    (landing / "empty.txt").write_bytes(b"")
+    (landing / "zz empty again.txt").write_bytes(b"")
+    whole = run([landing], tmp_path / "whole", captured_on=SAMPLE_CAPTURE)
+    split = run([landing], tmp_path / "split", captured_on=SAMPLE_CAPTURE, batch_size=1)
+    assert snapshot(tmp_path / "split") == snapshot(tmp_path / "whole")
+    assert (split.dumps_loaded, split.skipped_duplicate) == (whole.dumps_loaded, 3) == (2, 3)
+    assert split.rows == whole.rows
