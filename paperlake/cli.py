@@ -48,7 +48,8 @@ EXIT_QUARANTINED = 3
 EXIT_CATALOG = 4
 """The lake catalog is missing or damaged: restore it, or ``paperlake rebuild``."""
 EXIT_API_UNAVAILABLE = 69
-"""EX_UNAVAILABLE: the configured Prefect server does not answer its health check."""
+"""EX_UNAVAILABLE: the configured Prefect server does not answer its health check, or the
+``--dask`` scheduler does not answer or has no worker."""
 EXIT_BUSY = 75
 """EX_TEMPFAIL: another run holds the warehouse; try again later."""
 EXIT_TIMEOUT = 124
@@ -130,20 +131,40 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
 
 
-def _run_flow(name: str, **parameters: object) -> int:
+def _run_flow(
+    name: str, dask: tuple[str | None, int | None] | None = None, **parameters: object
+) -> int:
     """Run a flow of ``flows.ingest`` and print its summary; exit codes say what happened.
 
+    ``dask``: the command's ``(--dask, --workers)``, for the commands that offer them.
     SIGTERM and SIGINT end the run: the lock is released, nothing is published (a run
     commits only at its end), and Prefect's temporary server is stopped."""
+    from paperlake.flows.runners import SchedulerUnavailable, dask_setting, one_api, task_runner
+
+    try:
+        if dask:
+            dask_setting(*dask)
+    except ValueError as wrong:  # before anything starts
+        print(f"paperlake: {wrong}", file=sys.stderr)
+        return EXIT_USAGE
     unavailable = _prefect_api()
     if unavailable:
         return unavailable
     from paperlake.flows import ingest as flows
     from paperlake.flows.report import QuarantineError
 
+    try:
+        runner = task_runner(*dask) if dask else None
+    except SchedulerUnavailable as down:
+        print(f"paperlake: {down}", file=sys.stderr)
+        return EXIT_API_UNAVAILABLE
+    run = getattr(flows, name)
+    if runner is not None:
+        run = run.with_options(task_runner=runner)
     previous = {signum: signal.signal(signum, _raise_interrupted) for signum in STOP_SIGNALS}
     try:
-        summary = getattr(flows, name)(**parameters)
+        with one_api(runner):
+            summary = run(**parameters)
     except QuarantineError as failed:
         print(f"paperlake: {failed}", file=sys.stderr)
         return EXIT_QUARANTINED
@@ -176,6 +197,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         wait_seconds=args.wait,
         batch_size=args.batch_size,
         retention_days=args.retention_days,
+        dask=(args.dask, args.workers),
     )
 
 
@@ -501,6 +523,17 @@ def parser() -> argparse.ArgumentParser:
         default=DEFAULT_RETENTION_DAYS,
         metavar="DAYS",
         help=f"expire lake snapshots older than this (default {DEFAULT_RETENTION_DAYS})",
+    )
+    ingest.add_argument(
+        "--dask",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="run the per-batch work on Dask: alone, a local cluster of --workers processes; "
+        "with tcp://host:port, that scheduler's workers (default: $PAPERLAKE_DASK)",
+    )
+    ingest.add_argument(
+        "--workers", type=int, metavar="N", help="--dask's local cluster size (default: CPUs)"
     )
     ingest.set_defaults(func=cmd_ingest)
 
