@@ -82,8 +82,8 @@ STAGES: dict[str, list[str]] = {
     "maintain (compact, expire)": [
         "paperlake.lake:Warehouse.maintain | paperlake.lake.maintenance:Maintenance.maintain"
     ],
-    "views": ["paperlake.views:ensure_database"],
-    "dashboard": ["paperlake.dashboard:write_dashboard"],
+    "views": ["paperlake.views.build:ensure_database"],
+    "dashboard": ["paperlake.dashboard.page:write_dashboard"],
 }
 """Stage -> the functions (``module:qualname``) that do it.  Only this table knows where the
 code lives; the profile of a stage is the time spent in its functions minus the time spent
