@@ -8,12 +8,14 @@ from disk, by e-mail or on any static host with no network at all, and its Conte
 Security Policy forbids the browser to load anything.  :func:`write_page` refuses a page
 that references anything external and swaps it into place atomically.
 
-The package, by concern: ``parts`` (a section's pieces: formatted text, tables, chart
-specs), ``sections`` (one function per section, its query next to its chart; ``health``
-the run-health one), ``page`` (the HTML with its headline figures, CSP and inlined
-libraries; the writer).
+The package, by concern: ``format`` (a section and its HTML: text, dates, tables),
+``charts`` (its rows and Vega-Lite spec), ``sections`` (one function per section, its
+query next to its chart; ``health`` the run-health one), ``page`` (the HTML with its
+headline figures, CSP and inlined libraries; the writer).
 """
 
+from paperlake.dashboard.charts import records
+from paperlake.dashboard.format import Section, count, day, table, text
 from paperlake.dashboard.page import (
     ExternalReference,
     external_references,
@@ -23,7 +25,6 @@ from paperlake.dashboard.page import (
     write_dashboard,
     write_page,
 )
-from paperlake.dashboard.parts import Section, count, day, records, table, text
 
 __all__ = [
     "ExternalReference",

@@ -6,17 +6,8 @@ from __future__ import annotations
 import altair as alt
 import duckdb
 
-from paperlake.dashboard.parts import (
-    ROWS,
-    WEEK,
-    Section,
-    chart_spec,
-    count,
-    day,
-    records,
-    table,
-    text,
-)
+from paperlake.dashboard.charts import ROWS, WEEK, chart_spec, records
+from paperlake.dashboard.format import Section, count, day, table, text
 
 QUARANTINE_ROWS = 20
 

@@ -18,7 +18,7 @@ import duckdb
 import vl_convert
 
 from paperlake.dashboard import sections
-from paperlake.dashboard.parts import Section, count, day, text
+from paperlake.dashboard.format import Section, count, day, text
 from paperlake.dashboard.sections import REPEATED_SQL, TOP_TOPICS_SQL
 from paperlake.lake import atomic_write
 from paperlake.views import open_read_only

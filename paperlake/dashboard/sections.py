@@ -1,7 +1,7 @@
 """The dashboard's sections, in page order: one function each, its query next to its chart.
 
 Each reads the public views through the connection it is given and returns a
-:class:`~paperlake.dashboard.parts.Section`; the page's headline
+:class:`~paperlake.dashboard.format.Section`; the page's headline
 figures reuse :data:`TOP_TOPICS_SQL` and :data:`REPEATED_SQL`."""
 
 from __future__ import annotations
@@ -11,20 +11,9 @@ from collections.abc import Callable
 import altair as alt
 import duckdb
 
+from paperlake.dashboard.charts import CHART_HEIGHT, ROWS, WEEK, chart_spec, records, window_bars
+from paperlake.dashboard.format import Section, count, day, table, text
 from paperlake.dashboard.health import run_health
-from paperlake.dashboard.parts import (
-    CHART_HEIGHT,
-    ROWS,
-    WEEK,
-    Section,
-    chart_spec,
-    count,
-    day,
-    records,
-    table,
-    text,
-    window_bars,
-)
 
 TOP_TOPICS = 8
 TOP_BARS = 12
