@@ -18,9 +18,9 @@ import time
 from datetime import date
 from pathlib import Path
 
+from bench.common import OUT, worker
 from bench.generate import SCALES, generate
 from bench.results import RESULTS, write_section
-from bench.run import OUT, worker
 from paperlake.config import DASHBOARD_NAME
 from paperlake.dashboard import library_bundle, write_dashboard
 from tests.browser import CHARTS_DRAWN, Browser

@@ -14,7 +14,8 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 def write_section(title: str | None, body: str, results: Path = RESULTS) -> None:
     """Replace the ``## title`` section (``None``: the text before the first section)."""
     text = results.read_text() if results.exists() else "# Benchmark results\n"
-    head, *sections = re.split(r"^(?=## )", text, flags=re.MULTILINE)
+    head, *parts = re.split(r"^(?=## )", text, flags=re.MULTILINE)
+    sections = [part.rstrip() + "\n\n" for part in parts]  # the last one ends the file bare
     if title is None:
         head = body.rstrip() + "\n\n"
     else:

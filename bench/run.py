@@ -12,39 +12,19 @@ process does, so peak RSS and imports are its own.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
+from bench.common import OUT, ROOT, inputs, worker
 from bench.generate import SCALES, generate
 from bench.results import RESULTS, write_section
 from paperlake.views import public_views
-
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "out"
-
-
-def worker(*args: str) -> dict[str, float]:
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.worker", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"bench.worker {args[0]} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
 
 DAILY_RUNS = 3
 """Daily runs measured per scale: a run's end waits up to 1 s for Prefect's heartbeat
@@ -66,20 +46,6 @@ def dumps_for(scale: str) -> tuple[Path, list[Path]]:
     for path in paths[:days]:
         path.unlink()
     return folder, paths[days:]
-
-
-def raw_floor(folder: Path) -> tuple[float, int]:
-    """Seconds to read and sha256 every input byte (best of 3: a floor), and the bytes."""
-    runs, total = [], 0
-    for _ in range(3):
-        started = time.perf_counter()
-        total = 0
-        for path in sorted(folder.glob("*.txt")):
-            data = path.read_bytes()
-            total += len(data)
-            hashlib.sha256(data).hexdigest()
-        runs.append(time.perf_counter() - started)
-    return min(runs), total
 
 
 SEARCH = "select * from search_papers(['federated', 'learning'], 20)"
@@ -121,7 +87,7 @@ def search_latency(warehouse: Path) -> float:
 def measure(scale: str, with_baseline: bool) -> dict[str, object]:
     folder, next_days = dumps_for(scale)
     warehouse = OUT / scale / "warehouse"
-    floor_s, n_bytes = raw_floor(folder)
+    figures = inputs(scale, folder)
     full = worker("backfill", str(folder), str(warehouse))
     daily = worker("incremental", str(folder), str(warehouse), *map(str, next_days))
     views = view_latencies(warehouse)
@@ -132,10 +98,7 @@ def measure(scale: str, with_baseline: bool) -> dict[str, object]:
         else None
     )
     return {
-        "scale": scale,
-        "files": len(list(folder.glob("*.txt"))),
-        "mb": n_bytes / 1e6,
-        "floor_s": floor_s,
+        **figures,
         "full": full,
         "daily": daily,
         "views": views,

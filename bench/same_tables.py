@@ -14,33 +14,23 @@ Exits 1 if any table differs.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import polars as pl
 
+from bench.common import ROOT, worker
 from paperlake.lake import Warehouse
 from paperlake.schemas.tables import PUBLISHED
 
-ROOT = Path(__file__).resolve().parent.parent
 VOLATILE = ("run_id",)
 """Columns that differ between any two runs (with the ``_at`` timestamps)."""
 
 
 def backfill(tree: Path, dumps: Path, warehouse: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.worker", "backfill", str(dumps), str(warehouse)],
-        cwd=tree,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"backfill with {tree} failed:\n{done.stderr[-3000:]}")
-    print(f"  {tree}: {json.loads(done.stdout.strip().splitlines()[-1])}", file=sys.stderr)
+    figures = worker("backfill", str(dumps), str(warehouse), tree=tree)
+    print(f"  {tree}: {figures}", file=sys.stderr)
 
 
 def _table(warehouse: Path, table: str) -> pl.DataFrame:

@@ -32,7 +32,8 @@ from contextlib import ExitStack, contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench.backfill import BIN, ROOT, _cli_env, prefect_server
+from bench.cli_backfill import BIN, _cli_env, prefect_server
+from bench.common import ROOT, load_average
 from bench.results import write_section
 from tests.e2e.servers import Postgres, S3Server, lake_env
 
@@ -79,14 +80,14 @@ class Meter:
 
     @contextmanager
     def measure(self, into: dict[str, float]) -> Iterator[None]:
-        load = os.getloadavg()[0]
+        load = load_average()
         cpu, server = _children_cpu(), self._server_cpu()
         started = time.perf_counter()
         yield
         into["wall"] = time.perf_counter() - started
         into["cpu"] = _children_cpu() - cpu
         into["server_cpu"] = self._server_cpu() - server
-        into["load"] = (load + os.getloadavg()[0]) / 2
+        into["load"] = (load + load_average()) / 2
 
     def _server_cpu(self) -> float:
         return sum(_process_cpu(pid) for pid in self.servers)

@@ -64,7 +64,7 @@ def backfill(dumps: str, warehouse: str) -> dict[str, float]:
 
 def _profiled_ingest(dumps: str, warehouse: str) -> dict[str, object]:
     """One ingest with the functions of ``bench.backfill.STAGES`` timed (Prefect warm)."""
-    from bench.backfill import PREFECT_REST, StageTimers
+    from bench.stages import PREFECT_REST, StageTimers
     from paperlake.flows.ingest import ingest
 
     timers = StageTimers()
@@ -121,7 +121,7 @@ def profile_day(dumps: str, warehouse: str, new_dump: str) -> dict[str, object]:
 
 
 def yardstick(dumps: str, out: str) -> dict[str, float]:
-    from bench.backfill import one_pass_loader
+    from bench.yardstick import one_pass_loader
 
     return one_pass_loader(dumps, out)
 

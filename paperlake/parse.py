@@ -10,6 +10,10 @@ The dump contract (see README, "The dump contract"):
 * After the label, each paper is a title block followed by an abstract block.  A title that
   lost its abstract (truncated dump, missing paragraph) must not shift the pairing, so the
   pairing looks one block ahead; the damaged entry becomes an :class:`EntryProblem`.
+
+Longer than the ~250-line norm on purpose: it is the dump contract above as one chain of
+small pure functions (decode -> blocks -> date label -> pairing), read top to bottom;
+split, the contract would be spread over files that only make sense together.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from paperlake.lake import CatalogError, Warehouse, WarehouseBusy
+from paperlake.lake import CatalogError, Warehouse, WarehouseBusy, maintenance
+from paperlake.lake.maintenance import MERGE_AFTER_FILES
 from paperlake.schemas.tables import PUBLISHED, KeyphraseDaily, polars_schema
 from paperlake.views import as_of_database, build_database, ensure_database
 
@@ -119,16 +120,36 @@ def test_a_partition_is_replaced_and_the_others_kept(tmp_path: Path) -> None:
 
 def test_daily_runs_keep_files_bounded(tmp_path: Path) -> None:
     store = Warehouse(tmp_path)
-    for day in range(12):
+    for day in range(3 * MERGE_AFTER_FILES):
         row = PAPER | {"paper_id": f"{day:016x}", "title_key": f"t{day}"}
         commit(store, {"papers": papers(row)}, f"run{day}")
-    # Merged after every run; the previous run's files stay for readers until the next.
-    assert len(list(store.data_path.rglob("*.parquet"))) <= 3
+    # Small files merge once a table has MERGE_AFTER_FILES; what a merge replaced stays for
+    # readers until the next run.
+    assert len(list(store.data_path.rglob("*.parquet"))) <= 2 * MERGE_AFTER_FILES
     with store.session():
-        assert len(store.current().tables["papers"]) == 1
+        assert len(store.current().tables["papers"]) < MERGE_AFTER_FILES
         store.maintain(retention_days=0)
-    assert [e.run_id for e in store.history() if e.run_id] == []  # all expired
-    assert store.scan("papers").collect().height == 12
+    runs = [e.run_id for e in store.history() if e.run_id]
+    assert set(runs) <= {f"run{3 * MERGE_AFTER_FILES - 1}"}  # all but the current expired
+    assert store.scan("papers").collect().height == 3 * MERGE_AFTER_FILES
+
+
+def test_daily_runs_never_rewrite_a_big_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Warehouse(tmp_path)
+    backfill = [PAPER | {"paper_id": f"b{n:015x}", "title_key": f"b{n}"} for n in range(500)]
+    commit(store, {"papers": papers(*backfill)}, "backfill")
+    with store.session():
+        (big,) = store.current().tables["papers"]
+    monkeypatch.setattr(maintenance, "SMALL_FILE_BYTES", Path(big).stat().st_size)
+    for day in range(2 * MERGE_AFTER_FILES):
+        row = PAPER | {"paper_id": f"{day:016x}", "title_key": f"t{day}"}
+        commit(store, {"papers": papers(row)}, f"run{day}")
+    with store.session():
+        files = store.current().tables["papers"]
+    assert big in files and len(files) <= MERGE_AFTER_FILES  # the small ones were merged
+    assert store.scan("papers").collect().height == 500 + 2 * MERGE_AFTER_FILES
 
 
 def test_views_are_rebuilt_when_stale_or_moved(tmp_path: Path) -> None:

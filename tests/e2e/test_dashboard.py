@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import paperlake.dashboard
+import paperlake.dashboard.sections
 from paperlake.config import DASHBOARD_NAME
 from paperlake.dashboard import Section
 from paperlake.flows.ingest import ingest, retopic
@@ -102,7 +102,7 @@ def test_a_failing_dashboard_never_fails_the_run(
         paperlake.dashboard.records(con, "select * from no_such_view")  # type: ignore[arg-type]
         raise AssertionError("unreachable: the view does not exist")
 
-    monkeypatch.setattr(paperlake.dashboard, "SECTIONS", (broken_view,))
+    monkeypatch.setattr(paperlake.dashboard.sections, "SECTIONS", (broken_view,))
     broken = retopic(warehouse=str(warehouse))
     assert broken.snapshot > first.snapshot  # committed all the same
     assert "no_such_view" in (broken.dashboard_error or "")

@@ -1,0 +1,108 @@
+"""A 1-year backfill from the command line, start-up included: ``paperlake ingest`` with
+Prefect's temporary server, with a configured server (booted before, not timed), and the
+naive row-by-row loader, for ``bench.backfill``."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench.common import ROOT, load_average, worker
+
+BIN = Path(sys.executable).parent
+
+
+def _cli_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "180"  # a loaded machine
+    env["PYTHONPATH"] = str(ROOT)  # the code of this tree, whatever the venv installed
+    return {**env, **extra}
+
+
+def timed_cli(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds (the process and its children) of one command, which must pass."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def prefect_server(home: Path) -> Iterator[str]:
+    """A ``prefect server start`` on a free port with its own PREFECT_HOME; its API URL.
+    Stopped (its process group, which this started) when the block ends."""
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    argv = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    log = (home / "server.log").open("w")
+    server = subprocess.Popen(
+        argv,
+        env=_cli_env(PREFECT_HOME=str(home)),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{api}/health", timeout=5):
+                    break
+            except OSError:
+                time.sleep(1)
+        else:
+            raise SystemExit(f"prefect server did not answer within 180 s: {home / 'server.log'}")
+        yield api
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+
+
+def cli_backfills(folder: Path) -> dict[str, dict[str, float]]:
+    """``paperlake ingest FOLDER`` into a fresh warehouse, with a temporary Prefect server and
+    with a configured one (booted before, not timed), and the naive loader."""
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="paperlake-bench-") as tmp:
+        home = Path(tmp) / "prefect-home"
+        home.mkdir()
+        argv = [str(BIN / "paperlake"), "--warehouse", str(Path(tmp) / "wh1"), "ingest"]
+        load = load_average()
+        wall, cpu = timed_cli([*argv, str(folder)], _cli_env(PREFECT_HOME=str(home)))
+        results["temporary server"] = {"wall": wall, "cpu": cpu, "load": load}
+        with prefect_server(home) as api:
+            argv[2] = str(Path(tmp) / "wh2")
+            load = load_average()
+            env = _cli_env(PREFECT_HOME=str(home), PREFECT_API_URL=api)
+            wall, cpu = timed_cli([*argv, str(folder)], env)
+            results["configured server"] = {"wall": wall, "cpu": cpu, "load": load}
+        load = load_average()
+        naive = worker("baseline", str(folder), str(Path(tmp) / "naive.duckdb"))
+        results["naive row-by-row loader"] = {"wall": naive["seconds"], "cpu": 0.0, "load": load}
+    return results

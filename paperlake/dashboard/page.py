@@ -1,0 +1,226 @@
+"""The page: the sections assembled into one HTML file with the chart libraries inlined, and
+the writer that refuses any external reference and swaps the file into place atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from importlib import metadata
+from pathlib import Path
+
+import altair as alt
+import duckdb
+import vl_convert
+
+from paperlake.dashboard import sections
+from paperlake.dashboard.format import Section, count, day, text
+from paperlake.dashboard.sections import REPEATED_SQL, TOP_TOPICS_SQL
+from paperlake.lake import atomic_write
+from paperlake.views import open_read_only
+
+
+def open_views(db_path: Path) -> duckdb.DuckDBPyConnection:
+    """The one read-only connection the dashboard reads the views through, locked down as
+    every user path is (:func:`paperlake.views.open_read_only`)."""
+    return open_read_only(db_path.parent)
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    n_papers: int
+    n_dumps: int
+    first_day: date | None
+    last_day: date | None
+    top_topic: str | None
+    top_repeated: str | None
+
+
+def headline(con: duckdb.DuckDBPyConnection) -> Headline:
+    """The figures at the top of the page (the test compares them with the views)."""
+    [(n_papers,)] = con.execute("select count(*) from papers").fetchall()
+    [(n_dumps, first_day, last_day)] = con.execute(
+        "select count(*), min(listed_on), max(listed_on) from dumps"
+    ).fetchall()
+    topic = con.execute(TOP_TOPICS_SQL, [1]).fetchone()
+    repeated = con.execute(REPEATED_SQL, [1]).fetchone()
+    return Headline(
+        n_papers,
+        n_dumps,
+        first_day,
+        last_day,
+        topic[0] if topic else None,
+        repeated[0] if repeated else None,
+    )
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "paperlake"
+
+
+@functools.cache
+def library_bundle() -> str:
+    """vega-embed, Vega-Lite (the version Altair writes) and Vega as one inline script.
+
+    Bundling takes ~2 s of CPU, so the result is kept in the user's cache folder, keyed
+    by the vl-convert and Vega-Lite versions (a cache only: any failure rebuilds it)."""
+    version = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
+    cached = _cache_dir() / f"vega-bundle-vlc{metadata.version('vl-convert-python')}-vl{version}.js"
+    with contextlib.suppress(OSError):
+        return cached.read_text(encoding="utf-8")
+    bundle = vl_convert.javascript_bundle("window.vegaEmbed = vegaEmbed;", vl_version=version)
+    with contextlib.suppress(OSError):
+        atomic_write(cached, bundle.encode())
+    return bundle
+
+
+CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
+    "style-src 'unsafe-inline'; img-src data:"
+)
+"""Nothing may be fetched; Vega compiles its expressions with ``Function`` (unsafe-eval)."""
+
+STYLE = """
+:root { color-scheme: light; --ink: #1d2733; --muted: #5c6b7a; --line: #dde3ea; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+       color: var(--ink); background: #f4f6f9; }
+header, main { max-width: 1100px; margin: 0 auto; padding: 0 16px; }
+header h1 { font-size: 1.5rem; margin: 20px 0 4px; }
+header p { margin: 0 0 12px; color: var(--muted); }
+.kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(160px, 1fr)); gap: 10px;
+        margin: 0 0 16px; }
+.kpi { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; }
+.kpi span { display: block; color: var(--muted); font-size: .8rem; }
+.kpi b { font-size: 1.15rem; overflow-wrap: break-word; }
+.kpi.wide { grid-column: 1 / -1; }
+.kpi.wide b { font-size: 1rem; }
+section { background: #fff; border: 1px solid var(--line); border-radius: 8px;
+          padding: 12px 16px 16px; margin: 0 0 16px; }
+section h2 { font-size: 1.1rem; margin: 0 0 8px; }
+section h3 { font-size: .95rem; margin: 14px 0 6px; }
+.chart { width: 100%; }
+.chart .vega-embed { width: 100%; }
+.note, .empty { color: var(--muted); font-size: .9rem; margin: 6px 0; }
+.table-wrap { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-size: .9rem; }
+th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line);
+         vertical-align: top; }
+th { color: var(--muted); font-weight: 600; white-space: nowrap; }
+td.num, th.num { text-align: right; white-space: nowrap; }
+td { overflow-wrap: break-word; }
+.new { background: #e3f0d8; color: #2f5d13; border-radius: 4px; padding: 0 4px;
+       font-size: .75rem; }
+.facts { padding-left: 18px; margin: 6px 0; }
+.warn { color: #9a3b00; }
+@media (max-width: 600px) {
+  body { font-size: 14px; }
+  section { padding: 10px; }
+  /* tables become one card per row: the text cell, then the labelled figures */
+  table, tbody, tr, td { display: block; }
+  thead { display: none; }
+  tr { padding: 6px 0; border-bottom: 1px solid var(--line); }
+  td { border: 0; padding: 1px 0; }
+  td.num { display: inline-block; text-align: left; margin-right: 12px; color: var(--muted);
+           font-size: .85rem; }
+  td.num::before { content: attr(data-label) ": "; }
+  td.num:empty { display: none; }
+}
+"""
+
+EMBED = """
+const specs = JSON.parse(document.getElementById("specs").textContent);
+Promise.all(Object.entries(specs).map(([id, spec]) =>
+  vegaEmbed("#" + id, spec, {actions: false, renderer: "svg"}).catch((error) => {
+    document.getElementById(id).textContent = "This chart could not be drawn: " + error;
+    throw error;
+  })
+)).then(() => { document.body.dataset.drawn = String(Object.keys(specs).length); },
+        (error) => { console.error(error); });
+"""
+
+
+def _inline_json(value: object) -> str:
+    """JSON for a ``<script type="application/json">``: every slash escaped (``<\\/script>``
+    cannot occur, and no data string reads as a URL)."""
+    return json.dumps(value, separators=(",", ":")).replace("/", "\\/")
+
+
+def render_section(number: int, section: Section) -> str:
+    chart = f'<div class="chart" id="chart-{number}"></div>' if section.chart else ""
+    return f"<section><h2>{text(section.question)}</h2>{chart}{section.body}</section>"
+
+
+def render_page(con: duckdb.DuckDBPyConnection, generated_at: datetime) -> str:
+    """The whole page, from the views ``con`` reads."""
+    top = headline(con)
+    drawn = [build(con) for build in sections.SECTIONS]
+    specs = {f"chart-{i}": s.chart for i, s in enumerate(drawn) if s.chart}
+    kpis = (
+        ("papers", "n-papers", count(top.n_papers)),
+        ("dumps loaded", "n-dumps", count(top.n_dumps)),
+        ("page days", "span", " to ".join(dict.fromkeys([day(top.first_day), day(top.last_day)]))),
+        ("top topic", "top-topic", text(top.top_topic or "-")),
+        ("most repeated", "top-repeated", text(top.top_repeated or "-")),
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>paperlake: trending papers</title><style>{STYLE}</style></head><body>"
+        "<header><h1>Trending papers</h1>"
+        f"<p>Drawn {day(generated_at)} from the paperlake warehouse's views.</p></header><main>"
+        '<div class="kpis">'
+        + "".join(
+            f'<div class="kpi{" wide" if i == "top-repeated" else ""}"><span>{k}</span>'
+            f'<b id="{i}">{v}</b></div>'
+            for k, i, v in kpis
+        )
+        + "</div>"
+        + "".join(render_section(i, s) for i, s in enumerate(drawn))
+        + "</main>"
+        f'<script type="application/json" id="specs">{_inline_json(specs)}</script>'
+        f"<script>{library_bundle()}</script><script>{EMBED}</script></body></html>"
+    )
+
+
+EXTERNAL = re.compile(
+    r"\b(?:https?|ftp|wss?):(?://|\\/\\/)"  # an absolute URL
+    r"|(?:src|href|action|poster|srcset|data)\s*=\s*[\"']?\s*//"  # protocol-relative
+    r"|url\(\s*[\"']?\s*(?!data:)[^)\s]"  # CSS url(...) other than data:
+    r"|@import",
+    re.IGNORECASE,
+)
+
+
+class ExternalReference(ValueError):
+    """The page would reference something outside itself."""
+
+
+def external_references(page: str) -> list[str]:
+    """Every external reference in ``page`` outside the inlined chart library."""
+    own = page.replace(library_bundle(), "")
+    return [own[max(0, m.start() - 40) : m.end() + 40] for m in EXTERNAL.finditer(own)]
+
+
+def write_page(page: str, target: Path) -> Path:
+    """Write ``page`` to ``target`` atomically (temp file + rename) after refusing any
+    external reference: a reader sees the old page or the new one, never half of one."""
+    found = external_references(page)
+    if found:
+        raise ExternalReference(
+            f"{target}: the page must not reference anything external, found: {found[:3]}"
+        )
+    atomic_write(target, page.encode())
+    return target
+
+
+def write_dashboard(db_path: Path, target: Path) -> Path:
+    """Draw the page from the views in ``db_path`` and write it to ``target``."""
+    with open_views(db_path) as con:
+        page = render_page(con, datetime.now(UTC))
+    return write_page(page, target)

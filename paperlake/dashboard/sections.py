@@ -1,0 +1,230 @@
+"""The dashboard's sections, in page order: one function each, its query next to its chart.
+
+Each reads the public views through the connection it is given and returns a
+:class:`~paperlake.dashboard.format.Section`; the page's headline
+figures reuse :data:`TOP_TOPICS_SQL` and :data:`REPEATED_SQL`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import altair as alt
+import duckdb
+
+from paperlake.dashboard.charts import CHART_HEIGHT, ROWS, WEEK, chart_spec, records, window_bars
+from paperlake.dashboard.format import Section, count, day, table, text
+from paperlake.dashboard.health import run_health
+
+TOP_TOPICS = 8
+TOP_BARS = 12
+TABLE_ROWS = 25
+RISING_DAYS = 28
+"""Rising entities compare the last 28 days with the 28 before."""
+
+
+TOP_TOPICS_SQL = (
+    "select topic from topic_frequency group by topic order by sum(n_papers) desc, topic limit ?"
+)
+"""The topics with the most listings over all days (ties by name)."""
+REPEATED_SQL = (
+    "select title, n_listing_days, n_dumps, first_listed_on, last_listed_on "
+    "from repeated_listings "
+    "order by n_listing_days desc, n_dumps desc, last_listed_on desc, title limit ?"
+)
+"""The most repeated papers: days on the page first, then dumps, the latest, by title."""
+
+
+def topic_frequency(con: duckdb.DuckDBPyConnection) -> Section:
+    rows = records(
+        con,
+        f"""
+        with top as ({TOP_TOPICS_SQL})
+        select topic, date_trunc('week', listed_on)::date as week, sum(n_papers)::bigint as n
+        from topic_frequency
+        where topic in (select topic from top)
+        group by all order by week, topic
+        """,
+        [TOP_TOPICS],
+    )
+    chart = (
+        alt.Chart(ROWS)
+        .mark_line(point=len({r["week"] for r in rows}) < 3)
+        .encode(
+            x=WEEK,
+            y=alt.Y("n:Q", title="listings that week"),
+            color=alt.Color("topic:N", legend=alt.Legend(orient="bottom", columns=2, title=None)),
+            tooltip=[
+                "topic:N",
+                alt.Tooltip("utcyearmonthdate(week):T", title="week of"),
+                alt.Tooltip("n:Q", format=",d", title="listings"),
+            ],
+        )
+    )
+    return Section(
+        f"Which topics fill the page, week by week? (top {TOP_TOPICS})",
+        '<p class="note">A paper listed on three days counts three times in its week.</p>',
+        chart_spec(chart, rows),
+    )
+
+
+def trending_topics(con: duckdb.DuckDBPyConnection) -> Section:
+    rows = records(
+        con,
+        "select topic, n_recent, n_previous from trending_topics "
+        "where n_recent > n_previous "
+        "order by growth_lower desc nulls last, n_recent desc, topic limit ?",
+        [TOP_BARS],
+    )
+    [(end,)] = con.execute("select max(listed_on) from listings").fetchall()
+    return Section(
+        "Which topics are trending now?",
+        f'<p class="note">Distinct papers in the 7 days to {day(end)} ("recent") and '
+        "the 7 days before; topics with at least 10 recent papers that gained, surest rise first "
+        "(the view's growth_lower).</p>",
+        window_bars(rows, "topic", "n_recent", "n_previous", "distinct papers"),
+    )
+
+
+def repeated_listings(con: duckdb.DuckDBPyConnection) -> Section:
+    [(total,)] = con.execute("select count(*) from repeated_listings").fetchall()
+    rows = con.execute(REPEATED_SQL, [TABLE_ROWS]).fetchall()
+    return Section(
+        "Which papers are listed again and again?",
+        f'<p class="note">{count(total)} papers appeared in more than one dump; the top '
+        f"{min(total, TABLE_ROWS)}:</p>"
+        + table(
+            ["title", "days on the page", "dumps", "first seen", "last seen"],
+            [[text(t), count(d), count(n), day(f), day(ls)] for t, d, n, f, ls in rows],
+            compact={1, 2, 3, 4},
+        ),
+    )
+
+
+def most_linked_repos(con: duckdb.DuckDBPyConnection) -> Section:
+    rows = records(
+        con,
+        "select repo, n_papers, n_listings, first_listed_on, last_listed_on from repos "
+        "order by n_listings desc, n_papers desc, repo limit ?",
+        [TOP_BARS],
+    )
+    chart = (
+        alt.Chart(ROWS)
+        .mark_bar(color="#1f6fb4")
+        .encode(
+            y=alt.Y("repo:N", sort=[r["repo"] for r in rows], title=None),
+            x=alt.X("n_listings:Q", title="times a paper linking it was on the page"),
+            tooltip=[
+                "repo:N",
+                alt.Tooltip("n_listings:Q", format=",d", title="times on the page"),
+                alt.Tooltip("n_papers:Q", format=",d", title="papers linking it"),
+                alt.Tooltip("utcyearmonthdate(first_listed_on):T", title="first seen"),
+                alt.Tooltip("utcyearmonthdate(last_listed_on):T", title="last seen"),
+            ],
+        )
+    )
+    return Section(
+        "Which GitHub repos are linked most?",
+        chart=chart_spec(chart, rows, height=max(CHART_HEIGHT, 24 * len(rows))),
+    )
+
+
+def rising_entities(con: duckdb.DuckDBPyConnection) -> Section:
+    rows = records(
+        con,
+        """
+        with bounds as (select max(listed_on) as window_end from entity_frequency),
+        windows as (
+            select
+                f.entity,
+                coalesce(sum(f.n_papers) filter (where f.listed_on > b.window_end - $days), 0)
+                    as n_recent,
+                coalesce(sum(f.n_papers) filter (where f.listed_on <= b.window_end - $days), 0)
+                    as n_previous
+            from entity_frequency as f cross join bounds as b
+            where f.listed_on > b.window_end - 2 * $days
+            group by f.entity
+        )
+        select entity, n_recent::bigint as n_recent, n_previous::bigint as n_previous
+        from windows where n_recent > n_previous
+        order by n_recent - n_previous desc, n_recent desc, entity limit $top
+        """,
+        {"days": RISING_DAYS, "top": TOP_BARS},
+    )
+    return Section(
+        "Which methods, models and datasets are rising?",
+        f'<p class="note">Listings of papers naming each entity in the last {RISING_DAYS} '
+        f"days (recent) and the {RISING_DAYS} before; the largest gains.</p>",
+        window_bars(rows, "entity", "n_recent", "n_previous", "listings"),
+    )
+
+
+def code_share(con: duckdb.DuckDBPyConnection) -> Section:
+    rows = records(
+        con,
+        """
+        select
+            date_trunc('week', listed_on)::date as week,
+            1 - sum(n_without_code) / sum(n_papers) as share_with_code,
+            sum(n_papers)::bigint as n_papers
+        from papers_without_code group by week order by week
+        """,
+    )
+    chart = (
+        alt.Chart(ROWS)
+        .mark_line(point=len(rows) < 3, color="#1f6fb4")
+        .encode(
+            x=WEEK,
+            y=alt.Y("share_with_code:Q", title="papers linking code", axis=alt.Axis(format=".0%")),
+            tooltip=[
+                alt.Tooltip("utcyearmonthdate(week):T", title="week of"),
+                alt.Tooltip("share_with_code:Q", format=".1%", title="with code"),
+                alt.Tooltip("n_papers:Q", format=",d", title="listings"),
+            ],
+        )
+    )
+    return Section("What share of papers links its code?", chart=chart_spec(chart, rows))
+
+
+def latest_listing(con: duckdb.DuckDBPyConnection) -> Section:
+    rows = con.execute(
+        """
+        with latest as (select max(listed_on) as listed_on from listings)
+        select
+            row_number() over (order by min(l.position), p.title) as rank,
+            p.title, p.n_listing_days, p.first_listed_on, l.listed_on
+        from listings as l
+        inner join latest using (listed_on)
+        inner join papers as p using (paper_id)
+        group by p.paper_id, p.title, p.n_listing_days, p.first_listed_on, l.listed_on
+        order by rank
+        """
+    ).fetchall()
+    latest = rows[0][4] if rows else None
+    return Section(
+        f"What is on the page on {day(latest)}?",
+        table(
+            ["#", "title", "days on the page", "first seen"],
+            [
+                [
+                    str(rank),
+                    text(title) + (' <span class="new">new</span>' if first == d else ""),
+                    count(days),
+                    day(first),
+                ]
+                for rank, title, days, first, d in rows
+            ],
+            compact={0, 2, 3},
+        ),
+    )
+
+
+SECTIONS: tuple[Callable[[duckdb.DuckDBPyConnection], Section], ...] = (
+    topic_frequency,
+    trending_topics,
+    repeated_listings,
+    most_linked_repos,
+    rising_entities,
+    code_share,
+    latest_listing,
+    run_health,
+)

@@ -1,0 +1,166 @@
+"""Build ``paperlake.duckdb``: the generated staging views, then the SQL files in their
+order (:mod:`paperlake.views.files`), over one snapshot's Parquet files; or the same views
+in memory over an older snapshot through DuckLake time travel."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from paperlake.lake import LAKE, Snapshot, Warehouse
+from paperlake.views.access import lock_down, sql_str
+from paperlake.views.files import SQL_DIR, ViewError, build_order, sql_files
+
+if TYPE_CHECKING:
+    import polars as pl
+
+INTERNAL = "internal"
+"""Schema of everything that is not the public interface: ``stg_*`` views, meta."""
+STORAGE_VERSION = "v1.0.0"
+"""Oldest DuckDB release whose storage format the serving database is written in."""
+
+
+def _duckdb_type(dtype: pl.DataType) -> str:
+    import polars as pl  # not at import time: the read-only CLI commands import this module
+
+    if isinstance(dtype, pl.Datetime):
+        return "TIMESTAMPTZ" if dtype.time_zone else "TIMESTAMP"
+    types = {
+        pl.String: "VARCHAR",
+        pl.Int32: "INTEGER",
+        pl.Int64: "BIGINT",
+        pl.Date: "DATE",
+        pl.Boolean: "BOOLEAN",
+        pl.Float64: "DOUBLE",
+    }
+    return types[dtype.base_type()]
+
+
+def staging_view_sql(table: str, source: str) -> str:
+    """``internal.stg_<table>``: the lake table ``source`` with exactly its model's columns.
+
+    The Pandera model is the one list of a table's columns; the views read these staging
+    views, never the lake directly, so the two ways of reaching the lake (the snapshot's
+    files, DuckLake time travel) serve the same columns.
+    """
+    from paperlake.schemas.tables import PUBLISHED, polars_schema
+
+    columns = ", ".join(polars_schema(PUBLISHED[table]).names())
+    return f"CREATE VIEW {INTERNAL}.{staging_name(table)} AS SELECT {columns} FROM {source}"
+
+
+def staging_name(table: str) -> str:
+    return f"stg_{table}"
+
+
+def files_source(table: str, files: list[str]) -> str:
+    """The relation of a table's part files, plus a typed empty row set.
+
+    ``UNION ALL BY NAME`` with the empty relation gives every declared column its type even
+    when no file exists yet, or when older files predate a column (schema evolution).
+    """
+    from paperlake.schemas.tables import PUBLISHED, polars_schema
+
+    schema = polars_schema(PUBLISHED[table])
+    typed = ", ".join(f"NULL::{_duckdb_type(dtype)} AS {name}" for name, dtype in schema.items())
+    empty = f"SELECT {typed} WHERE false"
+    if not files:
+        return f"({empty})"
+    paths = ", ".join(sql_str(path) for path in files)
+    return f"({empty} UNION ALL BY NAME SELECT * FROM read_parquet([{paths}], union_by_name=true))"
+
+
+def create_staging_views(con: duckdb.DuckDBPyConnection, sources: dict[str, str]) -> None:
+    """The ``internal`` schema and one generated staging view per lake table in ``sources``
+    (table -> the relation it is read from)."""
+    con.execute(f"CREATE SCHEMA {INTERNAL}")
+    for table, source in sources.items():
+        con.execute(staging_view_sql(table, source))
+
+
+def create_sql_views(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> None:
+    """Every view and macro of ``sql_dir``, each after the ones it reads."""
+    provided = {
+        name
+        for (name,) in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE schema_name = ?", [INTERNAL]
+        ).fetchall()
+    }
+    for path in build_order(sql_files(sql_dir), provided):
+        try:
+            con.execute(path.read_text())
+        except duckdb.Error as exc:
+            raise ViewError(f"{path}: {exc}") from exc
+
+
+def build_database(warehouse: Warehouse, snapshot: Snapshot, sql_dir: Path = SQL_DIR) -> Path:
+    """Write a fresh ``paperlake.duckdb`` for ``snapshot`` and swap it into place."""
+    tmp = warehouse.root / f".{warehouse.db_path.name}.tmp-{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_VERSION})
+    try:
+        sources = {table: files_source(table, files) for table, files in snapshot.tables.items()}
+        create_staging_views(con, sources)
+        create_sql_views(con, sql_dir)
+        con.execute(
+            f"CREATE TABLE {INTERNAL}.paperlake_meta AS "
+            "SELECT ? AS snapshot_version, ? AS warehouse, now() AS built_at",
+            [snapshot.version, str(warehouse.root)],
+        )
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(tmp, warehouse.db_path)
+    return warehouse.db_path
+
+
+def as_of_database(
+    warehouse: Warehouse, as_of: str, writable_file: Path | None = None
+) -> duckdb.DuckDBPyConnection:
+    """The same views in memory over an older snapshot (a number, or a timestamp), read
+    through DuckLake time travel: older snapshots share compacted files, so only the
+    catalog knows which of their rows belong to them."""
+    from paperlake.schemas.tables import PUBLISHED
+
+    at = f"VERSION => {int(as_of)}" if as_of.isdigit() else f"TIMESTAMP => {sql_str(as_of)}"
+    con = warehouse.connect(read_only=True)
+    con.execute("SET enable_progress_bar = false")
+    try:
+        create_staging_views(con, {table: f"{LAKE}.{table} AT ({at})" for table in PUBLISHED})
+        for table in PUBLISHED:  # an unknown snapshot fails here, before the views
+            con.execute(f"SELECT * FROM {INTERNAL}.{staging_name(table)} LIMIT 0")
+        create_sql_views(con)
+    except duckdb.Error:
+        con.close()
+        raise
+    return lock_down(con, warehouse, writable_file)  # open_read_only's door, DuckLake loaded
+
+
+def database_version(warehouse: Warehouse) -> int | None:
+    """Lake snapshot the views were built for; None if missing, stale or unreadable."""
+    if not warehouse.db_path.exists():
+        return None
+    try:
+        with duckdb.connect(str(warehouse.db_path), read_only=True) as con:
+            row = con.execute(
+                f"SELECT snapshot_version, warehouse FROM {INTERNAL}.paperlake_meta"
+            ).fetchone()
+    except duckdb.Error:
+        return None
+    if row is None or row[1] != str(warehouse.root):
+        return None  # built for another location: its absolute paths point elsewhere
+    return int(row[0])
+
+
+def ensure_database(warehouse: Warehouse, snapshot: Snapshot | None = None) -> bool:
+    """Rebuild the views if they do not match the current snapshot; True if rebuilt."""
+    if warehouse.shared is not None:
+        return False  # a shared lake is served from its catalog: see :func:`as_of_database`
+    snapshot = snapshot or warehouse.current()
+    if database_version(warehouse) == snapshot.version:
+        return False
+    build_database(warehouse, snapshot)
+    return True
