@@ -85,9 +85,13 @@ class RawArchive(WarehouseBase):
         """Upload ``source`` (a SQL expression giving one BLOB) as ``rel``.  An object PUT
         is atomic, so the archive holds each input whole or not at all; the name is the
         content's hash, so writing it again writes the same bytes."""
+        url = sql_str(self._raw_url(rel))
+        copy = f"COPY (SELECT {source}) TO {url} (FORMAT blob)"
+        if self._uploads is not None:
+            self._uploads.execute(copy, parameters)
+            return
         with self._bucket() as con:
-            url = sql_str(self._raw_url(rel))
-            con.execute(f"COPY (SELECT {source}) TO {url} (FORMAT blob)", parameters)
+            con.execute(copy, parameters)
 
     def archive(self, data: bytes) -> tuple[str, str]:
         """Keep ``data`` under its sha256; return (dump_id, path relative to root).
@@ -124,6 +128,13 @@ class RawArchive(WarehouseBase):
         is never in place before its bytes are durable, so a crash leaves only temp files,
         which :meth:`recover` removes.
         """
+        if self.shared is not None:  # each PUT is atomic and durable: nothing to defer
+            with self._bucket() as self._uploads:
+                try:
+                    yield
+                finally:
+                    self._uploads = None
+            return
         self._deferring = True
         try:
             yield
