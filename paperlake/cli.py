@@ -365,6 +365,7 @@ REPORT = {
 
 def cmd_search(args: argparse.Namespace) -> int:
     from paperlake.keyphrases import query_terms
+    from paperlake.lake.layout import sql_str
 
     terms = query_terms(args.query)
     if not terms:
@@ -373,7 +374,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     con = connect(args.warehouse)
     # The terms go in as a quoted literal: any bound parameter makes duckdb import pandas,
     # a second of start-up.
-    literal = "[" + ", ".join("'" + term.replace("'", "''") + "'" for term in terms) + "]"
+    literal = "[" + ", ".join(sql_str(term) for term in terms) + "]"
     relation = con.sql(
         "select title, score, first_listed_on, last_listed_on, n_listing_days "
         f"from search_papers({literal}::VARCHAR[], k := {int(args.limit)}) "

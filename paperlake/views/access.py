@@ -10,16 +10,12 @@ from pathlib import Path
 import duckdb
 
 from paperlake.lake import Warehouse
+from paperlake.lake.layout import sql_str
 
 READ_STATEMENTS = frozenset({"SELECT"})
 """Statement types (as DuckDB's parser classifies them) that ``sql`` runs; ``SHOW``,
 ``DESCRIBE``, ``SUMMARIZE`` and ``PRAGMA show_tables`` parse as SELECT.  ``EXPLAIN`` is
 allowed around one of these."""
-
-
-def sql_str(value: str) -> str:
-    """``value`` as a SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 class QueryRefused(PermissionError):

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from paperlake.lake import LAKE, Snapshot, Warehouse
-from paperlake.views.access import lock_down, sql_str
+from paperlake.lake.layout import sql_str
+from paperlake.views.access import lock_down
 from paperlake.views.files import SQL_DIR, ViewError, build_order, sql_files
 
 if TYPE_CHECKING:
