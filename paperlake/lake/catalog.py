@@ -158,14 +158,13 @@ class Catalog(WarehouseBase):
 
     @staticmethod
     def _partitioned(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-        return bool(
-            con.execute(
-                f"SELECT count(*) FROM {METADATA}.ducklake_partition_info AS p "
-                f"JOIN {METADATA}.ducklake_table AS t USING (table_id) "
-                "WHERE t.table_name = ? AND t.end_snapshot IS NULL AND p.end_snapshot IS NULL",
-                [table],
-            ).fetchone()[0]  # type: ignore[index]
-        )
+        row = con.execute(
+            f"SELECT count(*) FROM {METADATA}.ducklake_partition_info AS p "
+            f"JOIN {METADATA}.ducklake_table AS t USING (table_id) "
+            "WHERE t.table_name = ? AND t.end_snapshot IS NULL AND p.end_snapshot IS NULL",
+            [table],
+        ).fetchone()
+        return row is not None and row[0] > 0
 
     @contextmanager
     def session(
