@@ -1,7 +1,8 @@
 """The flows: the one place where the pipeline's stages are wired together.
 
     lock -> open (recover, what the warehouse knows) -> discover
-         -> per chunk: archive -> transform (submitted: chunks run at once on the task runner)
+         -> per chunk: archive -> transform (submitted: CHUNKS_IN_FLIGHT chunks at once on
+            the task runner; a run of one chunk transforms it in the flow's thread)
          -> reconcile, in chunk order -> write -> summaries -> commit (one DuckLake
             transaction) -> maintain -> views -> dashboard -> report
 
@@ -44,7 +45,7 @@ from paperlake.flows.tasks import (
     write_summaries,
 )
 from paperlake.lake import CommitConflict, Transaction, Warehouse
-from paperlake.publish import SUMMARIZED
+from paperlake.publish import SUMMARIZED, summarized
 from paperlake.schemas.tables import PUBLISHED
 from paperlake.topics import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy
 from paperlake.transform import Batch, Reconciler
@@ -113,17 +114,13 @@ def _ingest_once(
         for number, candidates in enumerate(groups):
             raws, unreadable = archive_chunk(store, as_is(candidates), captured_on)
             unreadable = [*found.unreadable, *unreadable] if number == 0 else unreadable
-            pending.append(
-                transform_chunk.submit(
-                    as_is(raws),
-                    as_is(unreadable),
-                    as_is(known),
-                    as_is(tagger),
-                    summary.run_id,
-                    summary.now,
-                )
-            )
-            while pending and (len(pending) > CHUNKS_IN_FLIGHT or number == len(groups) - 1):
+            chunk = (as_is(raws), as_is(unreadable), as_is(known), as_is(tagger))
+            if len(groups) == 1:  # a daily run: nothing to overlap, so no hop to the runner
+                batch = transform_chunk(*chunk, summary.run_id, summary.now)
+                _write(run, reconciler.add(batch), summary, new, 1)
+                break
+            pending.append(transform_chunk.submit(*chunk, summary.run_id, summary.now))
+            while pending and (len(pending) >= CHUNKS_IN_FLIGHT or number == len(groups) - 1):
                 batch = reconciler.add(pending.popleft().result())
                 _write(run, batch, summary, new, len(groups))
         _publish(store, run, new, summary, retention_days)
@@ -160,7 +157,7 @@ def replay(
         )
         write_replay(as_is(run), store, as_is(again), as_is(batch))
         summary.add(batch)
-        new = {name: [batch.tables[name]] for name in SUMMARIZED}
+        new = {name: [part] for name, part in summarized(batch).items()}
         _publish(store, run, new, summary, DEFAULT_RETENTION_DAYS)
     report(summary, store)
     return summary
@@ -203,11 +200,11 @@ def _write(
     new: dict[str, list[pl.DataFrame]],
     chunks: int,
 ) -> None:
-    """Write a reconciled batch, count it, keep its rows for the summaries."""
+    """Write a reconciled batch, count it, keep what the summaries need of it."""
     write(as_is(run), as_is(batch))
     summary.add(batch)
-    for name, parts in new.items():
-        parts.append(batch.tables[name])
+    for name, part in summarized(batch).items():
+        new[name].append(part)
     if chunks > 1:
         get_run_logger().info(
             "batch %d/%d written, %d dumps loaded so far",

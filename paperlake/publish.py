@@ -18,13 +18,20 @@ from paperlake.topics import Taxonomy
 from paperlake.transform import Batch
 from paperlake.views import ensure_database
 
-SUMMARIZED = ("listings", "papers")
-"""The tables whose new rows the summary tables are computed from."""
+SUMMARIZED = {"listings": ("listed_on",), "papers": ("paper_id", "title_key")}
+"""The tables whose new rows the summary tables are computed from, and the columns
+``summaries.summarize`` reads: all a run keeps of its batches until its summaries."""
 
 
 def write(run: Transaction, batch: Batch) -> None:
     """Write the batch into the run's transaction; invisible until :func:`commit`."""
     run.append(batch.tables)
+
+
+def summarized(batch: Batch) -> dict[str, pl.DataFrame]:
+    """What the summaries need of a written batch (:data:`SUMMARIZED`), nothing more: a
+    backfill keeps it for every batch (abstracts and other tables would grow with the run)."""
+    return {name: batch.tables[name].select(columns) for name, columns in SUMMARIZED.items()}
 
 
 def write_replay(run: Transaction, store: Warehouse, again: Replay, batch: Batch) -> None:
