@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,8 +34,8 @@ def test_batches_and_summaries_publish_in_one_commit(tmp_path: Path) -> None:
         for batch in published:
             assert set(batch.tables) | SUMMARIES == set(PUBLISHED)  # a contract per table
             publish.write(run, batch)
-            for name, parts in new.items():
-                parts.append(batch.tables[name])
+            for name, part in publish.summarized(batch).items():  # all a run keeps of it
+                new[name].append(part)
         summaries = publish.write_summaries(run, new)
         assert summaries.keys() == SUMMARIES and summaries["keyphrase_daily"] > 0
         assert "run-1" not in {e.run_id for e in store.history()}  # invisible until the commit
@@ -43,6 +45,23 @@ def test_batches_and_summaries_publish_in_one_commit(tmp_path: Path) -> None:
     assert papers < sum(b.tables["papers"].height for b in batches)  # papers on both days
     assert query(store.root, "select count(*) from papers") == [(papers,)]
     assert store.current_version() == version
+
+
+def test_a_written_batch_is_not_held_until_the_commit(tmp_path: Path) -> None:
+    """DuckDB keeps what a transaction registered until it ends: a backfill held every
+    batch it wrote (a 10-year one: ~1 GB) until its commit."""
+    store = Warehouse(tmp_path / "warehouse")
+    with store.session():
+        run = store.begin("run-1")
+        raws, _ = archive_inputs(store, discover([SAMPLES], {}).candidates, SAMPLE_CAPTURE)
+        batch = transform(raws, [], Known(), load_taxonomy(), "run-1", NOW)
+        written = [weakref.ref(frame) for frame in batch.tables.values() if frame.height]
+        publish.write(run, batch)
+        del batch
+        gc.collect()
+        assert [frame() for frame in written] == [None] * len(written)
+        assert run.scan("papers").collect().height > 0  # written all the same
+        run.rollback()
 
 
 def test_retag_replaces_topics_and_version(tmp_path: Path) -> None:
