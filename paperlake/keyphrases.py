@@ -110,30 +110,37 @@ def paper_keyphrases(papers: pl.DataFrame) -> pl.DataFrame:
     Titles are where a paper names its topic; abstract n-grams were tried and cost ~2 s per
     year of dumps for mostly boilerplate ("address this problem"), so they are left out.
     """
-    words = papers.select("paper_id", word_lists(pl.col("title"), breaks=True).alias("word"))
-    words = words.explode("word").drop_nulls("word")
-    bad = [*STOPWORDS, *LATEX_LEFTOVERS, "|"]
+    words = papers.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("paper"),
+        "paper_id",
+        word_lists(pl.col("title"), breaks=True).alias("word"),
+    )
+    word = pl.col("word")
+    # Each word's flags once, shifted below (not each n-gram's words tested again).
+    words = (
+        words.explode("word")
+        .drop_nulls("word")
+        .with_columns(
+            word.is_in([*STOPWORDS, *LATEX_LEFTOVERS, "|"]).alias("no_end"),
+            (word.is_in([*LATEX_LEFTOVERS, "|"]) | word.str.contains(r"^\d+$")).alias("nowhere"),
+        )
+    )
     grams = []
     for n in (1, 2, 3):
-        # Whole-column shifts, then drop grams that ran into the next paper's title.
-        columns = [pl.col("word").shift(-k).alias(f"w{k}") for k in range(n)]
-        same_title = pl.all_horizontal(
-            [pl.col("paper_id").shift(-k) == pl.col("paper_id") for k in range(n)]
+        # Whole-column shifts; a gram that ran into the next paper's title is dropped.
+        keep = pl.all_horizontal(
+            ~pl.col("no_end"),
+            ~pl.col("no_end").shift(1 - n),
+            *(pl.col("paper").shift(-k) == pl.col("paper") for k in range(1, n)),
+            *(~pl.col("nowhere").shift(-k) for k in range(n)),
         )
+        shifted = [word.shift(-k).alias(f"w{k}") for k in range(n)]
         gram = (
-            words.select("paper_id", *columns, same_title.fill_null(False).alias("whole"))
-            .filter(pl.col("whole"))
-            .filter(
-                ~pl.col("w0").is_in(bad)
-                & ~pl.col(f"w{n - 1}").is_in(bad)
-                & ~pl.any_horizontal(
-                    [pl.col(f"w{k}").is_in([*LATEX_LEFTOVERS, "|"]) for k in range(n)]
-                )
-                & ~pl.any_horizontal([pl.col(f"w{k}").str.contains(r"^\d+$") for k in range(n)])
-            )
+            words.select("paper_id", *shifted, keep.fill_null(False).alias("keep"))
+            .filter("keep")
             .select(
                 "paper_id",
-                pl.concat_str([pl.col(f"w{k}") for k in range(n)], separator=" ").alias("phrase"),
+                pl.concat_str([f"w{k}" for k in range(n)], separator=" ").alias("phrase"),
                 pl.lit(n, dtype=pl.Int32).alias("n_words"),
             )
         )
