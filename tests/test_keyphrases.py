@@ -9,7 +9,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paperlake.keyphrases import query_terms, word_lists
+from paperlake.keyphrases import STOPWORDS, query_terms, word_lists
 
 
 def reference_words(text: str) -> list[str]:
@@ -43,3 +43,8 @@ def test_hyphenated_words_are_searchable_whole_and_by_parts() -> None:
         "mixture",
         "experts",
     ]
+
+
+def test_no_stopword_has_a_hyphen() -> None:
+    """_search_words drops stopwords before it splits hyphenated words into their parts."""
+    assert not [word for word in STOPWORDS if "-" in word]
