@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import altair as alt
 import duckdb
 
-from paperlake.dashboard.charts import ROWS, WEEK, chart_spec, records
+from paperlake.dashboard.charts import WEEK, channel, chart_spec, mark, records
 from paperlake.dashboard.format import Section, count, day, table, text
 
 QUARANTINE_ROWS = 20
@@ -60,22 +59,24 @@ def run_health(con: duckdb.DuckDBPyConnection) -> Section:
         if recent
         else ""
     )
-    chart = (
-        alt.Chart(ROWS)
-        .mark_area(
-            interpolate="step-after", line=True, point=len(weekly) < 3, color="#5b8a3c", opacity=0.6
-        )
-        .encode(
-            x=WEEK,
-            y=alt.Y("n_dumps:Q", title="dumps loaded"),
-            tooltip=[
-                alt.Tooltip("utcyearmonthdate(week):T", title="week of"),
-                alt.Tooltip("n_dumps:Q", format=",d", title="dumps"),
-            ],
-        )
+    area = mark(
+        "area",
+        interpolate="step-after",
+        line=True,
+        point=len(weekly) < 3,
+        color="#5b8a3c",
+        opacity=0.6,
     )
+    encoding = {
+        "x": WEEK,
+        "y": channel("n_dumps:Q", title="dumps loaded"),
+        "tooltip": [
+            channel("utcyearmonthdate(week):T", title="week of"),
+            channel("n_dumps:Q", format=",d", title="dumps"),
+        ],
+    }
     return Section(
         "Is the pipeline healthy? (dumps loaded per page week, quarantine)",
         facts + quarantine_table,
-        chart_spec(chart, weekly, height=160),
+        chart_spec(area, encoding, weekly, height=160),
     )

@@ -13,11 +13,10 @@ from datetime import UTC, date, datetime
 from importlib import metadata
 from pathlib import Path
 
-import altair as alt
 import duckdb
-import vl_convert
 
 from paperlake.dashboard import sections
+from paperlake.dashboard.charts import VEGA_LITE
 from paperlake.dashboard.format import Section, count, day, text
 from paperlake.dashboard.sections import REPEATED_SQL, TOP_TOPICS_SQL
 from paperlake.lake import atomic_write
@@ -64,15 +63,18 @@ def _cache_dir() -> Path:
 
 @functools.cache
 def library_bundle() -> str:
-    """vega-embed, Vega-Lite (the version Altair writes) and Vega as one inline script.
+    """vega-embed, Vega-Lite (the version the specs are written for) and Vega as one inline
+    script.
 
     Bundling takes ~2 s of CPU, so the result is kept in the user's cache folder, keyed
     by the vl-convert and Vega-Lite versions (a cache only: any failure rebuilds it)."""
-    version = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
-    cached = _cache_dir() / f"vega-bundle-vlc{metadata.version('vl-convert-python')}-vl{version}.js"
+    name = f"vega-bundle-vlc{metadata.version('vl-convert-python')}-vl{VEGA_LITE}.js"
+    cached = _cache_dir() / name
     with contextlib.suppress(OSError):
         return cached.read_text(encoding="utf-8")
-    bundle = vl_convert.javascript_bundle("window.vegaEmbed = vegaEmbed;", vl_version=version)
+    import vl_convert  # only to build the bundle: a cached one needs no import
+
+    bundle = vl_convert.javascript_bundle("window.vegaEmbed = vegaEmbed;", vl_version=VEGA_LITE)
     with contextlib.suppress(OSError):
         atomic_write(cached, bundle.encode())
     return bundle

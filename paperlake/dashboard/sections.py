@@ -8,10 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import altair as alt
 import duckdb
 
-from paperlake.dashboard.charts import CHART_HEIGHT, ROWS, WEEK, chart_spec, records, window_bars
+from paperlake.dashboard.charts import (
+    CHART_HEIGHT,
+    WEEK,
+    channel,
+    chart_spec,
+    mark,
+    records,
+    window_bars,
+)
 from paperlake.dashboard.format import Section, count, day, table, text
 from paperlake.dashboard.health import run_health
 
@@ -46,24 +53,20 @@ def topic_frequency(con: duckdb.DuckDBPyConnection) -> Section:
         """,
         [TOP_TOPICS],
     )
-    chart = (
-        alt.Chart(ROWS)
-        .mark_line(point=len({r["week"] for r in rows}) < 3)
-        .encode(
-            x=WEEK,
-            y=alt.Y("n:Q", title="listings that week"),
-            color=alt.Color("topic:N", legend=alt.Legend(orient="bottom", columns=2, title=None)),
-            tooltip=[
-                "topic:N",
-                alt.Tooltip("utcyearmonthdate(week):T", title="week of"),
-                alt.Tooltip("n:Q", format=",d", title="listings"),
-            ],
-        )
-    )
+    encoding = {
+        "x": WEEK,
+        "y": channel("n:Q", title="listings that week"),
+        "color": channel("topic:N", legend={"columns": 2, "orient": "bottom", "title": None}),
+        "tooltip": [
+            channel("topic:N"),
+            channel("utcyearmonthdate(week):T", title="week of"),
+            channel("n:Q", format=",d", title="listings"),
+        ],
+    }
     return Section(
         f"Which topics fill the page, week by week? (top {TOP_TOPICS})",
         '<p class="note">A paper listed on three days counts three times in its week.</p>',
-        chart_spec(chart, rows),
+        chart_spec(mark("line", point=len({r["week"] for r in rows}) < 3), encoding, rows),
     )
 
 
@@ -107,24 +110,21 @@ def most_linked_repos(con: duckdb.DuckDBPyConnection) -> Section:
         "order by n_listings desc, n_papers desc, repo limit ?",
         [TOP_BARS],
     )
-    chart = (
-        alt.Chart(ROWS)
-        .mark_bar(color="#1f6fb4")
-        .encode(
-            y=alt.Y("repo:N", sort=[r["repo"] for r in rows], title=None),
-            x=alt.X("n_listings:Q", title="times a paper linking it was on the page"),
-            tooltip=[
-                "repo:N",
-                alt.Tooltip("n_listings:Q", format=",d", title="times on the page"),
-                alt.Tooltip("n_papers:Q", format=",d", title="papers linking it"),
-                alt.Tooltip("utcyearmonthdate(first_listed_on):T", title="first seen"),
-                alt.Tooltip("utcyearmonthdate(last_listed_on):T", title="last seen"),
-            ],
-        )
-    )
+    encoding = {
+        "y": channel("repo:N", sort=[r["repo"] for r in rows], title=None),
+        "x": channel("n_listings:Q", title="times a paper linking it was on the page"),
+        "tooltip": [
+            channel("repo:N"),
+            channel("n_listings:Q", format=",d", title="times on the page"),
+            channel("n_papers:Q", format=",d", title="papers linking it"),
+            channel("utcyearmonthdate(first_listed_on):T", title="first seen"),
+            channel("utcyearmonthdate(last_listed_on):T", title="last seen"),
+        ],
+    }
+    height = max(CHART_HEIGHT, 24 * len(rows))
     return Section(
         "Which GitHub repos are linked most?",
-        chart=chart_spec(chart, rows, height=max(CHART_HEIGHT, 24 * len(rows))),
+        chart=chart_spec(mark("bar", color="#1f6fb4"), encoding, rows, height=height),
     )
 
 
@@ -169,20 +169,17 @@ def code_share(con: duckdb.DuckDBPyConnection) -> Section:
         from papers_without_code group by week order by week
         """,
     )
-    chart = (
-        alt.Chart(ROWS)
-        .mark_line(point=len(rows) < 3, color="#1f6fb4")
-        .encode(
-            x=WEEK,
-            y=alt.Y("share_with_code:Q", title="papers linking code", axis=alt.Axis(format=".0%")),
-            tooltip=[
-                alt.Tooltip("utcyearmonthdate(week):T", title="week of"),
-                alt.Tooltip("share_with_code:Q", format=".1%", title="with code"),
-                alt.Tooltip("n_papers:Q", format=",d", title="listings"),
-            ],
-        )
-    )
-    return Section("What share of papers links its code?", chart=chart_spec(chart, rows))
+    encoding = {
+        "x": WEEK,
+        "y": channel("share_with_code:Q", title="papers linking code", axis={"format": ".0%"}),
+        "tooltip": [
+            channel("utcyearmonthdate(week):T", title="week of"),
+            channel("share_with_code:Q", format=".1%", title="with code"),
+            channel("n_papers:Q", format=",d", title="listings"),
+        ],
+    }
+    line = mark("line", point=len(rows) < 3, color="#1f6fb4")
+    return Section("What share of papers links its code?", chart=chart_spec(line, encoding, rows))
 
 
 def latest_listing(con: duckdb.DuckDBPyConnection) -> Section:
