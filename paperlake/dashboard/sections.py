@@ -7,6 +7,7 @@ figures reuse :data:`TOP_TOPICS_SQL` and :data:`REPEATED_SQL`."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, timedelta
 
 import duckdb
 
@@ -128,27 +129,39 @@ def most_linked_repos(con: duckdb.DuckDBPyConnection) -> Section:
     )
 
 
+def _last_entity_day(con: duckdb.DuckDBPyConnection) -> date | None:
+    """``max(listed_on)`` of ``entity_frequency``, looked for among the last page days first:
+    with a constant bound DuckDB reads only those days' listings, not the whole view."""
+    [(latest,)] = con.execute("select max(listed_on) from listings").fetchall()
+    if latest is not None:
+        since = latest - timedelta(days=2 * RISING_DAYS)
+        [(found,)] = con.execute(
+            "select max(listed_on) from entity_frequency where listed_on > ?", [since]
+        ).fetchall()
+        if found is not None:
+            return found
+    [(found,)] = con.execute("select max(listed_on) from entity_frequency").fetchall()
+    return found
+
+
 def rising_entities(con: duckdb.DuckDBPyConnection) -> Section:
     rows = records(
         con,
         """
-        with bounds as (select max(listed_on) as window_end from entity_frequency),
-        windows as (
+        with windows as (
             select
-                f.entity,
-                coalesce(sum(f.n_papers) filter (where f.listed_on > b.window_end - $days), 0)
-                    as n_recent,
-                coalesce(sum(f.n_papers) filter (where f.listed_on <= b.window_end - $days), 0)
-                    as n_previous
-            from entity_frequency as f cross join bounds as b
-            where f.listed_on > b.window_end - 2 * $days
-            group by f.entity
+                entity,
+                coalesce(sum(n_papers) filter (where listed_on > $end - $days), 0) as n_recent,
+                coalesce(sum(n_papers) filter (where listed_on <= $end - $days), 0) as n_previous
+            from entity_frequency
+            where listed_on > $end - 2 * $days
+            group by entity
         )
         select entity, n_recent::bigint as n_recent, n_previous::bigint as n_previous
         from windows where n_recent > n_previous
         order by n_recent - n_previous desc, n_recent desc, entity limit $top
         """,
-        {"days": RISING_DAYS, "top": TOP_BARS},
+        {"end": _last_entity_day(con), "days": RISING_DAYS, "top": TOP_BARS},
     )
     return Section(
         "Which methods, models and datasets are rising?",
