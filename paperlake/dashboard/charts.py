@@ -17,9 +17,40 @@ ROWS = "rows"
 _TYPES = {"N": "nominal", "Q": "quantitative", "T": "temporal"}
 
 
-def records(
-    con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | dict[str, object] | None = None
-) -> list[dict[str, Any]]:
+Params = list[object] | dict[str, object] | None
+
+
+class Answer:
+    """One query's rows and columns, read like a DuckDB cursor."""
+
+    def __init__(self, description: list[Any], rows: list[tuple[Any, ...]]) -> None:
+        self.description = description
+        self.rows = rows
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self.rows
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self.rows[0] if self.rows else None
+
+
+class Views:
+    """The page's read-only connection to the views: each distinct query (its SQL and
+    parameters) runs once per drawing, however many sections and headline figures ask it."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self._answers: dict[str, Answer] = {}
+
+    def execute(self, sql: str, params: Params = None) -> Answer:
+        key = f"{sql}\0{params!r}"
+        if key not in self._answers:
+            cursor = self._con.execute(sql, params)
+            self._answers[key] = Answer(cursor.description or [], cursor.fetchall())
+        return self._answers[key]
+
+
+def records(con: Views, sql: str, params: Params = None) -> list[dict[str, Any]]:
     """Query rows as JSON-ready dicts (dates as ISO strings) for a chart's inline data."""
     cursor = con.execute(sql, params)
     names = [column[0] for column in cursor.description or []]

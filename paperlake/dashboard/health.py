@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import duckdb
-
-from paperlake.dashboard.charts import WEEK, channel, chart_spec, mark, records
+from paperlake.dashboard.charts import WEEK, Views, channel, chart_spec, mark, records
 from paperlake.dashboard.format import Section, count, day, table, text
 
 QUARANTINE_ROWS = 20
 
 
-def run_health(con: duckdb.DuckDBPyConnection) -> Section:
+def run_health(con: Views) -> Section:
     [(last_load, n_dumps, n_days, first_day, last_day)] = con.execute(
         "select max(ingested_at), count(*), count(distinct listed_on), min(listed_on), "
         "max(listed_on) from dumps"

@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 
-import duckdb
-
 from paperlake.dashboard.charts import (
     CHART_HEIGHT,
     WEEK,
+    Views,
     channel,
     chart_spec,
     mark,
@@ -35,24 +34,26 @@ TOP_TOPICS_SQL = (
 )
 """The topics with the most listings over all days (ties by name)."""
 REPEATED_SQL = (
-    "select title, n_listing_days, n_dumps, first_listed_on, last_listed_on "
+    "select title, n_listing_days, n_dumps, first_listed_on, last_listed_on, "
+    "count(*) over () as n_repeated "
     "from repeated_listings "
     "order by n_listing_days desc, n_dumps desc, last_listed_on desc, title limit ?"
 )
-"""The most repeated papers: days on the page first, then dumps, the latest, by title."""
+"""The most repeated papers: days on the page first, then dumps, the latest, by title (and
+how many papers are repeated)."""
 
 
-def topic_frequency(con: duckdb.DuckDBPyConnection) -> Section:
+def topic_frequency(con: Views) -> Section:
+    top = [topic for (topic,) in con.execute(TOP_TOPICS_SQL, [TOP_TOPICS]).fetchall()]
     rows = records(
         con,
-        f"""
-        with top as ({TOP_TOPICS_SQL})
+        """
         select topic, date_trunc('week', listed_on)::date as week, sum(n_papers)::bigint as n
         from topic_frequency
-        where topic in (select topic from top)
+        where list_contains(?::varchar[], topic)
         group by all order by week, topic
         """,
-        [TOP_TOPICS],
+        [top],
     )
     encoding = {
         "x": WEEK,
@@ -71,7 +72,7 @@ def topic_frequency(con: duckdb.DuckDBPyConnection) -> Section:
     )
 
 
-def trending_topics(con: duckdb.DuckDBPyConnection) -> Section:
+def trending_topics(con: Views) -> Section:
     rows = records(
         con,
         "select topic, n_recent, n_previous from trending_topics "
@@ -89,22 +90,22 @@ def trending_topics(con: duckdb.DuckDBPyConnection) -> Section:
     )
 
 
-def repeated_listings(con: duckdb.DuckDBPyConnection) -> Section:
-    [(total,)] = con.execute("select count(*) from repeated_listings").fetchall()
+def repeated_listings(con: Views) -> Section:
     rows = con.execute(REPEATED_SQL, [TABLE_ROWS]).fetchall()
+    total = rows[0][-1] if rows else 0
     return Section(
         "Which papers are listed again and again?",
         f'<p class="note">{count(total)} papers appeared in more than one dump; the top '
         f"{min(total, TABLE_ROWS)}:</p>"
         + table(
             ["title", "days on the page", "dumps", "first seen", "last seen"],
-            [[text(t), count(d), count(n), day(f), day(ls)] for t, d, n, f, ls in rows],
+            [[text(t), count(d), count(n), day(f), day(ls)] for t, d, n, f, ls, _ in rows],
             compact={1, 2, 3, 4},
         ),
     )
 
 
-def most_linked_repos(con: duckdb.DuckDBPyConnection) -> Section:
+def most_linked_repos(con: Views) -> Section:
     rows = records(
         con,
         "select repo, n_papers, n_listings, first_listed_on, last_listed_on from repos "
@@ -129,7 +130,7 @@ def most_linked_repos(con: duckdb.DuckDBPyConnection) -> Section:
     )
 
 
-def _last_entity_day(con: duckdb.DuckDBPyConnection) -> date | None:
+def _last_entity_day(con: Views) -> date | None:
     """``max(listed_on)`` of ``entity_frequency``, looked for among the last page days first:
     with a constant bound DuckDB reads only those days' listings, not the whole view."""
     [(latest,)] = con.execute("select max(listed_on) from listings").fetchall()
@@ -144,7 +145,7 @@ def _last_entity_day(con: duckdb.DuckDBPyConnection) -> date | None:
     return found
 
 
-def rising_entities(con: duckdb.DuckDBPyConnection) -> Section:
+def rising_entities(con: Views) -> Section:
     rows = records(
         con,
         """
@@ -171,7 +172,7 @@ def rising_entities(con: duckdb.DuckDBPyConnection) -> Section:
     )
 
 
-def code_share(con: duckdb.DuckDBPyConnection) -> Section:
+def code_share(con: Views) -> Section:
     rows = records(
         con,
         """
@@ -195,7 +196,7 @@ def code_share(con: duckdb.DuckDBPyConnection) -> Section:
     return Section("What share of papers links its code?", chart=chart_spec(line, encoding, rows))
 
 
-def latest_listing(con: duckdb.DuckDBPyConnection) -> Section:
+def latest_listing(con: Views) -> Section:
     rows = con.execute(
         """
         with latest as (select max(listed_on) as listed_on from listings)
@@ -228,7 +229,7 @@ def latest_listing(con: duckdb.DuckDBPyConnection) -> Section:
     )
 
 
-SECTIONS: tuple[Callable[[duckdb.DuckDBPyConnection], Section], ...] = (
+SECTIONS: tuple[Callable[[Views], Section], ...] = (
     topic_frequency,
     trending_topics,
     repeated_listings,

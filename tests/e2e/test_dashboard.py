@@ -142,13 +142,15 @@ def test_every_chart_is_the_vega_lite_altair_writes(warehouse_with_quarantine: P
     Vega-Lite schema and come back from Altair unchanged, for the version the page inlines."""
     import altair as alt
 
-    from paperlake.dashboard.charts import VEGA_LITE
+    from paperlake.dashboard.charts import VEGA_LITE, Views
     from paperlake.dashboard.page import open_views
 
     assert alt.SCHEMA_VERSION.lstrip("v").startswith(VEGA_LITE + ".")
     with open_views(warehouse_with_quarantine / "paperlake.duckdb") as con:
         charts = [
-            s.chart for build in paperlake.dashboard.sections.SECTIONS if (s := build(con)).chart
+            s.chart
+            for build in paperlake.dashboard.sections.SECTIONS
+            if (s := build(Views(con))).chart
         ]
     assert len(charts) >= 5
     for chart in charts:
