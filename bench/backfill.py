@@ -158,7 +158,8 @@ def render_figures(
             ],
         ),
         row(
-            "peak RSS of the backfill (MB)", [f"{r['backfill']['peak_rss_mb']:.0f}" for r in results]
+            "peak RSS of the backfill (MB)",
+            [f"{r['backfill']['peak_rss_mb']:.0f}" for r in results],
         ),
     ]
     if daily is not None:
