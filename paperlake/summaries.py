@@ -7,9 +7,14 @@ transaction (so from the lake as the run leaves it), and only for what the run c
   ``keyphrase_frequency``.  One month at a time: a run recomputes each month it added
   listings to, from all of that month's listings, and replaces the month whole (DELETE +
   INSERT), so a page date captured twice still counts each paper once.
-* ``title_pairs``: near-duplicate titles, for ``possible_duplicates``.  Append-only: titles
-  never change, so a run compares only its new papers with the papers sharing a blocking key
-  (a rare title word or word pair, or an end of the title key).
+* ``title_words``: each title's blocking words (its words, pairs of adjacent words and the
+  two ends of its key), at most ``MAX_BLOCK + 1`` titles per word.  Append-only: titles
+  never change, so a run adds its new papers' words (every paper's, the first time a lake
+  has none).
+* ``title_pairs``: near-duplicate titles, for ``possible_duplicates``.  Append-only: a run
+  compares only its new papers with the papers sharing a blocking key (a rare title word or
+  word pair, or an end of the title key), counting words in ``title_words``: it never reads
+  or tokenizes the other titles.
 """
 
 from __future__ import annotations
@@ -21,7 +26,11 @@ import polars as pl
 
 from paperlake.lake import LAKE, Rows, Transaction
 
-TITLE_PAIRS_SQL = Path(__file__).resolve().parent / "sql" / "summaries" / "title_pairs.sql"
+SUMMARIES_SQL = Path(__file__).resolve().parent / "sql" / "summaries"
+TITLE_WORDS_SQL = SUMMARIES_SQL / "title_words.sql"
+TITLE_PAIRS_SQL = SUMMARIES_SQL / "title_pairs.sql"
+MAX_BLOCK = 50
+"""A word shared by more titles than this is too common to block on (both queries' $max_block)."""
 
 
 def keyphrase_daily(
@@ -39,30 +48,64 @@ def keyphrase_daily(
     )
 
 
-def title_pairs(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
-    """Pairs (a < b) with near-identical titles that involve at least one new paper."""
+def _summary_sql(path: Path) -> str:
+    """A summary query with its lake tables named as the run's transaction names them."""
+    return (
+        path.read_text()
+        .replace("every_paper", f"{LAKE}.papers")
+        .replace("stored_words", f"{LAKE}.title_words")
+    )
+
+
+def title_words(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
+    """The ``title_words`` rows for the new ``papers`` (for every paper in the lake while
+    its ``title_words`` is empty: a lake written before the table existed)."""
+    indexed = run.con.execute(f"SELECT count(*) > 0 FROM (FROM {LAKE}.title_words LIMIT 1)")
+    new = "" if indexed.fetchone() == (False,) else " WHERE paper_id IN (FROM new_papers)"
+    titles = f"(SELECT paper_id, title, title_key FROM {LAKE}.papers{new})"
+    run.con.register("new_papers", Rows(papers.select("paper_id")))
+    try:
+        sql = _summary_sql(TITLE_WORDS_SQL).replace("titles_to_index", titles)
+        words = pl.DataFrame(run.con.sql(sql, params={"max_block": MAX_BLOCK}))
+    finally:
+        run.con.unregister("new_papers")
+    return words.cast(_WORDS)  # type: ignore[arg-type]
+
+
+def title_pairs(
+    run: Transaction, papers: pl.DataFrame, words: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Pairs (a < b) with near-identical titles that involve at least one new paper;
+    ``words``: the ``title_words`` rows the run adds (:func:`title_words` if not given)."""
     schema = {"paper_id_a": pl.String, "paper_id_b": pl.String, "similarity": pl.Float64}
     if not papers.height:
         return pl.DataFrame(schema=schema)
-    run.con.register("new_papers", Rows(papers.select("paper_id", "title_key")))
+    words = title_words(run, papers) if words is None else words
+    run.con.register("new_papers", Rows(papers.select("paper_id")))
+    run.con.register("new_words", Rows(words))
     try:
-        sql = TITLE_PAIRS_SQL.read_text().replace("every_paper", f"{LAKE}.papers")
-        rows = run.con.execute(sql).fetchall()
+        sql = _summary_sql(TITLE_PAIRS_SQL)
+        rows = run.con.execute(sql, {"max_block": MAX_BLOCK}).fetchall()
     finally:
         run.con.unregister("new_papers")
+        run.con.unregister("new_words")
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 _NO_PAPERS = {"paper_id": pl.String, "title_key": pl.String}
+_WORDS = {"word": pl.String, "paper_id": pl.String, "is_end": pl.Boolean}
 
 
 def summarize(run: Transaction, new: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """The summary rows for a run that wrote the rows ``new`` (table -> its new rows)."""
     listings = new.get("listings", pl.DataFrame(schema={"listed_on": pl.Date}))
     months = listings.select(pl.col("listed_on").dt.truncate("1mo").unique().sort())
+    papers = new.get("papers", pl.DataFrame(schema=_NO_PAPERS))
+    words = title_words(run, papers) if papers.height else pl.DataFrame(schema=_WORDS)
     return {
         "keyphrase_daily": keyphrase_daily(
             run.scan("listings"), run.scan("paper_keyphrases"), months["listed_on"].to_list()
         ),
-        "title_pairs": title_pairs(run, new.get("papers", pl.DataFrame(schema=_NO_PAPERS))),
+        "title_words": words,
+        "title_pairs": title_pairs(run, papers, words),
     }

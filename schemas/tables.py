@@ -190,6 +190,19 @@ class KeyphraseDaily(pa.DataFrameModel):
         return data.lazyframe.select(pl.col("listed_on").dt.truncate("1mo") == pl.col("month"))
 
 
+class TitleWords(pa.DataFrameModel):
+    """Summary: the blocking words of each title (``title_pairs``): its words, pairs of
+    adjacent words and the two ends of its key, stored for at most ``MAX_BLOCK + 1`` titles
+    per word (``paperlake.summaries``)."""
+
+    word: str = pa.Field(str_length={"min_value": 1})
+    paper_id: str = pa.Field(str_matches=_PAPER_ID)
+    is_end: bool = pa.Field(description="An end of the title key ('^...' or '...$').")
+
+    class Config(Strict):
+        unique = ["word", "paper_id"]
+
+
 class TitlePairs(pa.DataFrameModel):
     """Summary: pairs of papers with near-identical titles (``possible_duplicates``)."""
 
@@ -249,13 +262,14 @@ PUBLISHED: dict[str, type[pa.DataFrameModel]] = {
     "paper_keyphrases": PaperKeyphrases,
     "paper_terms": PaperTerms,
     "keyphrase_daily": KeyphraseDaily,
+    "title_words": TitleWords,
     "title_pairs": TitlePairs,
     "sources": Sources,
     "quarantine": Quarantine,
 }
 """Lake tables, in publish order; each a DuckLake table (files in ``lake/data/main/<name>/``)."""
 
-SUMMARIES = frozenset({"keyphrase_daily", "title_pairs"})
+SUMMARIES = frozenset({"keyphrase_daily", "title_words", "title_pairs"})
 """Tables derived from the others at the end of each run (see ``paperlake.summaries``)."""
 
 PARTITIONED: dict[str, str] = {"keyphrase_daily": "month"}

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date
 from pathlib import Path
 
-from paperlake.flows.ingest import ingest
-from paperlake.lake import Warehouse
+import polars as pl
+
+from paperlake.lake import LAKE, Warehouse
+from paperlake.normalize import paper_id, title_key
+from paperlake.summaries import MAX_BLOCK, title_pairs, title_words
 from tests.conftest import query
-from tests.dumps import abstract, dump_bytes
+from tests.dumps import abstract, dump_bytes, with_typo
 
 # What keyphrase_frequency and possible_duplicates computed on every query before they
 # were summarized at ingest: the reference the summaries must always equal.
@@ -53,6 +57,8 @@ def _entries(*titles: str) -> list[tuple[str, str]]:
 def test_summaries_equal_a_full_recomputation_after_every_run(
     tmp_path: Path, prefect_harness: None
 ) -> None:
+    from paperlake.flows.ingest import ingest
+
     landing = tmp_path / "landing"
     landing.mkdir()
     warehouse = tmp_path / "wh"
@@ -94,3 +100,69 @@ def test_summaries_equal_a_full_recomputation_after_every_run(
     # The March month was replaced, not appended to: one row per phrase and day.
     daily = Warehouse(warehouse).scan("keyphrase_daily").collect()
     assert daily.height == daily.select("phrase", "listed_on").n_unique()
+
+
+def _titles(n: int, seed: int) -> list[str]:
+    """``n`` distinct titles over a small vocabulary (words cross the 50-title block limit
+    as runs add titles), one in ten followed by a near-copy of an earlier one."""
+    rng = random.Random(seed)
+    vocabulary = [
+        f"{a}{b}"
+        for a in ("quant", "spars", "graph", "diffus", "token")
+        for b in (
+            "ized",
+            "ing",
+            "er",
+            "al",
+            "ive",
+            "ous",
+            "ment",
+            "ity",
+            "ance",
+            "ion",
+            "ure",
+            "ist",
+            "ish",
+            "less",
+            "ful",
+            "dom",
+        )
+    ]
+    titles: dict[str, str] = {}
+    while len(titles) < n:
+        title = " ".join(rng.choice(vocabulary).title() for _ in range(rng.randint(3, 8)))
+        if titles and rng.random() < 0.1:
+            title = with_typo(rng.choice(list(titles.values())))
+        titles.setdefault(title_key(title), title)
+    return list(titles.values())
+
+
+def test_stored_title_words_pair_as_counting_every_title_again(tmp_path: Path) -> None:
+    """Runs pairing their new papers through the stored, capped title_words find exactly the
+    pairs of the same runs with the words of every title counted again (an empty index)."""
+    store = Warehouse(tmp_path / "wh")
+    titles = _titles(700, seed=19)
+    found = 0
+    with store.session():
+        for first in range(0, len(titles), 140):
+            papers = pl.DataFrame(
+                {
+                    "paper_id": [paper_id(title_key(t)) for t in titles[first : first + 140]],
+                    "title": titles[first : first + 140],
+                    "title_key": [title_key(t) for t in titles[first : first + 140]],
+                }
+            )
+            run = store.begin(f"run-{first}")
+            run.append({"papers": papers})
+            words = title_words(run, papers)
+            pairs = title_pairs(run, papers, words)
+            run.append({"title_words": words, "title_pairs": pairs})
+            run.commit()
+            again = store.begin(f"again-{first}")
+            again.con.execute(f"DELETE FROM {LAKE}.title_words")
+            assert title_pairs(again, papers).equals(pairs)
+            again.rollback()
+            found += pairs.height
+        stored = store.scan("title_words").collect()
+    assert found > 20  # the near-copies were paired
+    assert stored.group_by("word").len()["len"].max() == MAX_BLOCK + 1  # capped

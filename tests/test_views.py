@@ -127,3 +127,40 @@ def test_views_and_macros_leave_the_order_to_the_caller(con: duckdb.DuckDBPyConn
     for name, sql in definitions:
         assert not ends_ordered.search(sql), name
     assert ends_ordered.search("select * from t order by a desc, b;")  # the check can fail
+
+
+def test_a_new_snapshot_of_the_same_layout_replaces_only_the_staging_views(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second build copies the first and points its staging views at the new files;
+    every public view then answers as a database built whole for that snapshot."""
+    from paperlake.lake import Warehouse
+    from paperlake.views import build, build_database, public_views
+    from tests.test_lake import OTHER, PAPER, papers
+
+    store = Warehouse(tmp_path / "wh")
+    with store.session():
+        for run_id, paper in (("r1", PAPER), ("r2", OTHER)):
+            run = store.begin(run_id)
+            run.append({"papers": papers(paper)})
+            run.commit()
+            if run_id == "r1":
+                build_database(store, store.current())
+        second = store.current()
+
+    def answers() -> dict[str, list[tuple]]:
+        with duckdb.connect(str(store.db_path), read_only=True) as db:
+            return {v: db.execute(f"from {v} order by all").fetchall() for v in public_views()}
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the public views were created again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(build, "create_sql_views", refuse)
+        build_database(store, second)
+    copied = answers()
+    with duckdb.connect(str(store.db_path), read_only=True) as db:
+        assert db.execute("select count(*) from internal.stg_papers").fetchall() == [(2,)]
+    store.db_path.unlink()
+    build_database(store, second)  # whole
+    assert answers() == copied

@@ -1,20 +1,56 @@
-"""A section's chart: its rows queried as JSON-ready records, and its Vega-Lite spec (built
-with Altair) with those rows attached after validation."""
+"""A section's chart: its rows queried as JSON-ready records, and its Vega-Lite spec, built
+as plain dicts (importing Altair cost a daily run ~0.9 s of CPU; ``tests/test_dashboard.py``
+validates every spec against Altair's Vega-Lite schema instead)."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-import altair as alt
 import duckdb
 
+VEGA_LITE = "6.4"
+"""The Vega-Lite version the specs are written for (Altair 6's schema); the page inlines it."""
 CHART_HEIGHT = 260
+ROWS = "rows"
+"""Every chart reads its rows from this named dataset, attached next to the spec."""
+_TYPES = {"N": "nominal", "Q": "quantitative", "T": "temporal"}
 
 
-def records(
-    con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | dict[str, object] | None = None
-) -> list[dict[str, Any]]:
+Params = list[object] | dict[str, object] | None
+
+
+class Answer:
+    """One query's rows and columns, read like a DuckDB cursor."""
+
+    def __init__(self, description: list[Any], rows: list[tuple[Any, ...]]) -> None:
+        self.description = description
+        self.rows = rows
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self.rows
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self.rows[0] if self.rows else None
+
+
+class Views:
+    """The page's read-only connection to the views: each distinct query (its SQL and
+    parameters) runs once per drawing, however many sections and headline figures ask it."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self._answers: dict[str, Answer] = {}
+
+    def execute(self, sql: str, params: Params = None) -> Answer:
+        key = f"{sql}\0{params!r}"
+        if key not in self._answers:
+            cursor = self._con.execute(sql, params)
+            self._answers[key] = Answer(cursor.description or [], cursor.fetchall())
+        return self._answers[key]
+
+
+def records(con: Views, sql: str, params: Params = None) -> list[dict[str, Any]]:
     """Query rows as JSON-ready dicts (dates as ISO strings) for a chart's inline data."""
     cursor = con.execute(sql, params)
     names = [column[0] for column in cursor.description or []]
@@ -25,21 +61,40 @@ def records(
 
 
 # ---- charts -------------------------------------------------------------------------------
-WEEK = alt.X("utcyearmonthdate(week):T", title="week (starting Monday)")
+def channel(shorthand: str, **properties: object) -> dict[str, Any]:
+    """An encoding channel from Altair's shorthand (``topic:N``, ``utcyearmonthdate(week):T``)
+    and its properties, keys in the order Altair writes them (sorted)."""
+    spec, _, kind = shorthand.rpartition(":")
+    unit, _, field = spec.removesuffix(")").rpartition("(")
+    found = {"field": field, "type": _TYPES[kind], **properties}
+    if unit:
+        found["timeUnit"] = unit
+    return dict(sorted(found.items()))
 
 
-ROWS = alt.Data(name="rows")
-"""Every chart reads its rows from a named dataset, attached after Altair validated the
-spec: validating thousands of inline rows cost seconds at ten years."""
+def mark(kind: str, **properties: object) -> dict[str, Any]:
+    return {"type": kind, **dict(sorted(properties.items()))}
+
+
+WEEK = channel("utcyearmonthdate(week):T", title="week (starting Monday)")
 
 
 def chart_spec(
-    chart: alt.Chart, rows: list[dict[str, Any]], height: int = CHART_HEIGHT
+    mark: dict[str, Any],
+    encoding: dict[str, Any],
+    rows: list[dict[str, Any]],
+    height: int = CHART_HEIGHT,
 ) -> dict[str, Any]:
-    spec = chart.properties(width="container", height=height).to_dict()
-    spec.pop("$schema", None)  # a URL the page never needs
-    spec["datasets"] = {ROWS.name: rows}
-    return spec
+    """The spec of one chart over ``rows``, as Altair wrote it (its default view config)."""
+    return {
+        "config": {"view": {"continuousWidth": 300, "continuousHeight": 300}},
+        "data": {"name": ROWS},
+        "mark": mark,
+        "encoding": dict(sorted(encoding.items())),
+        "height": height,
+        "width": "container",
+        "datasets": {ROWS: rows},
+    }
 
 
 def window_bars(
@@ -52,21 +107,17 @@ def window_bars(
         for r in rows
         for key, label in ((recent, "recent"), (previous, "before"))
     ]
-    order = [r[category] for r in rows]
-    chart = (
-        alt.Chart(ROWS)
-        .mark_bar()
-        .encode(
-            y=alt.Y(f"{category}:N", sort=order, title=None),
-            yOffset=alt.YOffset("window:N", sort=["before", "recent"]),
-            x=alt.X("n:Q", title=measure),
-            color=alt.Color(
-                "window:N",
-                sort=["before", "recent"],
-                scale=alt.Scale(range=["#b8c7d9", "#1f6fb4"]),
-                legend=alt.Legend(orient="top", title=None),
-            ),
-            tooltip=[f"{category}:N", "window:N", alt.Tooltip("n:Q", format=",d")],
-        )
-    )
-    return chart_spec(chart, long, height=max(CHART_HEIGHT, 34 * len(rows)))
+    windows = ["before", "recent"]
+    encoding = {
+        "y": channel(f"{category}:N", sort=[r[category] for r in rows], title=None),
+        "yOffset": channel("window:N", sort=windows),
+        "x": channel("n:Q", title=measure),
+        "color": channel(
+            "window:N",
+            sort=windows,
+            scale={"range": ["#b8c7d9", "#1f6fb4"]},
+            legend={"orient": "top", "title": None},
+        ),
+        "tooltip": [channel(f"{category}:N"), channel("window:N"), channel("n:Q", format=",d")],
+    }
+    return chart_spec(mark("bar"), encoding, long, height=max(CHART_HEIGHT, 34 * len(rows)))

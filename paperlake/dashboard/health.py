@@ -3,16 +3,13 @@
 
 from __future__ import annotations
 
-import altair as alt
-import duckdb
-
-from paperlake.dashboard.charts import ROWS, WEEK, chart_spec, records
+from paperlake.dashboard.charts import WEEK, Views, channel, chart_spec, mark, records
 from paperlake.dashboard.format import Section, count, day, table, text
 
 QUARANTINE_ROWS = 20
 
 
-def run_health(con: duckdb.DuckDBPyConnection) -> Section:
+def run_health(con: Views) -> Section:
     [(last_load, n_dumps, n_days, first_day, last_day)] = con.execute(
         "select max(ingested_at), count(*), count(distinct listed_on), min(listed_on), "
         "max(listed_on) from dumps"
@@ -60,22 +57,24 @@ def run_health(con: duckdb.DuckDBPyConnection) -> Section:
         if recent
         else ""
     )
-    chart = (
-        alt.Chart(ROWS)
-        .mark_area(
-            interpolate="step-after", line=True, point=len(weekly) < 3, color="#5b8a3c", opacity=0.6
-        )
-        .encode(
-            x=WEEK,
-            y=alt.Y("n_dumps:Q", title="dumps loaded"),
-            tooltip=[
-                alt.Tooltip("utcyearmonthdate(week):T", title="week of"),
-                alt.Tooltip("n_dumps:Q", format=",d", title="dumps"),
-            ],
-        )
+    area = mark(
+        "area",
+        interpolate="step-after",
+        line=True,
+        point=len(weekly) < 3,
+        color="#5b8a3c",
+        opacity=0.6,
     )
+    encoding = {
+        "x": WEEK,
+        "y": channel("n_dumps:Q", title="dumps loaded"),
+        "tooltip": [
+            channel("utcyearmonthdate(week):T", title="week of"),
+            channel("n_dumps:Q", format=",d", title="dumps"),
+        ],
+    }
     return Section(
         "Is the pipeline healthy? (dumps loaded per page week, quarantine)",
         facts + quarantine_table,
-        chart_spec(chart, weekly, height=160),
+        chart_spec(area, encoding, weekly, height=160),
     )

@@ -13,13 +13,12 @@ from datetime import UTC, date, datetime
 from importlib import metadata
 from pathlib import Path
 
-import altair as alt
 import duckdb
-import vl_convert
 
 from paperlake.dashboard import sections
+from paperlake.dashboard.charts import VEGA_LITE, Views
 from paperlake.dashboard.format import Section, count, day, text
-from paperlake.dashboard.sections import REPEATED_SQL, TOP_TOPICS_SQL
+from paperlake.dashboard.sections import REPEATED_SQL, TABLE_ROWS, TOP_TOPICS, TOP_TOPICS_SQL
 from paperlake.lake import atomic_write
 from paperlake.views import open_read_only
 
@@ -40,14 +39,15 @@ class Headline:
     top_repeated: str | None
 
 
-def headline(con: duckdb.DuckDBPyConnection) -> Headline:
+def headline(con: Views) -> Headline:
     """The figures at the top of the page (the test compares them with the views)."""
     [(n_papers,)] = con.execute("select count(*) from papers").fetchall()
     [(n_dumps, first_day, last_day)] = con.execute(
         "select count(*), min(listed_on), max(listed_on) from dumps"
     ).fetchall()
-    topic = con.execute(TOP_TOPICS_SQL, [1]).fetchone()
-    repeated = con.execute(REPEATED_SQL, [1]).fetchone()
+    # the sections' own queries: the page runs each once
+    topic = con.execute(TOP_TOPICS_SQL, [TOP_TOPICS]).fetchone()
+    repeated = con.execute(REPEATED_SQL, [TABLE_ROWS]).fetchone()
     return Headline(
         n_papers,
         n_dumps,
@@ -64,15 +64,18 @@ def _cache_dir() -> Path:
 
 @functools.cache
 def library_bundle() -> str:
-    """vega-embed, Vega-Lite (the version Altair writes) and Vega as one inline script.
+    """vega-embed, Vega-Lite (the version the specs are written for) and Vega as one inline
+    script.
 
     Bundling takes ~2 s of CPU, so the result is kept in the user's cache folder, keyed
     by the vl-convert and Vega-Lite versions (a cache only: any failure rebuilds it)."""
-    version = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
-    cached = _cache_dir() / f"vega-bundle-vlc{metadata.version('vl-convert-python')}-vl{version}.js"
+    name = f"vega-bundle-vlc{metadata.version('vl-convert-python')}-vl{VEGA_LITE}.js"
+    cached = _cache_dir() / name
     with contextlib.suppress(OSError):
         return cached.read_text(encoding="utf-8")
-    bundle = vl_convert.javascript_bundle("window.vegaEmbed = vegaEmbed;", vl_version=version)
+    import vl_convert  # only to build the bundle: a cached one needs no import
+
+    bundle = vl_convert.javascript_bundle("window.vegaEmbed = vegaEmbed;", vl_version=VEGA_LITE)
     with contextlib.suppress(OSError):
         atomic_write(cached, bundle.encode())
     return bundle
@@ -157,8 +160,9 @@ def render_section(number: int, section: Section) -> str:
 
 def render_page(con: duckdb.DuckDBPyConnection, generated_at: datetime) -> str:
     """The whole page, from the views ``con`` reads."""
-    top = headline(con)
-    drawn = [build(con) for build in sections.SECTIONS]
+    views = Views(con)
+    top = headline(views)
+    drawn = [build(views) for build in sections.SECTIONS]
     specs = {f"chart-{i}": s.chart for i, s in enumerate(drawn) if s.chart}
     kpis = (
         ("papers", "n-papers", count(top.n_papers)),

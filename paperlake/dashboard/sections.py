@@ -7,11 +7,18 @@ figures reuse :data:`TOP_TOPICS_SQL` and :data:`REPEATED_SQL`."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, timedelta
 
-import altair as alt
-import duckdb
-
-from paperlake.dashboard.charts import CHART_HEIGHT, ROWS, WEEK, chart_spec, records, window_bars
+from paperlake.dashboard.charts import (
+    CHART_HEIGHT,
+    WEEK,
+    Views,
+    channel,
+    chart_spec,
+    mark,
+    records,
+    window_bars,
+)
 from paperlake.dashboard.format import Section, count, day, table, text
 from paperlake.dashboard.health import run_health
 
@@ -27,47 +34,45 @@ TOP_TOPICS_SQL = (
 )
 """The topics with the most listings over all days (ties by name)."""
 REPEATED_SQL = (
-    "select title, n_listing_days, n_dumps, first_listed_on, last_listed_on "
+    "select title, n_listing_days, n_dumps, first_listed_on, last_listed_on, "
+    "count(*) over () as n_repeated "
     "from repeated_listings "
     "order by n_listing_days desc, n_dumps desc, last_listed_on desc, title limit ?"
 )
-"""The most repeated papers: days on the page first, then dumps, the latest, by title."""
+"""The most repeated papers: days on the page first, then dumps, the latest, by title (and
+how many papers are repeated)."""
 
 
-def topic_frequency(con: duckdb.DuckDBPyConnection) -> Section:
+def topic_frequency(con: Views) -> Section:
+    top = [topic for (topic,) in con.execute(TOP_TOPICS_SQL, [TOP_TOPICS]).fetchall()]
     rows = records(
         con,
-        f"""
-        with top as ({TOP_TOPICS_SQL})
+        """
         select topic, date_trunc('week', listed_on)::date as week, sum(n_papers)::bigint as n
         from topic_frequency
-        where topic in (select topic from top)
+        where list_contains(?::varchar[], topic)
         group by all order by week, topic
         """,
-        [TOP_TOPICS],
+        [top],
     )
-    chart = (
-        alt.Chart(ROWS)
-        .mark_line(point=len({r["week"] for r in rows}) < 3)
-        .encode(
-            x=WEEK,
-            y=alt.Y("n:Q", title="listings that week"),
-            color=alt.Color("topic:N", legend=alt.Legend(orient="bottom", columns=2, title=None)),
-            tooltip=[
-                "topic:N",
-                alt.Tooltip("utcyearmonthdate(week):T", title="week of"),
-                alt.Tooltip("n:Q", format=",d", title="listings"),
-            ],
-        )
-    )
+    encoding = {
+        "x": WEEK,
+        "y": channel("n:Q", title="listings that week"),
+        "color": channel("topic:N", legend={"columns": 2, "orient": "bottom", "title": None}),
+        "tooltip": [
+            channel("topic:N"),
+            channel("utcyearmonthdate(week):T", title="week of"),
+            channel("n:Q", format=",d", title="listings"),
+        ],
+    }
     return Section(
         f"Which topics fill the page, week by week? (top {TOP_TOPICS})",
         '<p class="note">A paper listed on three days counts three times in its week.</p>',
-        chart_spec(chart, rows),
+        chart_spec(mark("line", point=len({r["week"] for r in rows}) < 3), encoding, rows),
     )
 
 
-def trending_topics(con: duckdb.DuckDBPyConnection) -> Section:
+def trending_topics(con: Views) -> Section:
     rows = records(
         con,
         "select topic, n_recent, n_previous from trending_topics "
@@ -85,70 +90,79 @@ def trending_topics(con: duckdb.DuckDBPyConnection) -> Section:
     )
 
 
-def repeated_listings(con: duckdb.DuckDBPyConnection) -> Section:
-    [(total,)] = con.execute("select count(*) from repeated_listings").fetchall()
+def repeated_listings(con: Views) -> Section:
     rows = con.execute(REPEATED_SQL, [TABLE_ROWS]).fetchall()
+    total = rows[0][-1] if rows else 0
     return Section(
         "Which papers are listed again and again?",
         f'<p class="note">{count(total)} papers appeared in more than one dump; the top '
         f"{min(total, TABLE_ROWS)}:</p>"
         + table(
             ["title", "days on the page", "dumps", "first seen", "last seen"],
-            [[text(t), count(d), count(n), day(f), day(ls)] for t, d, n, f, ls in rows],
+            [[text(t), count(d), count(n), day(f), day(ls)] for t, d, n, f, ls, _ in rows],
             compact={1, 2, 3, 4},
         ),
     )
 
 
-def most_linked_repos(con: duckdb.DuckDBPyConnection) -> Section:
+def most_linked_repos(con: Views) -> Section:
     rows = records(
         con,
         "select repo, n_papers, n_listings, first_listed_on, last_listed_on from repos "
         "order by n_listings desc, n_papers desc, repo limit ?",
         [TOP_BARS],
     )
-    chart = (
-        alt.Chart(ROWS)
-        .mark_bar(color="#1f6fb4")
-        .encode(
-            y=alt.Y("repo:N", sort=[r["repo"] for r in rows], title=None),
-            x=alt.X("n_listings:Q", title="times a paper linking it was on the page"),
-            tooltip=[
-                "repo:N",
-                alt.Tooltip("n_listings:Q", format=",d", title="times on the page"),
-                alt.Tooltip("n_papers:Q", format=",d", title="papers linking it"),
-                alt.Tooltip("utcyearmonthdate(first_listed_on):T", title="first seen"),
-                alt.Tooltip("utcyearmonthdate(last_listed_on):T", title="last seen"),
-            ],
-        )
-    )
+    encoding = {
+        "y": channel("repo:N", sort=[r["repo"] for r in rows], title=None),
+        "x": channel("n_listings:Q", title="times a paper linking it was on the page"),
+        "tooltip": [
+            channel("repo:N"),
+            channel("n_listings:Q", format=",d", title="times on the page"),
+            channel("n_papers:Q", format=",d", title="papers linking it"),
+            channel("utcyearmonthdate(first_listed_on):T", title="first seen"),
+            channel("utcyearmonthdate(last_listed_on):T", title="last seen"),
+        ],
+    }
+    height = max(CHART_HEIGHT, 24 * len(rows))
     return Section(
         "Which GitHub repos are linked most?",
-        chart=chart_spec(chart, rows, height=max(CHART_HEIGHT, 24 * len(rows))),
+        chart=chart_spec(mark("bar", color="#1f6fb4"), encoding, rows, height=height),
     )
 
 
-def rising_entities(con: duckdb.DuckDBPyConnection) -> Section:
+def _last_entity_day(con: Views) -> date | None:
+    """``max(listed_on)`` of ``entity_frequency``, looked for among the last page days first:
+    with a constant bound DuckDB reads only those days' listings, not the whole view."""
+    [(latest,)] = con.execute("select max(listed_on) from listings").fetchall()
+    if latest is not None:
+        since = latest - timedelta(days=2 * RISING_DAYS)
+        [(found,)] = con.execute(
+            "select max(listed_on) from entity_frequency where listed_on > ?", [since]
+        ).fetchall()
+        if found is not None:
+            return found
+    [(found,)] = con.execute("select max(listed_on) from entity_frequency").fetchall()
+    return found
+
+
+def rising_entities(con: Views) -> Section:
     rows = records(
         con,
         """
-        with bounds as (select max(listed_on) as window_end from entity_frequency),
-        windows as (
+        with windows as (
             select
-                f.entity,
-                coalesce(sum(f.n_papers) filter (where f.listed_on > b.window_end - $days), 0)
-                    as n_recent,
-                coalesce(sum(f.n_papers) filter (where f.listed_on <= b.window_end - $days), 0)
-                    as n_previous
-            from entity_frequency as f cross join bounds as b
-            where f.listed_on > b.window_end - 2 * $days
-            group by f.entity
+                entity,
+                coalesce(sum(n_papers) filter (where listed_on > $end - $days), 0) as n_recent,
+                coalesce(sum(n_papers) filter (where listed_on <= $end - $days), 0) as n_previous
+            from entity_frequency
+            where listed_on > $end - 2 * $days
+            group by entity
         )
         select entity, n_recent::bigint as n_recent, n_previous::bigint as n_previous
         from windows where n_recent > n_previous
         order by n_recent - n_previous desc, n_recent desc, entity limit $top
         """,
-        {"days": RISING_DAYS, "top": TOP_BARS},
+        {"end": _last_entity_day(con), "days": RISING_DAYS, "top": TOP_BARS},
     )
     return Section(
         "Which methods, models and datasets are rising?",
@@ -158,7 +172,7 @@ def rising_entities(con: duckdb.DuckDBPyConnection) -> Section:
     )
 
 
-def code_share(con: duckdb.DuckDBPyConnection) -> Section:
+def code_share(con: Views) -> Section:
     rows = records(
         con,
         """
@@ -169,23 +183,20 @@ def code_share(con: duckdb.DuckDBPyConnection) -> Section:
         from papers_without_code group by week order by week
         """,
     )
-    chart = (
-        alt.Chart(ROWS)
-        .mark_line(point=len(rows) < 3, color="#1f6fb4")
-        .encode(
-            x=WEEK,
-            y=alt.Y("share_with_code:Q", title="papers linking code", axis=alt.Axis(format=".0%")),
-            tooltip=[
-                alt.Tooltip("utcyearmonthdate(week):T", title="week of"),
-                alt.Tooltip("share_with_code:Q", format=".1%", title="with code"),
-                alt.Tooltip("n_papers:Q", format=",d", title="listings"),
-            ],
-        )
-    )
-    return Section("What share of papers links its code?", chart=chart_spec(chart, rows))
+    encoding = {
+        "x": WEEK,
+        "y": channel("share_with_code:Q", title="papers linking code", axis={"format": ".0%"}),
+        "tooltip": [
+            channel("utcyearmonthdate(week):T", title="week of"),
+            channel("share_with_code:Q", format=".1%", title="with code"),
+            channel("n_papers:Q", format=",d", title="listings"),
+        ],
+    }
+    line = mark("line", point=len(rows) < 3, color="#1f6fb4")
+    return Section("What share of papers links its code?", chart=chart_spec(line, encoding, rows))
 
 
-def latest_listing(con: duckdb.DuckDBPyConnection) -> Section:
+def latest_listing(con: Views) -> Section:
     rows = con.execute(
         """
         with latest as (select max(listed_on) as listed_on from listings)
@@ -218,7 +229,7 @@ def latest_listing(con: duckdb.DuckDBPyConnection) -> Section:
     )
 
 
-SECTIONS: tuple[Callable[[duckdb.DuckDBPyConnection], Section], ...] = (
+SECTIONS: tuple[Callable[[Views], Section], ...] = (
     topic_frequency,
     trending_topics,
     repeated_listings,

@@ -1,10 +1,16 @@
 """Build ``paperlake.duckdb``: the generated staging views, then the SQL files in their
 order (:mod:`paperlake.views.files`), over one snapshot's Parquet files; or the same views
-in memory over an older snapshot through DuckLake time travel."""
+in memory over an older snapshot through DuckLake time travel.
+
+A new snapshot of the same layout (same tables, models and SQL files: only the Parquet files
+differ) copies the current database and replaces just its staging views, which name the
+files; the views over them are kept (DuckDB binds a view when it is queried)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,7 +56,9 @@ def staging_view_sql(table: str, source: str) -> str:
     from paperlake.schemas.tables import PUBLISHED, polars_schema
 
     columns = ", ".join(polars_schema(PUBLISHED[table]).names())
-    return f"CREATE VIEW {INTERNAL}.{staging_name(table)} AS SELECT {columns} FROM {source}"
+    return (
+        f"CREATE OR REPLACE VIEW {INTERNAL}.{staging_name(table)} AS SELECT {columns} FROM {source}"
+    )
 
 
 def staging_name(table: str) -> str:
@@ -97,20 +105,46 @@ def create_sql_views(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) ->
             raise ViewError(f"{path}: {exc}") from exc
 
 
+def layout(snapshot: Snapshot, sql_dir: Path = SQL_DIR) -> str:
+    """What the views are, apart from the files they read: a hash of the staging views over
+    no files and of every SQL file.  Two snapshots with one layout differ only in files."""
+    digest = hashlib.sha256()
+    for table in snapshot.tables:
+        digest.update(staging_view_sql(table, files_source(table, [])).encode())
+    for path in sql_files(sql_dir):
+        digest.update(f"{path.name}\0{path.read_text()}\0".encode())
+    return digest.hexdigest()
+
+
 def build_database(warehouse: Warehouse, snapshot: Snapshot, sql_dir: Path = SQL_DIR) -> Path:
-    """Write a fresh ``paperlake.duckdb`` for ``snapshot`` and swap it into place."""
+    """Write ``paperlake.duckdb`` for ``snapshot`` into a temporary file and swap it into
+    place: a copy with new staging views when the current one has the same layout, else
+    built whole."""
     tmp = warehouse.root / f".{warehouse.db_path.name}.tmp-{os.getpid()}"
     tmp.unlink(missing_ok=True)
+    shape = layout(snapshot, sql_dir)
+    sources = {table: files_source(table, files) for table, files in snapshot.tables.items()}
+    meta = _meta(warehouse)
+    same = meta is not None and meta[1:] == (str(warehouse.root), shape)
+    if same:
+        shutil.copyfile(warehouse.db_path, tmp)
     con = duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_VERSION})
     try:
-        sources = {table: files_source(table, files) for table, files in snapshot.tables.items()}
-        create_staging_views(con, sources)
-        create_sql_views(con, sql_dir)
-        con.execute(
-            f"CREATE TABLE {INTERNAL}.paperlake_meta AS "
-            "SELECT ? AS snapshot_version, ? AS warehouse, now() AS built_at",
-            [snapshot.version, str(warehouse.root)],
-        )
+        if same:
+            for table, source in sources.items():
+                con.execute(staging_view_sql(table, source))
+            con.execute(
+                f"UPDATE {INTERNAL}.paperlake_meta SET snapshot_version = ?, built_at = now()",
+                [snapshot.version],
+            )
+        else:
+            create_staging_views(con, sources)
+            create_sql_views(con, sql_dir)
+            con.execute(
+                f"CREATE TABLE {INTERNAL}.paperlake_meta AS SELECT ? AS snapshot_version, "
+                "? AS warehouse, now() AS built_at, ? AS layout",
+                [snapshot.version, str(warehouse.root), shape],
+            )
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -140,20 +174,29 @@ def as_of_database(
     return lock_down(con, warehouse, writable_file)  # open_read_only's door, DuckLake loaded
 
 
-def database_version(warehouse: Warehouse) -> int | None:
-    """Lake snapshot the views were built for; None if missing, stale or unreadable."""
+def _meta(warehouse: Warehouse) -> tuple[int, str, str | None] | None:
+    """(snapshot version, warehouse location, layout) the views were built for; None if
+    missing or unreadable (a database older than the layout column has none)."""
     if not warehouse.db_path.exists():
         return None
     try:
         with duckdb.connect(str(warehouse.db_path), read_only=True) as con:
-            row = con.execute(
-                f"SELECT snapshot_version, warehouse FROM {INTERNAL}.paperlake_meta"
-            ).fetchone()
+            row = con.execute(f"SELECT * FROM {INTERNAL}.paperlake_meta").fetchone()
+            names = [column[0] for column in con.description or []]
     except duckdb.Error:
         return None
-    if row is None or row[1] != str(warehouse.root):
+    if row is None:
+        return None
+    found = dict(zip(names, row, strict=True))
+    return int(found["snapshot_version"]), str(found["warehouse"]), found.get("layout")
+
+
+def database_version(warehouse: Warehouse) -> int | None:
+    """Lake snapshot the views were built for; None if missing, stale or unreadable."""
+    meta = _meta(warehouse)
+    if meta is None or meta[1] != str(warehouse.root):
         return None  # built for another location: its absolute paths point elsewhere
-    return int(row[0])
+    return meta[0]
 
 
 def ensure_database(warehouse: Warehouse, snapshot: Snapshot | None = None) -> bool:

@@ -1,91 +1,96 @@
 -- Summary query (run at ingest, not a view): near-duplicate titles among the papers a run
--- added.  new_papers: the run's new papers; every_paper: the lake's papers table, the
--- run's own included (the run's transaction names it).
--- Blocking: a title's keys are its 5 rarest words or pairs of adjacent words (words: runs of
--- letters/digits) and the first and last 12 letters of its key, each only if at most 50
--- titles have it; a pair is compared when the two titles share a key.  A typo or a LaTeX
--- leftover changes at most 3 of a title's words and word pairs, so two near-copies share
--- their next-rarest ones (or an end, after a new subtitle); the work is the number of
--- titles times the bounded size of their keys' blocks: near-linear.
+-- added.  new_papers: the run's new papers; new_words: the title_words rows the run adds
+-- (title_words.sql); stored_words: the lake's title_words before the run; every_paper: the
+-- lake's papers table, the run's own included (the run's transaction names them).
+-- Blocking: a title's keys are its 5 rarest words or pairs of adjacent words and its two
+-- ends (title_words.sql), each only if at most $max_block titles have it; a pair is compared
+-- when the two titles share a key.  A typo or a LaTeX leftover changes at most 3 of a
+-- title's words and word pairs, so two near-copies share their next-rarest ones (or an end,
+-- after a new subtitle); the work is the number of new titles times the bounded size of
+-- their keys' blocks.  Only the words of the new titles and of the titles sharing one are
+-- counted: the run reads title_words once and no other title.
 -- A pair is kept at Jaro-Winkler >= 0.9 of the title keys, unless it is two versions, sizes
 -- or variants of one model: titles whose numbers differ (Qwen2.5 / Qwen3, 7B / 13B,
 -- Keye-VL / Keye-VL 1.5) or whose name-shaped leading words differ by more than two edits
 -- (Qwen3 / Qwen3-Omni, Paper2Code / Paper2Video).
-with every as (
-    select paper_id, title, title_key from every_paper
+with every_word as materialized (
+    select word, paper_id, is_end from stored_words
+    union all
+    select word, paper_id, is_end from new_words
 ),
 
-new as (
-    select paper_id from new_papers
+new_title_words as (
+    select word, paper_id, is_end from every_word
+    where paper_id in (select paper_id from new_papers)
 ),
 
-title_words as (
-    select
-        paper_id,
-        list_filter(
-            regexp_split_to_array(lower(title), '[^\p{L}\p{N}]+'), lambda w: w <> ''
-        ) as ws
-    from every
+hits as (
+    -- every title having a word of a new title
+    select word, paper_id from every_word
+    where word in (select word from new_title_words)
 ),
 
-words as (
-    -- each title's distinct words and pairs of adjacent words
-    select distinct paper_id, word
-    from (
-        select paper_id, unnest(ws) as word from title_words
-        union all
-        select
-            paper_id,
-            unnest(list_transform(range(1, len(ws)), lambda i: ws[i] || ' ' || ws[i + 1]))
-        from title_words
-    )
+hit_counts as (
+    select word, count(*) as n_titles from hits group by word having count(*) <= $max_block
 ),
 
-ends as (
-    select paper_id, '^' || left(title_key, 12) as word from every
-    union
-    select paper_id, right(title_key, 12) || '$' from every
-),
-
-word_counts as (
-    select word, count(*) as n_titles
-    from (select * from words union all select * from ends)
-    where word <> ''
-    group by word
-    having count(*) <= 50
-),
-
-keys as (
+new_keys as (
     select paper_id, word
     from (
         select
             w.paper_id,
             w.word,
-            row_number() over (partition by w.paper_id order by c.n_titles, w.word) as rank
-        from words as w
-        inner join word_counts as c using (word)
+            w.is_end,
+            row_number() over (
+                partition by w.paper_id, w.is_end order by c.n_titles, w.word
+            ) as rank
+        from new_title_words as w
+        inner join hit_counts as c using (word)
     )
-    where rank <= 5
-    union
-    select paper_id, word
-    from ends
-    inner join word_counts using (word)
+    where is_end or rank <= 5
 ),
 
-candidates as (
-    -- a new title and any title with a key in common
-    select n.paper_id as a, other.paper_id as b
-    from new as n
-    inner join keys as k using (paper_id)
-    inner join keys as other on other.word = k.word and other.paper_id <> n.paper_id
+others as (
+    -- the titles sharing a key word of a new title (the new ones among them)
+    select distinct paper_id from hits
+    where word in (select word from new_keys)
+),
+
+other_words as (
+    select word, paper_id, is_end from every_word
+    where paper_id in (select paper_id from others)
+),
+
+other_counts as (
+    select word, count(*) as n_titles from every_word
+    where word in (select word from other_words)
+    group by word
+    having count(*) <= $max_block
+),
+
+other_keys as (
+    select paper_id, word
+    from (
+        select
+            w.paper_id,
+            w.word,
+            w.is_end,
+            row_number() over (
+                partition by w.paper_id, w.is_end order by c.n_titles, w.word
+            ) as rank
+        from other_words as w
+        inner join other_counts as c using (word)
+    )
+    where is_end or rank <= 5
 ),
 
 pairs as (
-    select
-        least(c.a, c.b) as paper_id_a,
-        greatest(c.a, c.b) as paper_id_b
-    from candidates as c
-    group by 1, 2
+    -- a new title and any title with a key in common
+    select distinct
+        least(n.paper_id, o.paper_id) as paper_id_a,
+        greatest(n.paper_id, o.paper_id) as paper_id_b
+    from new_keys as n
+    inner join other_keys as o on o.word = n.word and o.paper_id <> n.paper_id
 ),
 
 titled as (
@@ -97,8 +102,8 @@ titled as (
         a.title as title_a,
         b.title as title_b
     from pairs as p
-    inner join every as a on a.paper_id = p.paper_id_a
-    inner join every as b on b.paper_id = p.paper_id_b
+    inner join every_paper as a on a.paper_id = p.paper_id_a
+    inner join every_paper as b on b.paper_id = p.paper_id_b
 ),
 
 scored as (

@@ -135,3 +135,25 @@ def test_cli_draws_the_page_without_prefect(
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(target)
     assert 'id="top-topic"' in target.read_text()
+
+
+def test_every_chart_is_the_vega_lite_altair_writes(warehouse_with_quarantine: Path) -> None:
+    """The specs are plain dicts (no Altair import at ingest): each must pass Altair's
+    Vega-Lite schema and come back from Altair unchanged, for the version the page inlines."""
+    import altair as alt
+
+    from paperlake.dashboard.charts import VEGA_LITE, Views
+    from paperlake.dashboard.page import open_views
+
+    assert alt.SCHEMA_VERSION.lstrip("v").startswith(VEGA_LITE + ".")
+    with open_views(warehouse_with_quarantine / "paperlake.duckdb") as con:
+        charts = [
+            s.chart
+            for build in paperlake.dashboard.sections.SECTIONS
+            if (s := build(Views(con))).chart
+        ]
+    assert len(charts) >= 5
+    for chart in charts:
+        written = alt.Chart.from_dict(chart).to_dict(validate=True)
+        written.pop("$schema")
+        assert written == chart
