@@ -1,13 +1,14 @@
 """The Prefect tasks: each wraps one stage of ``paperlake`` and nothing else.
 
 Tasks are coarse (one per chunk of up to ``BATCH_SIZE`` dumps and ``BATCH_BYTES`` of input,
-never per dump or row) so a ten-year backfill is a few dozen task runs, a daily run seven.  Data-carrying arguments are wrapped in
-:func:`as_is`: Prefect would otherwise walk every element (every paper id of the warehouse)
-to look for futures, which made a daily run's overhead grow with the warehouse.  Archiving
-retries (content-addressed, so a retry is safe); the lake writes do not: they all belong to
-the run's one open transaction, and a failure rolls all of them back.  Only
-:func:`transform_chunk` may run on a worker (its arguments and result pickle); the others
-hold the run's connection and run in the flow's thread.
+never per dump or row) so a ten-year backfill is a few dozen task runs, a daily run seven.
+Data-carrying arguments are wrapped in :func:`as_is`: Prefect would otherwise walk every
+element (every paper id of the warehouse) to look for futures, which made a daily run's
+overhead grow with the warehouse.  Archiving retries (content-addressed, so a retry is
+safe); the lake writes do not: they all belong to the run's one open transaction, and a
+failure rolls all of them back.  Only :func:`transform_chunk` may run on a worker (its
+arguments and result pickle); the others hold the run's connection and run in the flow's
+thread.
 """
 
 from __future__ import annotations
