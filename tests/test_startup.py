@@ -125,3 +125,18 @@ def test_a_run_boots_its_temporary_server_apart_and_stops_it(tmp_path: Path) -> 
     assert run.stderr.count("Starting temporary server") == 1, run.stderr[-4000:]
     assert (home / "prefect.db").is_file(), "the run's server kept no database"
     assert _processes_with(home) == [], "the temporary server outlived the run"
+
+
+@pytest.mark.e2e
+def test_a_temporary_server_late_to_answer_exits_69(tmp_path: Path) -> None:
+    """Its start-up timeout is Prefect's setting; past it nothing runs and it is stopped."""
+    from tests.conftest import SAMPLES
+
+    home = tmp_path / "prefect-home"
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PREFECT_")}
+    env |= {"PREFECT_HOME": str(home), "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "1"}
+    code, _, run = imported(["ingest", str(SAMPLES)], tmp_path / "wh", frozenset(), env)
+    assert code == 69, run.stderr[-4000:]
+    assert "temporary server did not answer within 1 s" in run.stderr
+    assert not (tmp_path / "wh").exists(), "a run started without its server"
+    assert _processes_with(home) == [], "the temporary server outlived the command"
