@@ -30,8 +30,14 @@ GENERIC = frozenset(
     "knowledge quality strong fine".split()
 )
 """Words too common in ML abstracts to be a keyphrase alone (still fine inside a phrase)."""
-_NOT_WORD = r"[^\p{L}\p{N}|.\-]+"
+_SEPARATOR = r"[^\p{L}\p{N}|.\- ]"
+_NOT_WORD = rf"[.\-]*(?:{_SEPARATOR}[.\-]*)+|[.\-]+ [.\-]*|(?:^| )[.\-]+|[.\-]+$"
+"""What becomes a space before the text is split on spaces: a word is a run of letters,
+digits, ``|``, ``.`` and ``-``, without the dots and hyphens at its ends (the runs of them
+next to a separator, a space or an end of the text).  Spaces themselves are left alone
+(splitting drops the empty words): matching each one was most of the tokenizer's cost."""
 _URL = r"https?://\S+"
+_UNSEARCHABLE = [*STOPWORDS, "|"]
 _BREAK = r"[,;:!?()\[\]{}\"]|\.(?:\s|$)|\s-{1,2}\s"
 
 
@@ -47,9 +53,7 @@ def word_lists(text: pl.Expr, *, breaks: bool = False) -> pl.Expr:
     if breaks:
         cleaned = cleaned.str.replace_all(_BREAK, " | ")
     words = cleaned.str.replace_all(_NOT_WORD, " ").str.split(" ")
-    return words.list.eval(pl.element().str.strip_chars("-.")).list.filter(
-        (pl.element().str.len_chars() > 1) | (pl.element() == "|")
-    )
+    return words.list.filter((pl.element().str.len_chars() > 1) | (pl.element() == "|"))
 
 
 def _search_words(texts: pl.DataFrame, text: pl.Expr) -> pl.Series:
@@ -60,15 +64,16 @@ def _search_words(texts: pl.DataFrame, text: pl.Expr) -> pl.Series:
     in one expression, polars would tokenize every text twice."""
     words = pl.col("words")
     # Joining a paper's hyphenated words with "-" and splitting again yields all their
-    # parts at once (exploding inside each list was 2x slower).
+    # parts at once (exploding inside each list was 2x slower).  Stopwords go first: no
+    # stopword has a hyphen, so the hyphenated words are all still there.
     parts = (
         words.list.filter(pl.element().str.contains("-", literal=True))
         .list.join("-")
         .str.split("-")
-        .list.filter(pl.element().str.len_chars() > 1)
+        .list.filter((pl.element().str.len_chars() > 1) & ~pl.element().is_in(_UNSEARCHABLE))
     )
-    searchable = pl.concat_list(words, parts).list.filter(~pl.element().is_in([*STOPWORDS, "|"]))
-    return texts.select(word_lists(text).alias("words")).select(searchable)["words"]
+    searchable = word_lists(text).list.filter(~pl.element().is_in(_UNSEARCHABLE))
+    return texts.select(searchable.alias("words")).select(pl.concat_list(words, parts))["words"]
 
 
 def query_terms(query: str) -> list[str]:
@@ -105,30 +110,37 @@ def paper_keyphrases(papers: pl.DataFrame) -> pl.DataFrame:
     Titles are where a paper names its topic; abstract n-grams were tried and cost ~2 s per
     year of dumps for mostly boilerplate ("address this problem"), so they are left out.
     """
-    words = papers.select("paper_id", word_lists(pl.col("title"), breaks=True).alias("word"))
-    words = words.explode("word").drop_nulls("word")
-    bad = [*STOPWORDS, *LATEX_LEFTOVERS, "|"]
+    words = papers.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("paper"),
+        "paper_id",
+        word_lists(pl.col("title"), breaks=True).alias("word"),
+    )
+    word = pl.col("word")
+    # Each word's flags once, shifted below (not each n-gram's words tested again).
+    words = (
+        words.explode("word")
+        .drop_nulls("word")
+        .with_columns(
+            word.is_in([*STOPWORDS, *LATEX_LEFTOVERS, "|"]).alias("no_end"),
+            (word.is_in([*LATEX_LEFTOVERS, "|"]) | word.str.contains(r"^\d+$")).alias("nowhere"),
+        )
+    )
     grams = []
     for n in (1, 2, 3):
-        # Whole-column shifts, then drop grams that ran into the next paper's title.
-        columns = [pl.col("word").shift(-k).alias(f"w{k}") for k in range(n)]
-        same_title = pl.all_horizontal(
-            [pl.col("paper_id").shift(-k) == pl.col("paper_id") for k in range(n)]
+        # Whole-column shifts; a gram that ran into the next paper's title is dropped.
+        keep = pl.all_horizontal(
+            ~pl.col("no_end"),
+            ~pl.col("no_end").shift(1 - n),
+            *(pl.col("paper").shift(-k) == pl.col("paper") for k in range(1, n)),
+            *(~pl.col("nowhere").shift(-k) for k in range(n)),
         )
+        shifted = [word.shift(-k).alias(f"w{k}") for k in range(n)]
         gram = (
-            words.select("paper_id", *columns, same_title.fill_null(False).alias("whole"))
-            .filter(pl.col("whole"))
-            .filter(
-                ~pl.col("w0").is_in(bad)
-                & ~pl.col(f"w{n - 1}").is_in(bad)
-                & ~pl.any_horizontal(
-                    [pl.col(f"w{k}").is_in([*LATEX_LEFTOVERS, "|"]) for k in range(n)]
-                )
-                & ~pl.any_horizontal([pl.col(f"w{k}").str.contains(r"^\d+$") for k in range(n)])
-            )
+            words.select("paper_id", *shifted, keep.fill_null(False).alias("keep"))
+            .filter("keep")
             .select(
                 "paper_id",
-                pl.concat_str([pl.col(f"w{k}") for k in range(n)], separator=" ").alias("phrase"),
+                pl.concat_str([f"w{k}" for k in range(n)], separator=" ").alias("phrase"),
                 pl.lit(n, dtype=pl.Int32).alias("n_words"),
             )
         )

@@ -124,6 +124,31 @@ def may_hold_links(text: str) -> bool:
     return _LINK_HINT.search(text) is not None
 
 
+_REPO_MARKER = ("github.com/", len("https://www."))
+_URL_MARKER = ("://", len("https"))
+"""What :data:`_GITHUB_REPO` (or :data:`_SPLIT_REPO`) and :data:`_URL` need in a match, and
+at most how far into the match it comes."""
+
+
+def _first_possible(text: str, marker: tuple[str, int]) -> int | None:
+    """Where a pattern needing ``marker`` can first match in ``text``; None if nowhere.
+
+    Exact for ASCII text, where lower-casing is what ``re.IGNORECASE`` does; other text is
+    scanned whole (its case folding also maps ``İ`` to ``i``)."""
+    if not text.isascii():
+        return 0
+    at = text.lower().find(marker[0])
+    return None if at < 0 else max(0, at - marker[1])
+
+
+def _matches(pattern: re.Pattern[str], text: str, marker: tuple[str, int]) -> list[re.Match[str]]:
+    """``pattern.finditer(text)``, starting where a match can first be: an abstract's links
+    are at its end, and the repository pattern (optional scheme, look-behind) costs ~40 us
+    per abstract scanned from the start.  A look-behind still sees the text before."""
+    start = _first_possible(text, marker)
+    return [] if start is None else list(pattern.finditer(text, start))
+
+
 def extract_links(text: str) -> list[Link]:
     """Every link in ``text``, normalized, in order, each repo or URL once (case-insensitively).
 
@@ -133,15 +158,16 @@ def extract_links(text: str) -> list[Link]:
     """
     if not may_hold_links(text):
         return []
-    text = _SPLIT_REPO.sub(_join_split_repo, text)
+    if _first_possible(text, _REPO_MARKER) is not None:
+        text = _SPLIT_REPO.sub(_join_split_repo, text)
     found: list[tuple[int, Link]] = []
     repo_starts: set[int] = set()
-    for match in _GITHUB_REPO.finditer(text):
+    for match in _matches(_GITHUB_REPO, text, _REPO_MARKER):
         link = _repo_link(match)
         if link is not None:
             found.append((match.start(), link))
             repo_starts.add(match.start())
-    for match in _URL.finditer(text):
+    for match in _matches(_URL, text, _URL_MARKER):
         link = None if match.start() in repo_starts else classify_link(match.group())
         if link is not None:
             found.append((match.start(), link))

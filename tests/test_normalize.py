@@ -8,9 +8,12 @@ from hypothesis import strategies as st
 
 from paperlake.normalize import (
     _GITHUB_REPO,
+    _REPO_MARKER,
     _SPLIT_REPO,
     _URL,
+    _URL_MARKER,
     Link,
+    _matches,
     classify_link,
     extract_links,
     may_hold_links,
@@ -147,6 +150,23 @@ def test_only_texts_no_link_pattern_matches_skip_link_extraction(text: str) -> N
     """The fast path of extract_links: a text it skips is one no link pattern matches."""
     if not may_hold_links(text):
         assert not any(p.search(text) for p in (_GITHUB_REPO, _SPLIT_REPO, _URL)), text
+
+
+LINK_PIECES = st.sampled_from(
+    ["https://", "HTTP://", "github.com/", "GitHub.COM/", "www.", "a", "b-", "/", " ", ".", "x{"]
+)
+
+
+@given(st.one_of(LINKISH, st.lists(LINK_PIECES, max_size=30).map("".join)))
+def test_link_scans_start_where_a_match_can_first_be(text: str) -> None:
+    """extract_links scans from the first place a link pattern can match: same matches."""
+    for pattern, marker in (
+        (_GITHUB_REPO, _REPO_MARKER),
+        (_SPLIT_REPO, _REPO_MARKER),
+        (_URL, _URL_MARKER),
+    ):
+        found = [m.span() for m in _matches(pattern, text, marker)]
+        assert found == [m.span() for m in pattern.finditer(text)]
 
 
 @pytest.mark.parametrize(
