@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import FrameType
@@ -36,6 +36,8 @@ from paperlake.output import FETCH_ROWS, OUTPUTS
 
 if TYPE_CHECKING:
     import duckdb
+
+    from paperlake.prefect_server import TemporaryServer
 
 # Exit codes (README "Exit codes"): one meaning each, for scripts and schedulers.
 EXIT_OK = 0
@@ -81,9 +83,9 @@ def _raise_interrupted(signum: int, _frame: FrameType | None) -> None:
 
 
 def _prefect_api(*, scheduling: bool = False) -> int:
-    """Check the configured Prefect API within a bounded time, or announce the temporary
-    server (which cannot schedule); 0 if a flow can run, else the exit code (after saying why).
-    """
+    """Check the configured Prefect API within a bounded time; 0 if a flow can run (also
+    when none is configured: :func:`_run_flow` starts a temporary server, which cannot
+    schedule), else the exit code (after saying why)."""
     # A temporary server's first boot on a fresh machine migrates a SQLite database and can
     # exceed Prefect's 20 s default. Set before Prefect reads its settings.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
@@ -102,11 +104,6 @@ def _prefect_api(*, scheduling: bool = False) -> int:
         )
         return EXIT_USAGE
     if not url:
-        print(
-            "paperlake: PREFECT_API_URL is not set, so Prefect is starting a temporary server "
-            f"for this run (10-20 s); to avoid it, {SERVER_HINT}",
-            file=sys.stderr,
-        )
         return EXIT_OK
     try:
         with urllib.request.urlopen(f"{url}/health", timeout=API_TIMEOUT_SECONDS) as answer:
@@ -124,6 +121,23 @@ def _prefect_api(*, scheduling: bool = False) -> int:
     return EXIT_API_UNAVAILABLE
 
 
+def _temporary_server() -> TemporaryServer | None:
+    """Prefect's temporary server, booting from now on, when no API is configured."""
+    from prefect.settings import get_current_settings
+
+    from paperlake.prefect_server import TemporaryServer
+
+    settings = get_current_settings()
+    if settings.api.url:
+        return None
+    print(
+        "paperlake: PREFECT_API_URL is not set: Starting temporary server for this run (it "
+        f"boots while the run imports its code: 5-15 s); to avoid it, {SERVER_HINT}",
+        file=sys.stderr,
+    )
+    return TemporaryServer(settings)
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -138,8 +152,8 @@ def _run_flow(
 
     ``dask``: the command's ``(--dask, --workers)``, for the commands that offer them.
     SIGTERM and SIGINT end the run: the lock is released, nothing is published (a run
-    commits only at its end), and Prefect's temporary server is stopped."""
-    from paperlake.flows.runners import SchedulerUnavailable, dask_setting, one_api, task_runner
+    commits only at its end), and the temporary server is stopped."""
+    from paperlake.flows.runners import dask_setting
 
     try:
         if dask:
@@ -150,24 +164,9 @@ def _run_flow(
     unavailable = _prefect_api()
     if unavailable:
         return unavailable
-    from paperlake.flows import ingest as flows
-    from paperlake.flows.report import QuarantineError
-
-    try:
-        runner = task_runner(*dask) if dask else None
-    except SchedulerUnavailable as down:
-        print(f"paperlake: {down}", file=sys.stderr)
-        return EXIT_API_UNAVAILABLE
-    run = getattr(flows, name)
-    if runner is not None:
-        run = run.with_options(task_runner=runner)
     previous = {signum: signal.signal(signum, _raise_interrupted) for signum in STOP_SIGNALS}
     try:
-        with one_api(runner):
-            summary = run(**parameters)
-    except QuarantineError as failed:
-        print(f"paperlake: {failed}", file=sys.stderr)
-        return EXIT_QUARANTINED
+        return _run(name, dask, _temporary_server(), parameters)
     except Interrupted as stop:
         print(
             f"paperlake: {signal.Signals(stop.signum).name}: run stopped, nothing published",
@@ -177,6 +176,37 @@ def _run_flow(
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _run(
+    name: str,
+    dask: tuple[str | None, int | None] | None,
+    server: TemporaryServer | None,
+    parameters: dict[str, object],
+) -> int:
+    """:func:`_run_flow`'s run; the flows are imported while ``server`` boots."""
+    from paperlake.flows import ingest as flows
+    from paperlake.flows.report import QuarantineError
+    from paperlake.flows.runners import SchedulerUnavailable, one_api, task_runner
+    from paperlake.prefect_server import ServerFailed
+
+    try:
+        runner = task_runner(*dask) if dask else None
+    except SchedulerUnavailable as down:
+        print(f"paperlake: {down}", file=sys.stderr)
+        return EXIT_API_UNAVAILABLE
+    run = getattr(flows, name)
+    if runner is not None:
+        run = run.with_options(task_runner=runner)
+    try:
+        with server.serving() if server else nullcontext(), one_api(runner):
+            summary = run(**parameters)
+    except ServerFailed as failed:
+        print(f"paperlake: {failed}", file=sys.stderr)
+        return EXIT_API_UNAVAILABLE
+    except QuarantineError as failed:
+        print(f"paperlake: {failed}", file=sys.stderr)
+        return EXIT_QUARANTINED
     print("\n".join(summary.lines()))
     return EXIT_OK
 

@@ -1,7 +1,9 @@
-"""The read-only commands start without the heavy libraries (no timing: see bench/startup.py).
+"""The read-only commands start without the heavy libraries (no timing: see bench/startup.py),
+and a run without a configured Prefect server boots its temporary server in a process of its
+own (see bench/cli_backfill.py).
 
-Each command runs in a fresh interpreter against a warehouse built without Prefect (empty
-tables, real views), and reports which heavy top-level packages it imported."""
+Each command runs in a fresh interpreter (against a warehouse built without Prefect: empty
+tables, real views) and reports which of the modules it is asked about it imported."""
 
 from __future__ import annotations
 
@@ -25,9 +27,11 @@ try:
     code = main(sys.argv[2:])
 except SystemExit as exit:
     code = exit.code
-heavy = sorted({name.split(".")[0] for name in sys.modules} & set(json.loads(sys.argv[1])))
+heavy = sorted(set(sys.modules) & set(json.loads(sys.argv[1])))
 print(json.dumps({"code": code, "heavy": heavy}), file=sys.stderr)
 """
+SERVER_APP = "prefect.server.api.server"
+"""Prefect's server application: the temporary server imports it, the CLI's process never."""
 
 READ_COMMANDS: dict[str, tuple[list[str], set[str]]] = {
     # command -> (argv, the heavy packages it may import)
@@ -48,24 +52,30 @@ def empty_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return store.root
 
 
-def imported(argv: list[str], warehouse: Path) -> tuple[object, set[str]]:
-    env = {**os.environ, "PAPERLAKE_WAREHOUSE": str(warehouse)}
+def imported(
+    argv: list[str],
+    warehouse: Path,
+    modules: frozenset[str] = HEAVY,
+    env: dict[str, str] | None = None,
+) -> tuple[object, set[str], subprocess.CompletedProcess[str]]:
+    """The exit code of ``paperlake argv`` in a fresh interpreter (with ``env``, by default
+    this one's), which of ``modules`` it imported, and the finished process."""
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(sorted(HEAVY)), *argv],
+        [sys.executable, "-c", PROBE, json.dumps(sorted(modules)), *argv],
         capture_output=True,
         text=True,
-        env=env,
-        timeout=120,
+        env={**(os.environ if env is None else env), "PAPERLAKE_WAREHOUSE": str(warehouse)},
+        timeout=600,
         check=False,
     )
     report = json.loads(result.stderr.strip().splitlines()[-1])
-    return report["code"], set(report["heavy"])
+    return report["code"], set(report["heavy"]), result
 
 
 @pytest.mark.parametrize("command", list(READ_COMMANDS))
 def test_read_commands_import_no_heavy_library(command: str, empty_warehouse: Path) -> None:
     argv, allowed = READ_COMMANDS[command]
-    code, heavy = imported(argv, empty_warehouse)
+    code, heavy, _ = imported(argv, empty_warehouse)
     assert code in (0, None)
     assert heavy <= allowed, f"`paperlake {' '.join(argv)}` imported {sorted(heavy - allowed)}"
 
@@ -79,7 +89,54 @@ def test_stale_views_are_rebuilt_by_a_reader(empty_warehouse: Path, tmp_path: Pa
     moved = tmp_path / "moved"
     shutil.copytree(empty_warehouse, moved)
     assert database_version(Warehouse(moved)) is None  # built for the old place
-    code, heavy = imported(["sql", "select count(*) from dumps"], moved)
+    code, heavy, _ = imported(["sql", "select count(*) from dumps"], moved)
     assert code == 0
     assert "prefect" not in heavy
     assert database_version(Warehouse(moved)) == Warehouse(moved).current_version()
+
+
+def _processes_with(home: Path) -> list[int]:
+    """The live processes whose environment names ``home`` as their PREFECT_HOME."""
+    marker = f"PREFECT_HOME={home}".encode()
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker in environ.read_bytes().split(b"\0"):
+                found.append(int(environ.parent.name))
+        except OSError:
+            continue  # exited meanwhile, or not ours to read
+    return found
+
+
+@pytest.mark.e2e
+def test_a_run_boots_its_temporary_server_apart_and_stops_it(tmp_path: Path) -> None:
+    """No PREFECT_API_URL: the run starts Prefect's server in its own process (the CLI's
+    never imports the server app), loads the samples through it, and stops it at exit."""
+    from tests.conftest import SAMPLES
+
+    home = tmp_path / "prefect-home"
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PREFECT_")}
+    env |= {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    argv = ["ingest", str(SAMPLES), "--captured-on", "2025-03-14"]
+    code, imports, run = imported(argv, tmp_path / "wh", frozenset({"prefect", SERVER_APP}), env)
+    assert code == 0, run.stderr[-4000:]
+    assert "loaded 2 dump(s)" in run.stdout
+    assert imports == {"prefect"}, "the CLI imported Prefect's server application"
+    assert run.stderr.count("Starting temporary server") == 1, run.stderr[-4000:]
+    assert (home / "prefect.db").is_file(), "the run's server kept no database"
+    assert _processes_with(home) == [], "the temporary server outlived the run"
+
+
+@pytest.mark.e2e
+def test_a_temporary_server_late_to_answer_exits_69(tmp_path: Path) -> None:
+    """Its start-up timeout is Prefect's setting; past it nothing runs and it is stopped."""
+    from tests.conftest import SAMPLES
+
+    home = tmp_path / "prefect-home"
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PREFECT_")}
+    env |= {"PREFECT_HOME": str(home), "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "1"}
+    code, _, run = imported(["ingest", str(SAMPLES)], tmp_path / "wh", frozenset(), env)
+    assert code == 69, run.stderr[-4000:]
+    assert "temporary server did not answer within 1 s" in run.stderr
+    assert not (tmp_path / "wh").exists(), "a run started without its server"
+    assert _processes_with(home) == [], "the temporary server outlived the command"

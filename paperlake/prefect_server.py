@@ -1,0 +1,123 @@
+"""Prefect's temporary server for one command's run, started by paperlake itself.
+
+With no Prefect API configured, Prefect's client starts a temporary server when a flow
+first needs the API: it imports the whole server application into the command's own
+process just to launch it (~3 s of CPU), then waits for the server's boot (imports,
+database migrations, block registration, services), all before the run's first task.
+paperlake starts the same server (the command and environment of Prefect 3.9.1's
+``SubprocessASGIServer``) as soon as it knows no API is configured, so the boot runs on the
+other core while the command imports the flows, and hands its URL to the run.
+
+The server skips what a one-run server does not need (:data:`ONE_SHOT`); anything set in
+Prefect's settings (environment, profile) reaches it as Prefect would pass it, and wins. It is
+stopped at exit, after Prefect's own exit handlers have sent the run's last logs and events.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from prefect.settings import Settings
+
+APP = "prefect.server.api.server:create_app"
+EPHEMERAL = {
+    "PREFECT_UI_ENABLED": "0",
+    "PREFECT__SERVER_EPHEMERAL": "1",
+    "PREFECT__SERVER_FINAL": "1",
+}
+"""Prefect's own temporary server's environment: no UI, only the services it needs."""
+ONE_SHOT = {
+    "PREFECT_SERVER_REGISTER_BLOCKS_ON_START": "false",
+    "PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
+}
+"""Skipped by a server that lives for one run, unless the settings say otherwise: registering
+Prefect's block types in its database, and the memo of that registration, whose check
+imports every installed Prefect collection first (``prefect-dask`` imports ``distributed``)
+even when registration is off: ~1.5 s of CPU per boot together. A flow run uses no block."""
+ADDRESS_IN_USE = 3
+"""uvicorn's exit code when its port was taken between choosing it and binding it."""
+POLL_SECONDS = 0.1
+STOP_SECONDS = 5.0
+
+
+class ServerFailed(RuntimeError):
+    """The temporary server exited, or did not answer within its start-up timeout."""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class TemporaryServer:
+    """A Prefect API server on a free loopback port, booting from construction on."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.timeout = float(settings.server.ephemeral.startup_timeout_seconds)
+        explicit = settings.to_environment_variables(exclude_unset=True)
+        self._env = {**os.environ, **ONE_SHOT, **EPHEMERAL, **explicit}
+        self._started = time.monotonic()
+        self.port, self.process = self._launch()
+        atexit.register(self.stop)  # after Prefect's exit handlers, registered later
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def _launch(self) -> tuple[int, subprocess.Popen[bytes]]:
+        port = _free_port()
+        argv = [sys.executable, "-m", "uvicorn", "--factory", APP, "--host", "127.0.0.1"]
+        argv += ["--port", str(port), "--log-level", "error", "--lifespan", "on"]
+        return port, subprocess.Popen(argv, env=self._env)
+
+    def wait_ready(self) -> str:
+        """Its API URL once ``/health`` answers, within the start-up timeout counted from
+        the launch; a port taken meanwhile means one more launch on another."""
+        while time.monotonic() - self._started < self.timeout:
+            code = self.process.poll()
+            if code == ADDRESS_IN_USE:
+                self.port, self.process = self._launch()
+            elif code is not None:
+                raise ServerFailed(f"Prefect's temporary server exited with code {code}")
+            try:
+                with urllib.request.urlopen(f"{self.api_url}/health", timeout=5) as answer:
+                    if answer.status == 200:
+                        return self.api_url
+            except OSError:  # not listening yet (URLError is an OSError)
+                pass
+            time.sleep(POLL_SECONDS)
+        raise ServerFailed(
+            f"Prefect's temporary server did not answer within {self.timeout:g} s "
+            "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS)"
+        )
+
+    @contextmanager
+    def serving(self) -> Iterator[str]:
+        """Prefect's settings name this server inside the block (once it answers)."""
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        url = self.wait_ready()
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            yield url
+
+    def stop(self) -> None:
+        """Terminate it (kill after :data:`STOP_SECONDS`); idempotent."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        atexit.unregister(self.stop)
