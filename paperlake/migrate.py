@@ -52,8 +52,9 @@ def migrate(store: Warehouse) -> dict[str, int]:
     with store.session(adopt_raw=True):
         run = store.begin(f"{datetime.now(UTC):%Y%m%dT%H%M%S}-migrate")
         run.append(frames)
-        if not frames.keys() >= SUMMARIES:  # built before the summaries existed
-            run.append(summarize(run, frames))
+        for name, part in summarize(run, frames):  # summaries the old layout did not have
+            if name in SUMMARIES - frames.keys():
+                run.append({name: part})
         run.commit()
     return dict(run.rows)
 

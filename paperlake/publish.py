@@ -49,14 +49,14 @@ def write_replay(run: Transaction, store: Warehouse, again: Replay, batch: Batch
 
 def write_summaries(run: Transaction, new: dict[str, list[pl.DataFrame]]) -> dict[str, int]:
     """Compute the summary tables for the rows the run wrote (``new``: table -> its new
-    frames), write them too and return their row counts."""
+    frames), write them too, part by part, and return their row counts."""
     written = {name: pl.concat(parts) for name, parts in new.items() if parts}
-    frames = {
-        name: validate_derived(PUBLISHED[name], frame, f"summary {name}")
-        for name, frame in summarize(run, written).items()
-    }
-    run.append(frames)
-    return {name: frame.height for name, frame in frames.items()}
+    counts: dict[str, int] = {}
+    for name, part in summarize(run, written):
+        frame = validate_derived(PUBLISHED[name], part, f"summary {name}")
+        run.append({name: frame})
+        counts[name] = counts.get(name, 0) + frame.height
+    return counts
 
 
 def retag(papers: pl.DataFrame, taxonomy: Taxonomy) -> dict[str, pl.DataFrame]:

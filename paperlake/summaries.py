@@ -19,7 +19,8 @@ transaction (so from the lake as the run leaves it), and only for what the run c
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -29,23 +30,31 @@ from paperlake.lake import LAKE, Rows, Transaction
 SUMMARIES_SQL = Path(__file__).resolve().parent / "sql" / "summaries"
 TITLE_WORDS_SQL = SUMMARIES_SQL / "title_words.sql"
 TITLE_PAIRS_SQL = SUMMARIES_SQL / "title_pairs.sql"
+KEYPHRASE_MONTHS = 12
+"""Months of ``keyphrase_daily`` computed, checked and written at a time: a backfill's
+summary is never held whole (at 30 years it would be most of the run's memory)."""
 MAX_BLOCK = 50
 """A word shared by more titles than this is too common to block on (both queries' $max_block)."""
 
 
-def keyphrase_daily(
-    listings: pl.LazyFrame, keyphrases: pl.LazyFrame, months: list[date]
-) -> pl.DataFrame:
-    """(phrase, listed_on, n_papers, n_words, month) for every page date in ``months``."""
-    month = pl.col("listed_on").dt.truncate("1mo")
-    daily = listings.filter(month.is_in(months)).select("listed_on", "paper_id").unique()
-    return (
-        daily.join(keyphrases.select("paper_id", "phrase", "n_words"), on="paper_id")
-        .group_by("phrase", "n_words", "listed_on")
-        .agg(pl.len().cast(pl.Int32).alias("n_papers"))
-        .select("phrase", "listed_on", "n_papers", "n_words", month.alias("month"))
-        .collect()
-    )
+def keyphrase_daily(run: Transaction, months: list[date]) -> pl.DataFrame:
+    """(phrase, listed_on, n_papers, n_words, month) for every page date in ``months``,
+    counted by DuckDB inside the run's transaction (only those months' listings are read)."""
+    sql = f"""
+        SELECT k.phrase, d.listed_on, count(*)::INTEGER AS n_papers, k.n_words, d.month
+        FROM (
+            SELECT DISTINCT listed_on, paper_id, date_trunc('month', listed_on)::DATE AS month
+            FROM {LAKE}.listings
+            WHERE listed_on BETWEEN $first AND $last
+              AND list_contains($months, date_trunc('month', listed_on)::DATE)
+        ) AS d
+        JOIN {LAKE}.paper_keyphrases AS k USING (paper_id)
+        GROUP BY k.phrase, k.n_words, d.listed_on, d.month
+    """
+    last = months[-1]
+    end = date(last.year + last.month // 12, last.month % 12 + 1, 1)
+    params = {"months": months, "first": months[0], "last": end - timedelta(days=1)}
+    return pl.DataFrame(run.con.sql(sql, params=params)).cast(_DAILY)  # type: ignore[arg-type]
 
 
 def _summary_sql(path: Path) -> str:
@@ -93,19 +102,22 @@ def title_pairs(
 
 
 _NO_PAPERS = {"paper_id": pl.String, "title_key": pl.String}
+_DAILY = {"phrase": pl.String, "listed_on": pl.Date, "n_papers": pl.Int32, "n_words": pl.Int32}
 _WORDS = {"word": pl.String, "paper_id": pl.String, "is_end": pl.Boolean}
 
 
-def summarize(run: Transaction, new: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    """The summary rows for a run that wrote the rows ``new`` (table -> its new rows)."""
+def summarize(run: Transaction, new: dict[str, pl.DataFrame]) -> Iterator[tuple[str, pl.DataFrame]]:
+    """The summary rows for a run that wrote the rows ``new`` (table -> its new rows), as
+    (table, rows) parts to write in order: ``keyphrase_daily`` a year of months at a time,
+    then ``title_words`` and ``title_pairs`` (whose query reads the stored words without
+    the run's own, so both are computed before either is written)."""
     listings = new.get("listings", pl.DataFrame(schema={"listed_on": pl.Date}))
     months = listings.select(pl.col("listed_on").dt.truncate("1mo").unique().sort())
+    months_list = months["listed_on"].to_list()
+    for start in range(0, len(months_list), KEYPHRASE_MONTHS):
+        yield "keyphrase_daily", keyphrase_daily(run, months_list[start : start + KEYPHRASE_MONTHS])
     papers = new.get("papers", pl.DataFrame(schema=_NO_PAPERS))
     words = title_words(run, papers) if papers.height else pl.DataFrame(schema=_WORDS)
-    return {
-        "keyphrase_daily": keyphrase_daily(
-            run.scan("listings"), run.scan("paper_keyphrases"), months["listed_on"].to_list()
-        ),
-        "title_words": words,
-        "title_pairs": title_pairs(run, papers, words),
-    }
+    pairs = title_pairs(run, papers, words)
+    yield "title_words", words
+    yield "title_pairs", pairs
