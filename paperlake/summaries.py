@@ -38,23 +38,42 @@ MAX_BLOCK = 50
 
 
 def keyphrase_daily(run: Transaction, months: list[date]) -> pl.DataFrame:
-    """(phrase, listed_on, n_papers, n_words, month) for every page date in ``months``,
-    counted by DuckDB inside the run's transaction (only those months' listings are read)."""
-    sql = f"""
-        SELECT k.phrase, d.listed_on, count(*)::INTEGER AS n_papers, k.n_words, d.month
-        FROM (
-            SELECT DISTINCT listed_on, paper_id, date_trunc('month', listed_on)::DATE AS month
-            FROM {LAKE}.listings
-            WHERE listed_on BETWEEN $first AND $last
-              AND list_contains($months, date_trunc('month', listed_on)::DATE)
-        ) AS d
-        JOIN {LAKE}.paper_keyphrases AS k USING (paper_id)
-        GROUP BY k.phrase, k.n_words, d.listed_on, d.month
-    """
+    """(phrase, listed_on, n_papers, n_words, month) for every page date in ``months``.
+
+    DuckDB reads only those months' listings and their papers' keyphrases; polars counts
+    (at 30 years: 5.8 s of CPU and 0.45 GB peak a year at a time, against 1.9 s and 1.6 GB
+    with both tables read whole, and 19 s with the counting in DuckDB too)."""
     last = months[-1]
     end = date(last.year + last.month // 12, last.month % 12 + 1, 1)
     params = {"months": months, "first": months[0], "last": end - timedelta(days=1)}
-    return pl.DataFrame(run.con.sql(sql, params=params)).cast(_DAILY)  # type: ignore[arg-type]
+    daily = pl.DataFrame(
+        run.con.sql(
+            f"SELECT DISTINCT listed_on, paper_id FROM {LAKE}.listings"
+            " WHERE listed_on BETWEEN $first AND $last"
+            " AND list_contains($months, date_trunc('month', listed_on)::DATE)",
+            params=params,
+        )
+    )
+    listed = Rows(daily.select("paper_id").unique())
+    run.con.register("listed_papers", listed)
+    try:
+        keyphrases = pl.DataFrame(
+            run.con.sql(
+                f"SELECT paper_id, phrase, n_words FROM {LAKE}.paper_keyphrases"
+                " WHERE paper_id IN (SELECT paper_id FROM listed_papers)"
+            )
+        )
+    finally:
+        run.con.unregister("listed_papers")
+        listed.release()  # DuckDB holds what was registered until the transaction ends
+    month = pl.col("listed_on").dt.truncate("1mo")
+    return (
+        daily.cast({"listed_on": pl.Date, "paper_id": pl.String})
+        .join(keyphrases.cast(_KEYPHRASES), on="paper_id")  # type: ignore[arg-type]
+        .group_by("phrase", "n_words", "listed_on")
+        .agg(pl.len().cast(pl.Int32).alias("n_papers"))
+        .select("phrase", "listed_on", "n_papers", "n_words", month.alias("month"))
+    )
 
 
 def _summary_sql(path: Path) -> str:
@@ -102,7 +121,7 @@ def title_pairs(
 
 
 _NO_PAPERS = {"paper_id": pl.String, "title_key": pl.String}
-_DAILY = {"phrase": pl.String, "listed_on": pl.Date, "n_papers": pl.Int32, "n_words": pl.Int32}
+_KEYPHRASES = {"paper_id": pl.String, "phrase": pl.String, "n_words": pl.Int32}
 _WORDS = {"word": pl.String, "paper_id": pl.String, "is_end": pl.Boolean}
 
 

@@ -191,8 +191,11 @@ class Reconciler:
         tables = dict(batch.tables)
         for name in ("dumps", "listings"):
             tables[name] = tables[name].filter(~pl.col("dump_id").is_in(list(repeated)))
+        # Only this batch's papers an earlier chunk kept are looked up: a filter by every
+        # paper seen so far would grow with the run (quadratic over a 30-year backfill).
+        earlier = self._papers.intersection(tables["papers"]["paper_id"].to_list())
         for name in PAPER_TABLES:
-            tables[name] = tables[name].filter(~pl.col("paper_id").is_in(list(self._papers)))
+            tables[name] = tables[name].filter(~pl.col("paper_id").is_in(list(earlier)))
         tables["quarantine"] = tables["quarantine"].filter(pl.Series(keep, dtype=pl.Boolean))
         new_papers = tables["papers"]["paper_id"].to_list()
         self._papers.update(new_papers)
