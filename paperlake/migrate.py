@@ -52,8 +52,9 @@ def migrate(store: Warehouse) -> dict[str, int]:
     with store.session(adopt_raw=True):
         run = store.begin(f"{datetime.now(UTC):%Y%m%dT%H%M%S}-migrate")
         run.append(frames)
-        for name, part in summarize(run, frames):  # summaries the old layout did not have
-            if name in SUMMARIES - frames.keys():
+        missing = SUMMARIES - frames.keys()  # summaries the old layout did not have
+        for name, part in summarize(run, frames) if missing else ():
+            if name in missing:
                 run.append({name: part})
         run.commit()
     return dict(run.rows)

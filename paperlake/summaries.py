@@ -25,7 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
-from paperlake.lake import LAKE, Rows, Transaction
+from paperlake.lake import LAKE, Transaction
 
 SUMMARIES_SQL = Path(__file__).resolve().parent / "sql" / "summaries"
 TITLE_WORDS_SQL = SUMMARIES_SQL / "title_words.sql"
@@ -54,18 +54,13 @@ def keyphrase_daily(run: Transaction, months: list[date]) -> pl.DataFrame:
             params=params,
         )
     )
-    listed = Rows(daily.select("paper_id").unique())
-    run.con.register("listed_papers", listed)
-    try:
+    with run.registered(listed_papers=daily.select("paper_id").unique()):
         keyphrases = pl.DataFrame(
             run.con.sql(
                 f"SELECT paper_id, phrase, n_words FROM {LAKE}.paper_keyphrases"
                 " WHERE paper_id IN (SELECT paper_id FROM listed_papers)"
             )
         )
-    finally:
-        run.con.unregister("listed_papers")
-        listed.release()  # DuckDB holds what was registered until the transaction ends
     month = pl.col("listed_on").dt.truncate("1mo")
     return (
         daily.cast({"listed_on": pl.Date, "paper_id": pl.String})
@@ -91,12 +86,9 @@ def title_words(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
     indexed = run.con.execute(f"SELECT count(*) > 0 FROM (FROM {LAKE}.title_words LIMIT 1)")
     new = "" if indexed.fetchone() == (False,) else " WHERE paper_id IN (FROM new_papers)"
     titles = f"(SELECT paper_id, title, title_key FROM {LAKE}.papers{new})"
-    run.con.register("new_papers", Rows(papers.select("paper_id")))
-    try:
+    with run.registered(new_papers=papers.select("paper_id")):
         sql = _summary_sql(TITLE_WORDS_SQL).replace("titles_to_index", titles)
         words = pl.DataFrame(run.con.sql(sql, params={"max_block": MAX_BLOCK}))
-    finally:
-        run.con.unregister("new_papers")
     return words.cast(_WORDS)  # type: ignore[arg-type]
 
 
@@ -109,14 +101,9 @@ def title_pairs(
     if not papers.height:
         return pl.DataFrame(schema=schema)
     words = title_words(run, papers) if words is None else words
-    run.con.register("new_papers", Rows(papers.select("paper_id")))
-    run.con.register("new_words", Rows(words))
-    try:
+    with run.registered(new_papers=papers.select("paper_id"), new_words=words):
         sql = _summary_sql(TITLE_PAIRS_SQL)
         rows = run.con.execute(sql, {"max_block": MAX_BLOCK}).fetchall()
-    finally:
-        run.con.unregister("new_papers")
-        run.con.unregister("new_words")
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
@@ -131,10 +118,9 @@ def summarize(run: Transaction, new: dict[str, pl.DataFrame]) -> Iterator[tuple[
     then ``title_words`` and ``title_pairs`` (whose query reads the stored words without
     the run's own, so both are computed before either is written)."""
     listings = new.get("listings", pl.DataFrame(schema={"listed_on": pl.Date}))
-    months = listings.select(pl.col("listed_on").dt.truncate("1mo").unique().sort())
-    months_list = months["listed_on"].to_list()
-    for start in range(0, len(months_list), KEYPHRASE_MONTHS):
-        yield "keyphrase_daily", keyphrase_daily(run, months_list[start : start + KEYPHRASE_MONTHS])
+    months = listings["listed_on"].dt.truncate("1mo").unique().sort().to_list()
+    for start in range(0, len(months), KEYPHRASE_MONTHS):
+        yield "keyphrase_daily", keyphrase_daily(run, months[start : start + KEYPHRASE_MONTHS])
     papers = new.get("papers", pl.DataFrame(schema=_NO_PAPERS))
     words = title_words(run, papers) if papers.height else pl.DataFrame(schema=_WORDS)
     pairs = title_pairs(run, papers, words)

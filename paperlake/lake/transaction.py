@@ -82,14 +82,25 @@ class Transaction:
         finally:
             self.con.execute(f"SET threads = {int(row[0])}")
 
+    @contextmanager
+    def registered(self, **frames: pl.DataFrame) -> Iterator[None]:
+        """Each frame scannable by its keyword's name in this transaction's queries while the
+        block runs; unregistered and released after (see :class:`Rows`)."""
+        rows = {name: Rows(frame) for name, frame in frames.items()}
+        for name, wrapped in rows.items():
+            self.con.register(name, wrapped)
+        try:
+            yield
+        finally:
+            for name, wrapped in rows.items():
+                self.con.unregister(name)
+                wrapped.release()
+
     def _insert(self, name: str, frame: pl.DataFrame) -> None:
         self.rows[name] = self.rows.get(name, 0) + frame.height
         if frame.height:
-            rows = Rows(frame)
-            self.con.register("incoming", rows)
-            self.con.execute(f"INSERT INTO {LAKE}.{name} BY NAME SELECT * FROM incoming")
-            self.con.unregister("incoming")
-            rows.release()
+            with self.registered(incoming=frame):
+                self.con.execute(f"INSERT INTO {LAKE}.{name} BY NAME SELECT * FROM incoming")
 
     def commit(self) -> int:
         """The run's single commit point: one snapshot with the run id and rows per table;
