@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench.common import ROOT, load_average, worker
+from paperlake.prefect_server import free_port
 
 BIN = Path(sys.executable).parent
 
@@ -54,17 +54,11 @@ def cpu_of_children() -> Iterator[list[float]]:
     spent[0] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def prefect_server(home: Path) -> Iterator[str]:
     """A ``prefect server start`` on a free port with its own PREFECT_HOME; its API URL.
     Stopped (its process group, which this started) when the block ends."""
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     argv = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     log = (home / "server.log").open("w")

@@ -54,7 +54,9 @@ class ServerFailed(RuntimeError):
     """The temporary server exited, or did not answer within its start-up timeout."""
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nothing listens on now (the one place paperlake, its tests and its
+    benchmarks pick one)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -76,7 +78,7 @@ class TemporaryServer:
         return f"http://127.0.0.1:{self.port}/api"
 
     def _launch(self) -> tuple[int, subprocess.Popen[bytes]]:
-        port = _free_port()
+        port = free_port()
         argv = [sys.executable, "-m", "uvicorn", "--factory", APP, "--host", "127.0.0.1"]
         argv += ["--port", str(port), "--log-level", "error", "--lifespan", "on"]
         return port, subprocess.Popen(argv, env=self._env)

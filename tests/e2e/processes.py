@@ -1,11 +1,10 @@
-"""Real processes for end-to-end tests: free ports, bounded waits, and proof that a stopped
+"""Real processes for end-to-end tests: bounded waits, and proof that a stopped
 process left nothing behind (its descendants, from /proc, and its process group)."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -15,12 +14,6 @@ from typing import TypeVar
 
 T = TypeVar("T")
 STOP_SECONDS = 60
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_for(what: str, seconds: float, probe: Callable[[], T | None], log: Path) -> T:

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import duckdb_extension_httpfs
 
-from tests.e2e.processes import free_port
+from paperlake.prefect_server import free_port
 
 READY_SECONDS = 30.0
 KEY_ID, SECRET = "paperlake", "paperlake-secret"

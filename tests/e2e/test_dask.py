@@ -22,10 +22,11 @@ import polars as pl
 import pytest
 
 from paperlake.lake import Warehouse
+from paperlake.prefect_server import free_port
 from paperlake.schemas.tables import PUBLISHED
 from tests.conftest import ROOT
 from tests.e2e.dask_witness import WITNESS
-from tests.e2e.processes import free_port, started, terminate, wait_for
+from tests.e2e.processes import started, terminate, wait_for
 
 REAL = Path(os.environ.get("PAPERLAKE_SHARED", ROOT.parent / "shared")) / "real"
 pytestmark = [

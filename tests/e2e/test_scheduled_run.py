@@ -20,8 +20,9 @@ from typing import Any
 
 import duckdb
 
+from paperlake.prefect_server import free_port
 from tests.conftest import SAMPLES
-from tests.e2e.processes import free_port, started, terminate, wait_for
+from tests.e2e.processes import started, terminate, wait_for
 
 BIN = Path(sys.executable).parent
 SERVER_START_SECONDS = 180
