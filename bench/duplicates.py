@@ -9,8 +9,9 @@ titles, so word frequencies stay realistic; and ``generate`` ones, made by ``ben
 from the samples' small vocabulary.  One title in 200 gets a planted near-copy (two letters
 of its longest word swapped) that the build must find.  The "before" query is
 ``sql/summaries/title_pairs.sql`` at ``--before`` (a git revision), run the
-same way; the "after" build is this tree's two queries: ``title_words.sql`` indexes every
-title, then ``title_pairs.sql`` pairs them (a backfill's run, with nothing stored before it).
+same way; the "after" build is this tree's three queries: ``title_words.sql`` indexes every
+title, ``title_keys.sql`` keys them, then ``title_pairs.sql`` pairs them (a backfill's
+run, with nothing stored before it).
 A run longer than ``--limit`` seconds is interrupted and reported as such.  Prints
 wall and CPU seconds with the load average (the machine may be shared); data goes to a
 temporary folder, never into the repository.
@@ -36,7 +37,7 @@ import polars as pl
 from bench.generate import _new_paper, learn_vocabulary
 from paperlake.normalize import paper_id, title_key
 from paperlake.parse import parse_dump
-from paperlake.summaries import MAX_BLOCK, TITLE_PAIRS_SQL, TITLE_WORDS_SQL
+from paperlake.summaries import MAX_BLOCK, TITLE_KEYS_SQL, TITLE_PAIRS_SQL, TITLE_WORDS_SQL
 from tests.dumps import with_typo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,11 +102,13 @@ Pairs = set[tuple[str, str]]
 
 
 def after_build() -> list[str]:
-    """This tree's full build: every title indexed into an empty title_words, then paired."""
+    """This tree's full build: every title indexed into an empty title_words, keyed, then
+    paired."""
     words = TITLE_WORDS_SQL.read_text().replace("titles_to_index", "every_paper")
     return [
         "create table stored_words (word varchar, paper_id varchar, is_end boolean)",
         f"create table new_words as {words}",
+        f"create table title_keys as {TITLE_KEYS_SQL.read_text()}",
         TITLE_PAIRS_SQL.read_text(),
     ]
 

@@ -14,12 +14,17 @@ transaction (so from the lake as the run leaves it), and only for what the run c
 * ``title_pairs``: near-duplicate titles, for ``possible_duplicates``.  Append-only: a run
   compares only its new papers with the papers sharing a blocking key (a rare title word or
   word pair, or an end of the title key), counting words in ``title_words``: it never reads
-  or tokenizes the other titles.
+  or tokenizes the other titles.  The keys are found once (``title_keys.sql``), the pairs
+  a slice of new papers at a time (``title_pairs.sql``).
+
+``title_words`` and ``title_pairs`` are computed :data:`TITLE_SLICE_BYTES` of titles at a
+time, so a backfill's summaries take the memory of a slice, not of all its papers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -29,12 +34,18 @@ from paperlake.lake import LAKE, Transaction
 
 SUMMARIES_SQL = Path(__file__).resolve().parent / "sql" / "summaries"
 TITLE_WORDS_SQL = SUMMARIES_SQL / "title_words.sql"
+TITLE_KEYS_SQL = SUMMARIES_SQL / "title_keys.sql"
 TITLE_PAIRS_SQL = SUMMARIES_SQL / "title_pairs.sql"
 KEYPHRASE_MONTHS = 12
 """Months of ``keyphrase_daily`` computed, checked and written at a time: a backfill's
 summary is never held whole (at 30 years it would be most of the run's memory)."""
+TITLE_SLICE_BYTES = 4 * 1024 * 1024
+"""Title-key bytes of papers whose ``title_words`` and ``title_pairs`` are computed at a time
+(~60k synthetic papers): a slice's queries, not the backfill's length, set their memory (30
+years, 250k papers: +421 MB for the words and +527 MB for the pairs above the summaries'
+start, against +1,442 MB for both in one pass)."""
 MAX_BLOCK = 50
-"""A word shared by more titles than this is too common to block on (both queries' $max_block)."""
+"""A word shared by more titles than this is too common to block on (``$max_block``)."""
 
 
 def keyphrase_daily(run: Transaction, months: list[date]) -> pl.DataFrame:
@@ -80,49 +91,110 @@ def _summary_sql(path: Path) -> str:
     )
 
 
-def title_words(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
-    """The ``title_words`` rows for the new ``papers`` (for every paper in the lake while
-    its ``title_words`` is empty: a lake written before the table existed)."""
+def papers_to_index(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
+    """The papers (paper_id, title_key) whose ``title_words`` a run adds: its new ``papers``,
+    or every paper in the lake while its ``title_words`` is empty (a lake written before the
+    table existed)."""
     indexed = run.con.execute(f"SELECT count(*) > 0 FROM (FROM {LAKE}.title_words LIMIT 1)")
-    new = "" if indexed.fetchone() == (False,) else " WHERE paper_id IN (FROM new_papers)"
-    titles = f"(SELECT paper_id, title, title_key FROM {LAKE}.papers{new})"
+    if not papers.height or indexed.fetchone() != (False,):
+        return papers.select(list(_NO_PAPERS))
+    every = pl.DataFrame(run.con.sql(f"SELECT paper_id, title_key FROM {LAKE}.papers"))
+    return every.cast(_NO_PAPERS)  # type: ignore[arg-type]
+
+
+def title_words(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
+    """The ``title_words`` rows for ``papers``, none of them indexed yet (the words of the
+    papers before them in paper_id order already stored: see :func:`summarize`)."""
+    if not papers.height:
+        return pl.DataFrame(schema=_WORDS)
+    titles = f"(SELECT paper_id, title, title_key FROM {LAKE}.papers"
+    titles += " WHERE paper_id IN (FROM new_papers))"
     with run.registered(new_papers=papers.select("paper_id")):
         sql = _summary_sql(TITLE_WORDS_SQL).replace("titles_to_index", titles)
         words = pl.DataFrame(run.con.sql(sql, params={"max_block": MAX_BLOCK}))
     return words.cast(_WORDS)  # type: ignore[arg-type]
 
 
+@contextmanager
+def title_keys(run: Transaction, papers: pl.DataFrame, words: pl.DataFrame) -> Iterator[None]:
+    """``title_keys`` (paper_id, word), a temporary table while the block runs: the blocking
+    keys of the titles of ``papers`` and of every title sharing one; ``words``: the
+    ``title_words`` rows not stored yet.  DuckDB keeps it (within its memory limit) for
+    the pairs of every slice of ``papers``."""
+    with run.registered(new_papers=papers.select("paper_id"), new_words=words):
+        sql = _summary_sql(TITLE_KEYS_SQL)
+        run.con.execute(f"CREATE TEMP TABLE title_keys AS {sql}", {"max_block": MAX_BLOCK})
+    try:
+        yield
+    finally:
+        run.con.execute("DROP TABLE IF EXISTS temp.title_keys")
+
+
 def title_pairs(
     run: Transaction, papers: pl.DataFrame, words: pl.DataFrame | None = None
 ) -> pl.DataFrame:
-    """Pairs (a < b) with near-identical titles that involve at least one new paper;
-    ``words``: the ``title_words`` rows the run adds (:func:`title_words` if not given)."""
-    schema = {"paper_id_a": pl.String, "paper_id_b": pl.String, "similarity": pl.Float64}
+    """Pairs (a < b) with near-identical titles that involve at least one of ``papers``;
+    ``words``: the ``title_words`` rows not stored yet (those of :func:`papers_to_index` if
+    not given)."""
     if not papers.height:
-        return pl.DataFrame(schema=schema)
-    words = title_words(run, papers) if words is None else words
-    with run.registered(new_papers=papers.select("paper_id"), new_words=words):
-        sql = _summary_sql(TITLE_PAIRS_SQL)
-        rows = run.con.execute(sql, {"max_block": MAX_BLOCK}).fetchall()
-    return pl.DataFrame(rows, schema=schema, orient="row")
+        return pl.DataFrame(schema=_PAIRS)
+    words = title_words(run, papers_to_index(run, papers)) if words is None else words
+    with title_keys(run, papers, words):
+        return _paired(run, papers)
+
+
+def _paired(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
+    """The pairs of :func:`title_pairs` for ``papers``, inside :func:`title_keys`."""
+    with run.registered(new_papers=papers.select("paper_id")):
+        rows = run.con.execute(_summary_sql(TITLE_PAIRS_SQL)).fetchall()
+    return pl.DataFrame(rows, schema=_PAIRS, orient="row")
+
+
+def title_slices(papers: pl.DataFrame, limit: int) -> list[pl.DataFrame]:
+    """``papers`` in paper_id order, cut where their title keys pass each ``limit`` bytes
+    (one empty slice if there are none)."""
+    if not papers.height:
+        return [papers]
+    ordered = papers.sort("paper_id")
+    size = ordered["title_key"].str.len_bytes()
+    part = (size.cum_sum() - size) // limit
+    return ordered.with_columns(part.alias("slice")).partition_by(
+        "slice", maintain_order=True, include_key=False
+    )
 
 
 _NO_PAPERS = {"paper_id": pl.String, "title_key": pl.String}
 _KEYPHRASES = {"paper_id": pl.String, "phrase": pl.String, "n_words": pl.Int32}
 _WORDS = {"word": pl.String, "paper_id": pl.String, "is_end": pl.Boolean}
+_PAIRS = {"paper_id_a": pl.String, "paper_id_b": pl.String, "similarity": pl.Float64}
 
 
 def summarize(run: Transaction, new: dict[str, pl.DataFrame]) -> Iterator[tuple[str, pl.DataFrame]]:
     """The summary rows for a run that wrote the rows ``new`` (table -> its new rows), as
     (table, rows) parts to write in order: ``keyphrase_daily`` a year of months at a time,
-    then ``title_words`` and ``title_pairs`` (whose query reads the stored words without
-    the run's own, so both are computed before either is written)."""
+    then ``title_words`` and ``title_pairs`` a slice of papers at a time
+    (:data:`TITLE_SLICE_BYTES`).  Words first, slices in paper_id order: each slice counts
+    the words stored before it, so a word keeps the same first titles as in one pass.
+    Then pairs, once every word is stored: each slice's blocks are those of one pass, and a
+    pair of two new papers, found by the slices of both, is kept by the first."""
     listings = new.get("listings", pl.DataFrame(schema={"listed_on": pl.Date}))
     months = listings["listed_on"].dt.truncate("1mo").unique().sort().to_list()
     for start in range(0, len(months), KEYPHRASE_MONTHS):
         yield "keyphrase_daily", keyphrase_daily(run, months[start : start + KEYPHRASE_MONTHS])
     papers = new.get("papers", pl.DataFrame(schema=_NO_PAPERS))
-    words = title_words(run, papers) if papers.height else pl.DataFrame(schema=_WORDS)
-    pairs = title_pairs(run, papers, words)
-    yield "title_words", words
-    yield "title_pairs", pairs
+    for part in title_slices(papers_to_index(run, papers), TITLE_SLICE_BYTES):
+        yield "title_words", title_words(run, part)
+    if not papers.height:
+        yield "title_pairs", pl.DataFrame(schema=_PAIRS)
+        return
+    done = pl.Series("paper_id", [], pl.String)
+    with title_keys(run, papers, pl.DataFrame(schema=_WORDS)):
+        for part in title_slices(papers, TITLE_SLICE_BYTES):
+            pairs = _paired(run, part)
+            yield "title_pairs", pairs.filter(~_either_in(done))
+            done.append(part["paper_id"])
+
+
+def _either_in(papers: pl.Series) -> pl.Expr:
+    """A pair one of whose papers is in ``papers``."""
+    return pl.col("paper_id_a").is_in(papers) | pl.col("paper_id_b").is_in(papers)

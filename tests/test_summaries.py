@@ -7,10 +7,13 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
+import pytest
 
+from paperlake import summaries
 from paperlake.lake import LAKE, Warehouse
 from paperlake.normalize import paper_id, title_key
-from paperlake.summaries import MAX_BLOCK, title_pairs, title_words
+from paperlake.publish import write_summaries
+from paperlake.summaries import MAX_BLOCK, title_pairs, title_slices, title_words
 from tests.conftest import query
 from tests.dumps import abstract, dump_bytes, with_typo
 
@@ -166,3 +169,43 @@ def test_stored_title_words_pair_as_counting_every_title_again(tmp_path: Path) -
         stored = store.scan("title_words").collect()
     assert found > 20  # the near-copies were paired
     assert stored.group_by("word").len()["len"].max() == MAX_BLOCK + 1  # capped
+
+
+def _papers(titles: list[str]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "paper_id": [paper_id(title_key(t)) for t in titles],
+            "title": titles,
+            "title_key": [title_key(t) for t in titles],
+        }
+    )
+
+
+def test_title_summaries_in_slices_equal_one_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """title_words and title_pairs computed a slice of papers at a time (a backfill's) are
+    the rows of one pass over all of them: into an empty lake, then on top of stored words."""
+    titles = _titles(800, seed=23)
+    runs = [_papers(titles[:400]), _papers(titles[400:])]
+    assert len(title_slices(runs[1], 1500)) > 5
+    tables: list[dict[str, pl.DataFrame]] = []
+    for limit in (1 << 30, 1500):
+        monkeypatch.setattr(summaries, "TITLE_SLICE_BYTES", limit)
+        store = Warehouse(tmp_path / str(limit))
+        with store.session():
+            for number, papers in enumerate(runs):
+                run = store.begin(f"run-{number}")
+                run.append({"papers": papers})
+                write_summaries(run, {"papers": [papers]})
+                run.commit()
+            tables.append(
+                {
+                    name: store.scan(name).drop("run_id", strict=False).collect().sort(pl.all())
+                    for name in ("title_words", "title_pairs")
+                }
+            )
+    one_pass, sliced = tables
+    assert one_pass["title_pairs"].height > 20  # the near-copies were paired
+    for name, rows in one_pass.items():
+        assert sliced[name].equals(rows), name

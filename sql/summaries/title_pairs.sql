@@ -1,87 +1,16 @@
 -- Summary query (run at ingest, not a view): near-duplicate titles among the papers a run
--- added.  new_papers: the run's new papers; new_words: the title_words rows the run adds
--- (title_words.sql); stored_words: the lake's title_words before the run; every_paper: the
--- lake's papers table, the run's own included (the run's transaction names them).
--- Blocking: a title's keys are its 5 rarest words or pairs of adjacent words and its two
--- ends (title_words.sql), each only if at most $max_block titles have it; a pair is compared
--- when the two titles share a key.  A typo or a LaTeX leftover changes at most 3 of a
--- title's words and word pairs, so two near-copies share their next-rarest ones (or an end,
--- after a new subtitle); the work is the number of new titles times the bounded size of
--- their keys' blocks.  Only the words of the new titles and of the titles sharing one are
--- counted: the run reads title_words once and no other title.
+-- added.  new_papers: some of the run's new papers; title_keys: the blocking keys of the
+-- run's new titles and of the titles sharing one (title_keys.sql); every_paper: the lake's
+-- papers table, the run's own included (the run's transaction names it).  A pair is
+-- compared when a new title and another share a key; the work is the number of new titles
+-- times the bounded size of their keys' blocks.
 -- A pair is kept at Jaro-Winkler >= 0.9 of the title keys, unless it is two versions, sizes
 -- or variants of one model: titles whose numbers differ (Qwen2.5 / Qwen3, 7B / 13B,
 -- Keye-VL / Keye-VL 1.5) or whose name-shaped leading words differ by more than two edits
 -- (Qwen3 / Qwen3-Omni, Paper2Code / Paper2Video).
-with every_word as materialized (
-    select word, paper_id, is_end from stored_words
-    union all
-    select word, paper_id, is_end from new_words
-),
-
-new_title_words as (
-    select word, paper_id, is_end from every_word
+with new_keys as (
+    select paper_id, word from title_keys
     where paper_id in (select paper_id from new_papers)
-),
-
-hits as (
-    -- every title having a word of a new title
-    select word, paper_id from every_word
-    where word in (select word from new_title_words)
-),
-
-hit_counts as (
-    select word, count(*) as n_titles from hits group by word having count(*) <= $max_block
-),
-
-new_keys as (
-    select paper_id, word
-    from (
-        select
-            w.paper_id,
-            w.word,
-            w.is_end,
-            row_number() over (
-                partition by w.paper_id, w.is_end order by c.n_titles, w.word
-            ) as rank
-        from new_title_words as w
-        inner join hit_counts as c using (word)
-    )
-    where is_end or rank <= 5
-),
-
-others as (
-    -- the titles sharing a key word of a new title (the new ones among them)
-    select distinct paper_id from hits
-    where word in (select word from new_keys)
-),
-
-other_words as (
-    select word, paper_id, is_end from every_word
-    where paper_id in (select paper_id from others)
-),
-
-other_counts as (
-    select word, count(*) as n_titles from every_word
-    where word in (select word from other_words)
-    group by word
-    having count(*) <= $max_block
-),
-
-other_keys as (
-    select paper_id, word
-    from (
-        select
-            w.paper_id,
-            w.word,
-            w.is_end,
-            row_number() over (
-                partition by w.paper_id, w.is_end order by c.n_titles, w.word
-            ) as rank
-        from other_words as w
-        inner join other_counts as c using (word)
-    )
-    where is_end or rank <= 5
 ),
 
 pairs as (
@@ -90,7 +19,7 @@ pairs as (
         least(n.paper_id, o.paper_id) as paper_id_a,
         greatest(n.paper_id, o.paper_id) as paper_id_b
     from new_keys as n
-    inner join other_keys as o on o.word = n.word and o.paper_id <> n.paper_id
+    inner join title_keys as o on o.word = n.word and o.paper_id <> n.paper_id
 ),
 
 titled as (

@@ -1,0 +1,84 @@
+-- Summary query (run at ingest, not a view): the blocking keys of the titles a run pairs
+-- (title_pairs.sql).  new_papers: the run's new papers; new_words: the title_words rows the
+-- run adds and has not stored yet (title_words.sql); stored_words: the lake's title_words;
+-- every_paper: the lake's papers table, the run's own included (the run's transaction names
+-- them).
+-- A title's keys are its 5 rarest words or pairs of adjacent words and its two ends
+-- (title_words.sql), each only if at most $max_block titles have it.  The rows: the keys of
+-- the new titles and of every title sharing a key with one (the only titles a new one can
+-- pair with).  A typo or a LaTeX leftover changes at most 3 of a title's words and word
+-- pairs, so two near-copies share their next-rarest ones (or an end, after a new subtitle).
+-- Only the words of the new titles and of the titles sharing one are counted: the query
+-- reads title_words once and no other title.
+with every_word as materialized (
+    select word, paper_id, is_end from stored_words
+    union all
+    select word, paper_id, is_end from new_words
+),
+
+new_title_words as (
+    select word, paper_id, is_end from every_word
+    where paper_id in (select paper_id from new_papers)
+),
+
+hits as (
+    -- every title having a word of a new title
+    select word, paper_id from every_word
+    where word in (select word from new_title_words)
+),
+
+hit_counts as (
+    select word, count(*) as n_titles from hits group by word having count(*) <= $max_block
+),
+
+new_keys as (
+    select paper_id, word
+    from (
+        select
+            w.paper_id,
+            w.word,
+            w.is_end,
+            row_number() over (
+                partition by w.paper_id, w.is_end order by c.n_titles, w.word
+            ) as rank
+        from new_title_words as w
+        inner join hit_counts as c using (word)
+    )
+    where is_end or rank <= 5
+),
+
+others as (
+    -- the titles sharing a key word of a new title (the new ones among them)
+    select distinct paper_id from hits
+    where word in (select word from new_keys)
+),
+
+other_words as (
+    select word, paper_id, is_end from every_word
+    where paper_id in (select paper_id from others)
+),
+
+other_counts as (
+    select word, count(*) as n_titles from every_word
+    where word in (select word from other_words)
+    group by word
+    having count(*) <= $max_block
+),
+
+other_keys as (
+    select paper_id, word
+    from (
+        select
+            w.paper_id,
+            w.word,
+            w.is_end,
+            row_number() over (
+                partition by w.paper_id, w.is_end order by c.n_titles, w.word
+            ) as rank
+        from other_words as w
+        inner join other_counts as c using (word)
+    )
+    where is_end or rank <= 5
+)
+
+select paper_id, word from other_keys
