@@ -5,10 +5,11 @@
 For each folder of dumps, backfills it once with the code of ``--before`` (a checkout of
 the old commit) and once with this tree's, each through the real flow in its own process
 (``bench.worker backfill``, run from the tree's root so that tree's ``paperlake`` is
-imported), then compares every lake table, read through DuckLake, row for row (as
-multisets), leaving out only what differs between any two runs: run ids and timestamps
-(``run_id``, ``*_at``).
-Exits 1 if any table differs.
+imported), then compares every lake table, read through DuckLake, and every public view,
+read through the read-only door, row for row (as multisets), leaving out only what differs
+between any two runs: run ids and timestamps (``run_id``, ``*_at``).  A lake table only
+this tree has (a new summary) is listed, not compared: the views that read it are.
+Exits 1 if any table or view differs.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import polars as pl
 from bench.common import ROOT, worker
 from paperlake.lake import Warehouse
 from paperlake.schemas.tables import PUBLISHED
+from paperlake.views import open_read_only, public_views
 
 VOLATILE = ("run_id",)
 """Columns that differ between any two runs (with the ``_at`` timestamps)."""
@@ -33,19 +35,38 @@ def backfill(tree: Path, dumps: Path, warehouse: Path) -> None:
     print(f"  {tree}: {figures}", file=sys.stderr)
 
 
-def _table(warehouse: Path, table: str) -> pl.DataFrame:
-    """The table as the lake's current snapshot holds it, volatile columns left out."""
-    store = Warehouse(warehouse)
-    with store.session(create=False):
-        frame = store.scan(table).collect()
+def _stable(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(c for c in frame.columns if c not in VOLATILE and not c.endswith("_at"))
 
 
+def _table(warehouse: Path, table: str) -> pl.DataFrame | None:
+    """The table as the lake's current snapshot holds it, volatile columns left out (None:
+    the lake has no such table)."""
+    store = Warehouse(warehouse)
+    with store.session(create=False):
+        if table not in store.current().tables:
+            return None
+        return _stable(store.scan(table).collect())
+
+
+def _view(warehouse: Path, view: str) -> pl.DataFrame:
+    with open_read_only(warehouse) as con:
+        return _stable(pl.DataFrame(con.sql(f"SELECT * FROM {view}")))
+
+
 def differences(before: Path, after: Path) -> dict[str, tuple[int, int, int]]:
-    """Per table: (rows before, rows after, rows in one and not the other)."""
+    """Per table, then per view: (rows before, rows after, rows in one and not the other);
+    a table only ``after`` has is (0, rows, 0)."""
     found = {}
-    for table in PUBLISHED:
-        a, b = _table(before, table), _table(after, table)
+    # the views first: opening a lake's session could rebuild its views with this tree's SQL
+    views = {f"view {v}": (_view(before, v), _view(after, v)) for v in public_views()}
+    frames = {name: (_table(before, name), _table(after, name)) for name in PUBLISHED}
+    frames.update(views)
+    for table, (a, b) in frames.items():
+        assert b is not None, f"{after}: no table {table}"
+        if a is None:
+            found[f"{table} (new)"] = (0, b.height, 0)
+            continue
         counts = [f.group_by(f.columns).len() for f in (a, b)]
         both = counts[0].join(counts[1], on=a.columns, how="full", nulls_equal=True, coalesce=True)
         n_diff = both.select(
