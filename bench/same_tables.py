@@ -39,13 +39,10 @@ def _stable(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(c for c in frame.columns if c not in VOLATILE and not c.endswith("_at"))
 
 
-def _table(warehouse: Path, table: str) -> pl.DataFrame | None:
-    """The table as the lake's current snapshot holds it, volatile columns left out (None:
-    the lake has no such table)."""
+def _table(warehouse: Path, table: str) -> pl.DataFrame:
+    """The table as the lake's current snapshot holds it, volatile columns left out."""
     store = Warehouse(warehouse)
     with store.session(create=False):
-        if table not in store.current().tables:
-            return None
         return _stable(store.scan(table).collect())
 
 
@@ -54,20 +51,19 @@ def _view(warehouse: Path, view: str) -> pl.DataFrame:
         return _stable(pl.DataFrame(con.sql(f"SELECT * FROM {view}")))
 
 
-def differences(before: Path, after: Path) -> dict[str, tuple[int, int, int]]:
+def differences(before: Path, after: Path, new: set[str]) -> dict[str, tuple[int, int, int]]:
     """Per table, then per view: (rows before, rows after, rows in one and not the other);
-    a table only ``after`` has is (0, rows, 0)."""
+    a table in ``new`` (only this tree has it) is (0, rows, 0)."""
     found = {}
     # the views first: opening a lake's session could rebuild its views with this tree's SQL
-    views = {f"view {v}": (_view(before, v), _view(after, v)) for v in public_views()}
-    frames = {name: (_table(before, name), _table(after, name)) for name in PUBLISHED}
-    frames.update(views)
-    for table, (a, b) in frames.items():
-        assert b is not None, f"{after}: no table {table}"
-        if a is None:
-            found[f"{table} (new)"] = (0, b.height, 0)
-            continue
-        counts = [f.group_by(f.columns).len() for f in (a, b)]
+    pairs = {f"view {v}": (_view(before, v), _view(after, v)) for v in public_views()}
+    for name in PUBLISHED:
+        if name in new:
+            found[f"{name} (new)"] = (0, _table(after, name).height, 0)
+        else:
+            pairs[name] = (_table(before, name), _table(after, name))
+    for table, (a, b) in pairs.items():
+        counts = [f.group_by(f.columns).len().cast({"len": pl.Int64}) for f in (a, b)]
         both = counts[0].join(counts[1], on=a.columns, how="full", nulls_equal=True, coalesce=True)
         n_diff = both.select(
             (pl.col("len").fill_null(0) - pl.col("len_right").fill_null(0)).abs().sum()
@@ -76,19 +72,25 @@ def differences(before: Path, after: Path) -> dict[str, tuple[int, int, int]]:
     return found
 
 
+def new_tables(before_tree: Path) -> set[str]:
+    """The lake tables of this tree that the ``before`` tree's contracts do not name."""
+    contracts = (before_tree / "schemas" / "tables.py").read_text()
+    return {name for name in PUBLISHED if f'"{name}"' not in contracts}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=Path, required=True, help="the old code's tree")
     parser.add_argument("dumps", type=Path, nargs="+")
     args = parser.parse_args()
-    same = True
+    same, new = True, new_tables(args.before)
     for dumps in args.dumps:
         with tempfile.TemporaryDirectory(prefix="paperlake-same-") as tmp:
             before, after = Path(tmp) / "before", Path(tmp) / "after"
             backfill(args.before.resolve(), dumps.resolve(), before)
             backfill(ROOT, dumps.resolve(), after)
             print(f"{dumps}:")
-            for table, (n_before, n_after, n_diff) in differences(before, after).items():
+            for table, (n_before, n_after, n_diff) in differences(before, after, new).items():
                 verdict = "identical" if n_diff == 0 else f"{n_diff} rows DIFFER"
                 print(f"  {table}: {n_before:,} / {n_after:,} rows, {verdict}")
                 same = same and n_diff == 0
