@@ -92,6 +92,7 @@ def main() -> None:
             print(f"{dumps}:")
             for table, (n_before, n_after, n_diff) in differences(before, after, new).items():
                 verdict = "identical" if n_diff == 0 else f"{n_diff} rows DIFFER"
+                verdict = "only this tree has it" if table.endswith("(new)") else verdict
                 print(f"  {table}: {n_before:,} / {n_after:,} rows, {verdict}")
                 same = same and n_diff == 0
     raise SystemExit(0 if same else 1)
