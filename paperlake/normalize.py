@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import polars as pl
+
 _NOT_ALNUM = re.compile(r"[\W_]+")  # \W in str patterns is "not str.isalnum() and not _"
+_NON_ASCII = r"[^\x00-\x7f]"
 
 
 def title_key(title: str) -> str:
@@ -20,6 +23,19 @@ def title_key(title: str) -> str:
     """
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", title).casefold())
     return _NOT_ALNUM.sub("", folded)
+
+
+def title_keys(titles: pl.Series) -> pl.Series:
+    """:func:`title_key` of every title, in bulk.
+
+    An ASCII title's key is computed in polars: NFKC leaves ASCII as it is, casefolding it
+    is lower-casing, and its letters and digits are ``[a-z0-9]`` once lower-cased.  Only the
+    other titles go through :func:`title_key` in Python."""
+    keys = titles.str.to_lowercase().str.replace_all("[^a-z0-9]+", "")
+    unicode = titles.str.contains(_NON_ASCII)
+    if unicode.any():
+        keys = keys.scatter(unicode.arg_true(), [title_key(t) for t in titles.filter(unicode)])
+    return keys.rename("title_key")
 
 
 def paper_id(key: str) -> str:
@@ -122,6 +138,16 @@ def may_hold_links(text: str) -> bool:
     if text.isascii():
         return "github.com/" in text.lower()
     return _LINK_HINT.search(text) is not None
+
+
+def may_hold_links_column(text: pl.Expr) -> pl.Expr:
+    """:func:`may_hold_links` in bulk, for every ASCII text; True for other texts, which
+    :func:`extract_links` checks one by one.  False only where no link can be."""
+    return (
+        text.str.contains("://", literal=True)
+        | text.str.to_lowercase().str.contains("github.com/", literal=True)
+        | text.str.contains(_NON_ASCII)
+    )
 
 
 _REPO_MARKER = ("github.com/", len("https://www."))

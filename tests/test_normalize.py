@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -17,8 +18,10 @@ from paperlake.normalize import (
     classify_link,
     extract_links,
     may_hold_links,
+    may_hold_links_column,
     paper_id,
     title_key,
+    title_keys,
 )
 
 
@@ -47,6 +50,22 @@ def test_different_papers_differ() -> None:
 def test_title_key_is_letters_and_digits_only() -> None:
     assert title_key("Qwen2.5-Math: A Model!") == "qwen25mathamodel"
     assert title_key("?!…") == ""
+
+
+TITLES = st.one_of(
+    st.text(max_size=40),
+    st.text(st.characters(max_codepoint=127), max_size=40),
+    st.lists(st.sampled_from(["Straße", "ﬁne", "Ｆｕｌｌ", "GPT-3", "_x_", " ", "İ", "a"])).map(
+        "".join
+    ),
+)
+
+
+@given(st.lists(TITLES, max_size=8))
+def test_title_keys_in_bulk_are_title_key_of_each(titles: list[str]) -> None:
+    """The polars path for ASCII titles gives exactly the Python rule's keys."""
+    keys = title_keys(pl.Series(titles, dtype=pl.String))
+    assert keys.to_list() == [title_key(title) for title in titles]
 
 
 def test_paper_id_is_16_hex() -> None:
@@ -150,6 +169,16 @@ def test_only_texts_no_link_pattern_matches_skip_link_extraction(text: str) -> N
     """The fast path of extract_links: a text it skips is one no link pattern matches."""
     if not may_hold_links(text):
         assert not any(p.search(text) for p in (_GITHUB_REPO, _SPLIT_REPO, _URL)), text
+
+
+@given(st.lists(st.one_of(LINKISH, st.text(max_size=40)), max_size=8))
+def test_link_prefilter_in_bulk_skips_only_texts_without_links(texts: list[str]) -> None:
+    """Texts the polars prefilter of paper_links drops are texts may_hold_links skips."""
+    frame = pl.DataFrame({"text": texts}, schema={"text": pl.String})
+    kept = frame.select(may_hold_links_column(pl.col("text")))["text"].to_list()
+    for text, keep in zip(texts, kept, strict=True):
+        assert keep or not may_hold_links(text), text
+        assert keep == may_hold_links(text) or not text.isascii(), text
 
 
 LINK_PIECES = st.sampled_from(
