@@ -24,12 +24,12 @@ from pathlib import Path
 sys.path.insert(0, os.getcwd())  # the tree the command runs from, not this file's
 os.environ.setdefault("POLARS_MAX_THREADS", "1")  # one chunk on one thread (before polars)
 
-from bench.stages import StageTimers  # noqa: E402
-from paperlake.archive import RawDump  # noqa: E402
-from paperlake.parse import capture_date_from_name  # noqa: E402
-from paperlake.topics import load_taxonomy  # noqa: E402
-import paperlake.transform as transform_module  # noqa: E402
-from paperlake.transform import Known  # noqa: E402
+import paperlake.transform as transform_module
+from bench.stages import StageTimers
+from paperlake.archive import RawDump
+from paperlake.parse import capture_date_from_name
+from paperlake.topics import load_taxonomy
+from paperlake.transform import Known
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
