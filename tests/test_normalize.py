@@ -14,6 +14,8 @@ from paperlake.normalize import (
     _URL,
     _URL_MARKER,
     Link,
+    _join_split_repo,
+    _join_split_repos,
     _matches,
     classify_link,
     extract_links,
@@ -181,6 +183,9 @@ def test_link_prefilter_in_bulk_skips_only_texts_without_links(texts: list[str])
         assert keep == may_hold_links(text) or not text.isascii(), text
 
 
+SPLIT_PIECES = st.sampled_from(
+    ["https://", "github.com/", "GitHub.COM/", "www.", "owner", "/", " ", "\n", "repo", "the", "x-"]
+)
 LINK_PIECES = st.sampled_from(
     ["https://", "HTTP://", "github.com/", "GitHub.COM/", "www.", "a", "b-", "/", " ", ".", "x{"]
 )
@@ -196,6 +201,11 @@ def test_link_scans_start_where_a_match_can_first_be(text: str) -> None:
     ):
         found = [m.span() for m in _matches(pattern, text, marker)]
         assert found == [m.span() for m in pattern.finditer(text)]
+
+
+@given(st.one_of(LINKISH, st.lists(SPLIT_PIECES, max_size=30).map("".join)))
+def test_split_repos_are_joined_as_a_scan_of_the_whole_text_would(text: str) -> None:
+    assert _join_split_repos(text) == _SPLIT_REPO.sub(_join_split_repo, text)
 
 
 @pytest.mark.parametrize(
