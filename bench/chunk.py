@@ -4,9 +4,11 @@
 ``n`` dumps of ``DIR`` (default ``bench/out/10y/dumps``), builds their :class:`RawDump` as
 the archive would (sha256 included, nothing written) and runs
 :func:`paperlake.transform.transform` ``repeat`` times on one thread, printing each stage's
-CPU seconds (``bench.stages`` timers; best of the repeats) and the load average.  Run it from
-another tree (``cd /work/wt-base && python /work/wt-stages/bench/chunk.py``) to compare
-before and after side by side.  ``--cprofile N`` prints the N costliest functions instead.
+CPU seconds (``bench.stages`` timers; best of the repeats, which, like a run's later chunks,
+find what is remembered across chunks already there) and the load average.  Run from another
+checkout (``cd OLD && .venv/bin/python THIS/bench/chunk.py --dumps THIS/bench/out/10y/dumps``)
+it measures that checkout's code: before and after side by side.  ``--cprofile N`` prints
+the N costliest functions of one transform instead.
 """
 
 from __future__ import annotations
