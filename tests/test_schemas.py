@@ -129,6 +129,7 @@ def _sample_tables() -> dict[str, pl.DataFrame]:
         "keyphrase_daily": [
             ("sparse attention", date(2025, 3, d), 2, 2, date(2025, 3, 1)) for d in (1, 2)
         ],
+        "topic_daily": [("attention", date(2025, 3, d), 2, date(2025, 3, 1)) for d in (1, 2)],
         "title_words": [("sparse", "0" * 16, False), ("^sparse", "1" * 16, True)],
         "title_pairs": [("0" * 16, "1" * 16, 0.95), ("0" * 16, "2" * 16, 1.0)],
     }
