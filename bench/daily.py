@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bench.generate import generate
 from bench.run import view_latencies
-from paperlake.cli import _prefect_defaults
+from paperlake.cli import _prefect_api
 
 OUT = Path(__file__).resolve().parent / "out" / "daily"
 
@@ -51,7 +51,9 @@ def main() -> None:
     days = args.days
 
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    _prefect_defaults()
+    unavailable = _prefect_api()  # Prefect's settings; a configured API that does not answer
+    if unavailable:
+        raise SystemExit(unavailable)
     from paperlake.flows.ingest import ingest
 
     dumps = generate(days, OUT / "dumps")

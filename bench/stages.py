@@ -37,6 +37,7 @@ STAGES: dict[str, list[str]] = {
         "paperlake.build:build_batch | paperlake.transform:transform"
     ],
     "summaries: keyphrase_daily": ["paperlake.summaries:keyphrase_daily"],
+    "summaries: topic_daily": ["paperlake.summaries:topic_daily"],
     "summaries: title_words": ["paperlake.summaries:title_words"],
     "summaries: title_pairs": ["paperlake.summaries:title_pairs"],
     "open lake (attach, recover, known ids)": [

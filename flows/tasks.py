@@ -24,6 +24,9 @@ from prefect.utilities.annotations import quote
 from paperlake import archive, publish
 from paperlake.discover import Candidate, Discovery, Unreadable, discover
 from paperlake.lake import Transaction, Warehouse
+from paperlake.schemas.tables import TopicDaily
+from paperlake.schemas.validate import validate_derived
+from paperlake.summaries import topic_daily
 from paperlake.topics import Taxonomy
 from paperlake.transform import Batch, Known, transform
 from paperlake.views import ensure_database
@@ -109,10 +112,13 @@ def write_summaries(run: Transaction, new: dict[str, list[pl.DataFrame]]) -> dic
 
 @task(cache_policy=NO_CACHE)
 def retag(warehouse: Warehouse, run: Transaction, taxonomy: Taxonomy) -> dict[str, int]:
-    """Tag every published paper again; ``papers`` and ``paper_topics`` replaced whole."""
+    """Tag every published paper again; ``papers`` and ``paper_topics`` replaced whole, then
+    ``topic_daily`` recomputed from them whole."""
     retagged = publish.retag(warehouse.scan("papers").collect(), taxonomy)
     run.replace(retagged)
-    return {name: frame.height for name, frame in retagged.items()}
+    daily = topic_daily(run, None)
+    run.replace({"topic_daily": validate_derived(TopicDaily, daily, "retopic topic_daily")})
+    return {name: frame.height for name, frame in {**retagged, "topic_daily": daily}.items()}
 
 
 @task(cache_policy=NO_CACHE)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from paperlake.discover import Candidate, Unreadable, not_regular, undecodable_name
 from paperlake.parse import MAX_DUMP_BYTES, capture_date_from_name
@@ -84,10 +84,11 @@ def read_into_archive(
     """
     fd = os.open(candidate.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     with open(fd, "rb") as handle:
-        kind = not_regular(os.fstat(fd).st_mode)
+        stat = os.fstat(fd)
+        kind = not_regular(stat.st_mode)
         if kind is not None:
             raise OSError(kind)
-        head = handle.read(MAX_DUMP_BYTES + 1)
+        head = _read_head(handle, stat.st_size)
         if len(head) <= MAX_DUMP_BYTES:
             data: bytes | None = head
             n_bytes = len(head)
@@ -97,6 +98,18 @@ def read_into_archive(
             dump_id, rel, n_bytes = warehouse.archive_stream(head, handle)
     on, source = capture_date(candidate, captured_on)
     return RawDump(candidate.path, data, n_bytes, dump_id, rel, candidate.mtime_ns, on, source)
+
+
+def _read_head(handle: BinaryIO, size: int) -> bytes:
+    """The first ``MAX_DUMP_BYTES + 1`` bytes of ``handle`` (all of a dump).
+
+    Asks for the file's size plus one first: a read as large as the limit allocates a 64 MB
+    buffer for every 100 KB dump.  A file that grew since ``fstat`` is read on to the limit."""
+    limit = MAX_DUMP_BYTES + 1
+    head = handle.read(min(size + 1, limit))
+    if len(head) == size + 1 and len(head) < limit:
+        head += handle.read(limit - len(head))
+    return head
 
 
 @dataclass(slots=True)

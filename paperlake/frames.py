@@ -18,7 +18,7 @@ import polars as pl
 from paperlake.archive import RawDump
 from paperlake.entities import tag_entities
 from paperlake.keyphrases import paper_keyphrases, paper_terms
-from paperlake.normalize import extract_links, paper_id, title_key
+from paperlake.normalize import extract_links, may_hold_links_column, paper_id, title_keys
 from paperlake.parse import ParsedDump
 from paperlake.schemas.tables import Dumps, PaperLinks, Sources, polars_schema
 from paperlake.topics import Taxonomy
@@ -34,13 +34,18 @@ ENTRY_SCHEMA = {
 
 
 def entries(parsed: dict[str, ParsedDump]) -> pl.DataFrame:
-    """Every parsed entry with its cleaned title, ``title_key`` and ``paper_id``."""
-    rows = [
-        (dump_id, entry.position, entry.title, entry.abstract, entry.line)
-        for dump_id, dump in parsed.items()
-        for entry in dump.entries
-    ]
-    return _identify(pl.DataFrame(rows, schema=ENTRY_SCHEMA, orient="row"))
+    """Every parsed entry with its cleaned title, ``title_key`` and ``paper_id``.
+
+    Built column by column (half the cost of a frame from row tuples)."""
+    listed = [entry for dump in parsed.values() for entry in dump.entries]
+    columns = {
+        "dump_id": [dump_id for dump_id, dump in parsed.items() for _ in dump.entries],
+        "position": [entry.position for entry in listed],
+        "title": [entry.title for entry in listed],
+        "abstract": [entry.abstract for entry in listed],
+        "line": [entry.line for entry in listed],
+    }
+    return _identify(pl.DataFrame(columns, schema=ENTRY_SCHEMA))
 
 
 def first_listing(entries: pl.DataFrame) -> pl.DataFrame:
@@ -103,9 +108,11 @@ def papers(entries: pl.DataFrame, known: frozenset[str], taxonomy: Taxonomy) -> 
 
 
 def paper_links(papers: pl.DataFrame, taxonomy: Taxonomy) -> pl.DataFrame:
+    """Links of each abstract; only abstracts that may hold one reach Python."""
+    linked = papers.filter(may_hold_links_column(pl.col("abstract")))
     rows = [
         {"paper_id": pid, "url": link.url, "kind": link.kind, "repo": link.repo}
-        for pid, abstract in papers.select("paper_id", "abstract").iter_rows()
+        for pid, abstract in linked.select("paper_id", "abstract").iter_rows()
         for link in extract_links(abstract)
     ]
     return _frame(PaperLinks, rows)
@@ -159,14 +166,13 @@ def _clean(column: str) -> pl.Expr:
 def _identify(entries: pl.DataFrame) -> pl.DataFrame:
     """Clean titles and give each entry its ``title_key`` and ``paper_id``.
 
-    The Unicode key (NFKC + casefold, which polars lacks) is computed in Python once per
-    distinct title, not once per listing.
+    Keys and ids are computed once per distinct title, not once per listing.
     """
     entries = entries.with_columns(_clean("title"))
     titles = entries.select(pl.col("title").unique())
-    keys = [title_key(title) for title in titles["title"]]
+    keys = title_keys(titles["title"])
     identities = titles.with_columns(
-        pl.Series("title_key", keys, dtype=pl.String),
+        keys,
         pl.Series("paper_id", [paper_id(key) for key in keys], dtype=pl.String),
     )
     return entries.join(identities, on="title", how="left", maintain_order="left").select(

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import polars as pl
+
 _NOT_ALNUM = re.compile(r"[\W_]+")  # \W in str patterns is "not str.isalnum() and not _"
 
 
@@ -20,6 +22,19 @@ def title_key(title: str) -> str:
     """
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", title).casefold())
     return _NOT_ALNUM.sub("", folded)
+
+
+def title_keys(titles: pl.Series) -> pl.Series:
+    """:func:`title_key` of every title, in bulk.
+
+    An ASCII title's key is computed in polars: NFKC leaves ASCII as it is, casefolding it
+    is lower-casing, and its letters and digits are ``[a-z0-9]`` once lower-cased.  Only the
+    other titles go through :func:`title_key` in Python."""
+    keys = titles.str.to_lowercase().str.replace_all("[^a-z0-9]+", "")
+    unicode = titles.to_frame().select(_not_ascii(pl.first())).to_series()
+    if unicode.any():
+        keys = keys.scatter(unicode.arg_true(), [title_key(t) for t in titles.filter(unicode)])
+    return keys.rename("title_key")
 
 
 def paper_id(key: str) -> str:
@@ -124,6 +139,21 @@ def may_hold_links(text: str) -> bool:
     return _LINK_HINT.search(text) is not None
 
 
+def may_hold_links_column(text: pl.Expr) -> pl.Expr:
+    """:func:`may_hold_links` in bulk, for every ASCII text; True for other texts, which
+    :func:`extract_links` checks one by one.  False only where no link can be."""
+    return (
+        text.str.contains("://", literal=True)
+        | text.str.contains(r"(?i-u:github\.com/)")  # ASCII case folding: str.lower()'s
+        | _not_ascii(text)
+    )
+
+
+def _not_ascii(text: pl.Expr) -> pl.Expr:
+    """Text with a character beyond ASCII (20x faster than a regex scan for one)."""
+    return text.str.len_bytes() != text.str.len_chars()
+
+
 _REPO_MARKER = ("github.com/", len("https://www."))
 _URL_MARKER = ("://", len("https"))
 """What :data:`_GITHUB_REPO` (or :data:`_SPLIT_REPO`) and :data:`_URL` need in a match, and
@@ -149,6 +179,16 @@ def _matches(pattern: re.Pattern[str], text: str, marker: tuple[str, int]) -> li
     return [] if start is None else list(pattern.finditer(text, start))
 
 
+def _join_split_repos(text: str) -> str:
+    """``_SPLIT_REPO.sub(_join_split_repo, text)``, scanning only from where a match can
+    first be: the pattern has no look-behind and starts at ``github.com/``, so the text
+    before is left as it is (a scan from the start cost ~0.1 ms per abstract with a link)."""
+    start = _first_possible(text, _REPO_MARKER)
+    if start is None:
+        return text
+    return text[:start] + _SPLIT_REPO.sub(_join_split_repo, text[start:])
+
+
 def extract_links(text: str) -> list[Link]:
     """Every link in ``text``, normalized, in order, each repo or URL once (case-insensitively).
 
@@ -158,8 +198,7 @@ def extract_links(text: str) -> list[Link]:
     """
     if not may_hold_links(text):
         return []
-    if _first_possible(text, _REPO_MARKER) is not None:
-        text = _SPLIT_REPO.sub(_join_split_repo, text)
+    text = _join_split_repos(text)
     found: list[tuple[int, Link]] = []
     repo_starts: set[int] = set()
     for match in _matches(_GITHUB_REPO, text, _REPO_MARKER):

@@ -7,6 +7,9 @@ transaction (so from the lake as the run leaves it), and only for what the run c
   ``keyphrase_frequency``.  One month at a time: a run recomputes each month it added
   listings to, from all of that month's listings, and replaces the month whole (DELETE +
   INSERT), so a page date captured twice still counts each paper once.
+* ``topic_daily``: distinct papers per (taxonomy topic, page date), for ``topic_frequency``
+  (the dashboard's topic chart and headline).  Replaced a month at a time as
+  ``keyphrase_daily`` is; ``retopic`` rewrites it whole.
 * ``title_words``: each title's blocking words (its words, pairs of adjacent words and the
   two ends of its key), at most ``MAX_BLOCK + 1`` titles per word.  Append-only: titles
   never change, so a run adds its new papers' words (every paper's, the first time a lake
@@ -54,17 +57,7 @@ def keyphrase_daily(run: Transaction, months: list[date]) -> pl.DataFrame:
     DuckDB reads only those months' listings and their papers' keyphrases; polars counts
     (at 30 years: 5.8 s of CPU and 0.45 GB peak a year at a time, against 1.9 s and 1.6 GB
     with both tables read whole, and 19 s with the counting in DuckDB too)."""
-    last = months[-1]
-    end = date(last.year + last.month // 12, last.month % 12 + 1, 1)
-    params = {"months": months, "first": months[0], "last": end - timedelta(days=1)}
-    daily = pl.DataFrame(
-        run.con.sql(
-            f"SELECT DISTINCT listed_on, paper_id FROM {LAKE}.listings"
-            " WHERE listed_on BETWEEN $first AND $last"
-            " AND list_contains($months, date_trunc('month', listed_on)::DATE)",
-            params=params,
-        )
-    )
+    daily = pl.DataFrame(run.con.sql(_MONTHS_PAPERS, params=_month_params(months)))
     with run.registered(listed_papers=daily.select("paper_id").unique()):
         keyphrases = pl.DataFrame(
             run.con.sql(
@@ -80,6 +73,48 @@ def keyphrase_daily(run: Transaction, months: list[date]) -> pl.DataFrame:
         .agg(pl.len().cast(pl.Int32).alias("n_papers"))
         .select("phrase", "listed_on", "n_papers", "n_words", month.alias("month"))
     )
+
+
+_MONTHS_PAPERS = (
+    f"SELECT DISTINCT listed_on, paper_id FROM {LAKE}.listings"
+    " WHERE listed_on BETWEEN $first AND $last"
+    " AND list_contains($months, date_trunc('month', listed_on)::DATE)"
+)
+"""The distinct (listed_on, paper_id) of the months ``$months`` (:func:`_month_params`)."""
+
+
+def _month_params(months: list[date]) -> dict[str, object]:
+    """The parameters of :data:`_MONTHS_PAPERS` for ``months`` (first days, sorted)."""
+    last = months[-1]
+    end = date(last.year + last.month // 12, last.month % 12 + 1, 1)
+    return {"months": months, "first": months[0], "last": end - timedelta(days=1)}
+
+
+def topic_daily(run: Transaction, months: list[date] | None) -> pl.DataFrame:
+    """(topic, listed_on, n_papers, month) for every page date in ``months`` (sorted first
+    days; ``None``: every month, as after ``retopic`` or on a lake that has listings but no
+    ``topic_daily`` yet, written before the table existed).  Counted in DuckDB: the result
+    is at most topics x days (~30 rows a day)."""
+    if months is None:
+        daily = f"SELECT DISTINCT listed_on, paper_id FROM {LAKE}.listings"
+        params: dict[str, object] = {}
+    elif months:
+        daily, params = _MONTHS_PAPERS, _month_params(months)
+    else:
+        return pl.DataFrame(schema=_TOPIC_DAILY)
+    sql = (
+        f"WITH daily AS ({daily}) SELECT t.topic, d.listed_on, count(*)::INTEGER AS n_papers,"
+        " date_trunc('month', d.listed_on)::DATE AS month"
+        f" FROM daily AS d JOIN {LAKE}.paper_topics AS t USING (paper_id) GROUP BY ALL"
+    )
+    return pl.DataFrame(run.con.sql(sql, params=params)).cast(_TOPIC_DAILY)  # type: ignore[arg-type]
+
+
+def _topic_months(run: Transaction, months: list[date]) -> list[date] | None:
+    """The months whose ``topic_daily`` a run that added listings to ``months`` recomputes:
+    every month (``None``) while the stored summary is empty (a lake written before it)."""
+    stored = run.con.execute(f"SELECT count(*) > 0 FROM (FROM {LAKE}.topic_daily LIMIT 1)")
+    return months if not months or stored.fetchone() == (True,) else None
 
 
 def _summary_sql(path: Path) -> str:
@@ -165,6 +200,12 @@ def title_slices(papers: pl.DataFrame, limit: int) -> list[pl.DataFrame]:
 
 _NO_PAPERS = {"paper_id": pl.String, "title_key": pl.String}
 _KEYPHRASES = {"paper_id": pl.String, "phrase": pl.String, "n_words": pl.Int32}
+_TOPIC_DAILY = {
+    "topic": pl.String,
+    "listed_on": pl.Date,
+    "n_papers": pl.Int32,
+    "month": pl.Date,
+}
 _WORDS = {"word": pl.String, "paper_id": pl.String, "is_end": pl.Boolean}
 _PAIRS = {"paper_id_a": pl.String, "paper_id_b": pl.String, "similarity": pl.Float64}
 
@@ -172,15 +213,17 @@ _PAIRS = {"paper_id_a": pl.String, "paper_id_b": pl.String, "similarity": pl.Flo
 def summarize(run: Transaction, new: dict[str, pl.DataFrame]) -> Iterator[tuple[str, pl.DataFrame]]:
     """The summary rows for a run that wrote the rows ``new`` (table -> its new rows), as
     (table, rows) parts to write in order: ``keyphrase_daily`` a year of months at a time,
-    then ``title_words`` and ``title_pairs`` a slice of papers at a time
-    (:data:`TITLE_SLICE_BYTES`).  Words first, slices in paper_id order: each slice counts
-    the words stored before it, so a word keeps the same first titles as in one pass.
-    Then pairs, once every word is stored: each slice's blocks are those of one pass, and a
-    pair of two new papers, found by the slices of both, is kept by the first."""
+    ``topic_daily`` (its months at once), then ``title_words`` and ``title_pairs`` a slice
+    of papers at a time (:data:`TITLE_SLICE_BYTES`).  Words first, slices in paper_id order:
+    each slice counts the words stored before it, so a word keeps the same first titles as
+    in one pass.  Then pairs, once every word is stored: each slice's blocks are those of
+    one pass, and a pair of two new papers, found by the slices of both, is kept by the
+    first."""
     listings = new.get("listings", pl.DataFrame(schema={"listed_on": pl.Date}))
     months = listings["listed_on"].dt.truncate("1mo").unique().sort().to_list()
     for start in range(0, len(months), KEYPHRASE_MONTHS):
         yield "keyphrase_daily", keyphrase_daily(run, months[start : start + KEYPHRASE_MONTHS])
+    yield "topic_daily", topic_daily(run, _topic_months(run, months))
     papers = new.get("papers", pl.DataFrame(schema=_NO_PAPERS))
     for part in title_slices(papers_to_index(run, papers), TITLE_SLICE_BYTES):
         yield "title_words", title_words(run, part)

@@ -35,6 +35,14 @@ _PAPER_ID = r"^[0-9a-f]{16}$"
 _UTC = {"time_unit": "us", "time_zone": "UTC"}
 
 
+_MONTH_ERROR = "month must be the first day of listed_on's month"
+
+
+def _month_of_listed_on(data: pa.PolarsData) -> pl.LazyFrame:
+    """The check of the tables partitioned by ``month`` (summaries per page date)."""
+    return data.lazyframe.select(pl.col("listed_on").dt.truncate("1mo") == pl.col("month"))
+
+
 class Strict:
     strict = True
     coerce = False
@@ -185,9 +193,28 @@ class KeyphraseDaily(pa.DataFrameModel):
     class Config(Strict):
         unique = ["phrase", "listed_on"]
 
-    @pa.dataframe_check(error="month must be the first day of listed_on's month")
+    @pa.dataframe_check(error=_MONTH_ERROR)
     def month_of_listed_on(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.col("listed_on").dt.truncate("1mo") == pl.col("month"))
+        return _month_of_listed_on(data)
+
+
+class TopicDaily(pa.DataFrameModel):
+    """Summary: distinct papers per taxonomy topic and page date (``topic_frequency``).
+
+    One part file per month, replaced whole when a run adds listings to that month; rewritten
+    whole when ``retopic`` tags the papers again."""
+
+    topic: str = pa.Field(str_length={"min_value": 1})
+    listed_on: date = pa.Field(ge=EARLIEST_LISTING)
+    n_papers: pl.Int32 = pa.Field(ge=1)
+    month: date = pa.Field(description="First day of listed_on's month: the partition.")
+
+    class Config(Strict):
+        unique = ["topic", "listed_on"]
+
+    @pa.dataframe_check(error=_MONTH_ERROR)
+    def month_of_listed_on(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _month_of_listed_on(data)
 
 
 class TitleWords(pa.DataFrameModel):
@@ -262,6 +289,7 @@ PUBLISHED: dict[str, type[pa.DataFrameModel]] = {
     "paper_keyphrases": PaperKeyphrases,
     "paper_terms": PaperTerms,
     "keyphrase_daily": KeyphraseDaily,
+    "topic_daily": TopicDaily,
     "title_words": TitleWords,
     "title_pairs": TitlePairs,
     "sources": Sources,
@@ -269,10 +297,10 @@ PUBLISHED: dict[str, type[pa.DataFrameModel]] = {
 }
 """Lake tables, in publish order; each a DuckLake table (files in ``lake/data/main/<name>/``)."""
 
-SUMMARIES = frozenset({"keyphrase_daily", "title_words", "title_pairs"})
+SUMMARIES = frozenset({"keyphrase_daily", "topic_daily", "title_words", "title_pairs"})
 """Tables derived from the others at the end of each run (see ``paperlake.summaries``)."""
 
-PARTITIONED: dict[str, str] = {"keyphrase_daily": "month"}
+PARTITIONED: dict[str, str] = {"keyphrase_daily": "month", "topic_daily": "month"}
 """Tables written a value of a column at a time: writing one replaces its rows whole."""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -81,3 +82,13 @@ def test_replay_reads_a_changed_file_else_its_archived_bytes(tmp_path: Path) -> 
         Unreadable(str(tmp_path / "vanished.txt"), "cannot stat: file is gone")
     ]
     assert again.dump_ids == {r.dump_id for r in raws}
+
+
+@pytest.mark.parametrize("stat_size", [0, 5, 6, 7, 100])
+def test_a_dump_is_read_whole_whatever_its_stat_said(
+    stat_size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that grew (or shrank) since fstat is still read to the end, up to the limit."""
+    monkeypatch.setattr(archive, "MAX_DUMP_BYTES", 8)
+    assert archive._read_head(io.BytesIO(b"abcdef"), stat_size) == b"abcdef"
+    assert archive._read_head(io.BytesIO(b"0123456789"), stat_size) == b"012345678"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,12 +14,16 @@ from paperlake.normalize import (
     _URL,
     _URL_MARKER,
     Link,
+    _join_split_repo,
+    _join_split_repos,
     _matches,
     classify_link,
     extract_links,
     may_hold_links,
+    may_hold_links_column,
     paper_id,
     title_key,
+    title_keys,
 )
 
 
@@ -47,6 +52,22 @@ def test_different_papers_differ() -> None:
 def test_title_key_is_letters_and_digits_only() -> None:
     assert title_key("Qwen2.5-Math: A Model!") == "qwen25mathamodel"
     assert title_key("?!…") == ""
+
+
+TITLES = st.one_of(
+    st.text(max_size=40),
+    st.text(st.characters(max_codepoint=127), max_size=40),
+    st.lists(st.sampled_from(["Straße", "ﬁne", "Ｆｕｌｌ", "GPT-3", "_x_", " ", "İ", "a"])).map(
+        "".join
+    ),
+)
+
+
+@given(st.lists(TITLES, max_size=8))
+def test_title_keys_in_bulk_are_title_key_of_each(titles: list[str]) -> None:
+    """The polars path for ASCII titles gives exactly the Python rule's keys."""
+    keys = title_keys(pl.Series(titles, dtype=pl.String))
+    assert keys.to_list() == [title_key(title) for title in titles]
 
 
 def test_paper_id_is_16_hex() -> None:
@@ -152,6 +173,19 @@ def test_only_texts_no_link_pattern_matches_skip_link_extraction(text: str) -> N
         assert not any(p.search(text) for p in (_GITHUB_REPO, _SPLIT_REPO, _URL)), text
 
 
+@given(st.lists(st.one_of(LINKISH, st.text(max_size=40)), max_size=8))
+def test_link_prefilter_in_bulk_skips_only_texts_without_links(texts: list[str]) -> None:
+    """Texts the polars prefilter of paper_links drops are texts may_hold_links skips."""
+    frame = pl.DataFrame({"text": texts}, schema={"text": pl.String})
+    kept = frame.select(may_hold_links_column(pl.col("text")))["text"].to_list()
+    for text, keep in zip(texts, kept, strict=True):
+        assert keep or not may_hold_links(text), text
+        assert keep == may_hold_links(text) or not text.isascii(), text
+
+
+SPLIT_PIECES = st.sampled_from(
+    ["https://", "github.com/", "GitHub.COM/", "www.", "owner", "/", " ", "\n", "repo", "the", "x-"]
+)
 LINK_PIECES = st.sampled_from(
     ["https://", "HTTP://", "github.com/", "GitHub.COM/", "www.", "a", "b-", "/", " ", ".", "x{"]
 )
@@ -167,6 +201,11 @@ def test_link_scans_start_where_a_match_can_first_be(text: str) -> None:
     ):
         found = [m.span() for m in _matches(pattern, text, marker)]
         assert found == [m.span() for m in pattern.finditer(text)]
+
+
+@given(st.one_of(LINKISH, st.lists(SPLIT_PIECES, max_size=30).map("".join)))
+def test_split_repos_are_joined_as_a_scan_of_the_whole_text_would(text: str) -> None:
+    assert _join_split_repos(text) == _SPLIT_REPO.sub(_join_split_repo, text)
 
 
 @pytest.mark.parametrize(

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
+import pandera.polars as pa
 import polars as pl
 import pytest
 
+from paperlake.archive import RawDump
 from paperlake.schemas.tables import (
+    PUBLISHED,
     Dumps,
     Entries,
     Listings,
     PaperLinks,
     polars_schema,
 )
-from paperlake.schemas.validate import ContractBroken, validate_rows
+from paperlake.schemas.validate import ContractBroken, passes, validate_rows
+from paperlake.topics import load_taxonomy
+from paperlake.transform import Known, transform
+from tests.conftest import SAMPLES
 
 NOW = datetime(2025, 3, 20, tzinfo=UTC)
 DUMP = {
@@ -104,3 +112,82 @@ def test_link_contract() -> None:
 def test_wrong_dtype_is_a_bug_not_bad_input() -> None:
     with pytest.raises(ContractBroken, match="Dumps"):
         validate_rows(Dumps, frame(Dumps, [DUMP]).with_columns(pl.col("n_papers").cast(pl.Int64)))
+
+
+def _sample_tables() -> dict[str, pl.DataFrame]:
+    """Every table of a batch of the two sample dumps, plus hand-made summary rows."""
+    raws = []
+    for path in sorted(SAMPLES.glob("*.txt")):
+        data = path.read_bytes()
+        dump_id = hashlib.sha256(data).hexdigest()
+        raws.append(
+            RawDump(str(path), data, len(data), dump_id, f"raw/{dump_id}", 7, NOW.date(), "mtime")
+        )
+    batch = transform(raws, [], Known(), load_taxonomy(), "run", NOW)
+    tables = dict(batch.tables)
+    rows = {
+        "keyphrase_daily": [
+            ("sparse attention", date(2025, 3, d), 2, 2, date(2025, 3, 1)) for d in (1, 2)
+        ],
+        "topic_daily": [("attention", date(2025, 3, d), 2, date(2025, 3, 1)) for d in (1, 2)],
+        "title_words": [("sparse", "0" * 16, False), ("^sparse", "1" * 16, True)],
+        "title_pairs": [("0" * 16, "1" * 16, 0.95), ("0" * 16, "2" * 16, 1.0)],
+    }
+    for name, values in rows.items():
+        tables[name] = pl.DataFrame(values, schema=polars_schema(PUBLISHED[name]), orient="row")
+    return tables
+
+
+def _mutations(frame: pl.DataFrame) -> Iterator[pl.DataFrame]:
+    """``frame`` broken (or not) in every way a contract can see: nulls, duplicates, out of
+    range values, wrong dtypes, missing and extra columns."""
+    first = pl.int_range(pl.len()) == 0
+    yield frame
+    yield pl.concat([frame, frame.head(1)])
+    yield frame.with_columns(extra=pl.lit(1))
+    for name, dtype in frame.schema.items():
+        column = pl.col(name)
+        yield frame.drop(name)
+        yield frame.with_columns(
+            column.cast(pl.String if dtype != pl.String else pl.Int64, strict=False)
+        )
+        yield frame.with_columns(pl.when(first).then(None).otherwise(column).alias(name))
+        yield frame.with_columns(
+            pl.when(first).then(column.shift(-1)).otherwise(column).alias(name)
+        )
+        if dtype == pl.String:
+            bad: list[object] = ["", "x" * 600, "ZZ", "no/such repo"]
+        elif dtype.is_numeric():
+            bad = [0, -1, 2.5 if dtype.is_float() else 4]
+        elif dtype == pl.Date:
+            bad = [date(2001, 1, 1), date(2099, 1, 1), date(2025, 3, 2)]
+        elif dtype == pl.Boolean:
+            bad = [True]
+        else:
+            bad = [datetime(2001, 1, 1, tzinfo=UTC)]
+        for value in bad:
+            changed = pl.when(first).then(pl.lit(value, dtype=dtype)).otherwise(column)
+            yield frame.with_columns(changed.alias(name))
+
+
+def _pandera_passes(model: type[pa.DataFrameModel], frame: pl.DataFrame) -> bool:
+    try:
+        model.validate(frame, lazy=True)
+    except (pa.errors.SchemaErrors, pa.errors.SchemaError):
+        return False
+    return True
+
+
+def test_the_one_query_check_agrees_with_pandera_on_every_table() -> None:
+    """:func:`passes` (the fast path) accepts exactly what Pandera accepts."""
+    tables = _sample_tables()
+    models = {**PUBLISHED, "entries": Entries}
+    assert set(PUBLISHED) <= set(tables)
+    verdicts = []
+    for name, frame in tables.items():
+        assert frame.height >= 2 or name == "quarantine", name
+        for mutated in _mutations(frame):
+            expected = _pandera_passes(models[name], mutated)
+            assert passes(models[name], mutated) == expected, (name, mutated)
+            verdicts.append(expected)
+    assert verdicts.count(False) > 200 and verdicts.count(True) > 50  # both sides exercised

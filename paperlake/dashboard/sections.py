@@ -152,10 +152,12 @@ def rising_entities(con: Views) -> Section:
         with windows as (
             select
                 entity,
-                coalesce(sum(n_papers) filter (where listed_on > $end - $days), 0) as n_recent,
-                coalesce(sum(n_papers) filter (where listed_on <= $end - $days), 0) as n_previous
+                coalesce(sum(n_papers) filter (where listed_on > $end::DATE - $days), 0)
+                    as n_recent,
+                coalesce(sum(n_papers) filter (where listed_on <= $end::DATE - $days), 0)
+                    as n_previous
             from entity_frequency
-            where listed_on > $end - 2 * $days
+            where listed_on > $end::DATE - 2 * $days
             group by entity
         )
         select entity, n_recent::bigint as n_recent, n_previous::bigint as n_previous
