@@ -164,9 +164,11 @@ def render_figures(
     ]
     if daily is not None:
         lines.append(
-            f"\nOne new day on the {daily['scale']} warehouse: {daily['work_s']:.2f} s of work "
-            f"(run with one new dump {daily['daily_run_s']:.2f} s minus a run with nothing new "
-            f"{daily['noop_run_s']:.2f} s; medians of 3; load {daily['load']:.1f})."
+            f"\nOne new day on the {daily['scale']} warehouse: {daily['work_s']:.2f} s of work, "
+            f"{daily['work_cpu_s']:.2f} s of CPU (run with one new dump "
+            f"{daily['daily_run_s']:.2f} s minus a run with nothing new "
+            f"{daily['noop_run_s']:.2f} s; medians of 3; load {daily['load']:.1f}; flow runs "
+            "without heartbeats, as on `paperlake ingest`'s own temporary server)."
         )
     if cli is not None:
         lines += [

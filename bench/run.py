@@ -27,8 +27,8 @@ from bench.results import RESULTS, write_section
 from paperlake.views import public_views
 
 DAILY_RUNS = 3
-"""Daily runs measured per scale: a run's end waits up to 1 s for Prefect's heartbeat
-thread, so single runs are noisy; medians are reported."""
+"""Daily runs measured per scale (medians are reported: single runs on a shared machine are
+noisy)."""
 
 
 def dumps_for(scale: str) -> tuple[Path, list[Path]]:

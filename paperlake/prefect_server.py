@@ -106,11 +106,20 @@ class TemporaryServer:
 
     @contextmanager
     def serving(self) -> Iterator[str]:
-        """Prefect's settings name this server inside the block (once it answers)."""
-        from prefect.settings import PREFECT_API_URL, temporary_settings
+        """Prefect's settings name this server inside the block (once it answers), and its
+        flow runs send no heartbeats: the server ends with the run, so nothing could act on
+        them, and Prefect 3.9.1 joins its heartbeat thread at a flow's end while that thread
+        sleeps in 1 s steps (up to 1 s of idle wait per run, ~0.5 s on average)."""
+        from prefect.settings import (
+            PREFECT_API_URL,
+            PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+            temporary_settings,
+        )
 
         url = self.wait_ready()
-        with temporary_settings(updates={PREFECT_API_URL: url}):
+        with temporary_settings(
+            updates={PREFECT_API_URL: url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+        ):
             yield url
 
     def stop(self) -> None:

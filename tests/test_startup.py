@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -111,7 +112,8 @@ def _processes_with(home: Path) -> list[int]:
 @pytest.mark.e2e
 def test_a_run_boots_its_temporary_server_apart_and_stops_it(tmp_path: Path) -> None:
     """No PREFECT_API_URL: the run starts Prefect's server in its own process (the CLI's
-    never imports the server app), loads the samples through it, and stops it at exit."""
+    never imports the server app), loads the samples through it (its flow run sends no
+    heartbeat: nothing outlives the run to act on one), and stops it at exit."""
     from tests.conftest import SAMPLES
 
     home = tmp_path / "prefect-home"
@@ -125,6 +127,10 @@ def test_a_run_boots_its_temporary_server_apart_and_stops_it(tmp_path: Path) -> 
     assert run.stderr.count("Starting temporary server") == 1, run.stderr[-4000:]
     assert (home / "prefect.db").is_file(), "the run's server kept no database"
     assert _processes_with(home) == [], "the temporary server outlived the run"
+    with sqlite3.connect(home / "prefect.db") as db:
+        events = dict(db.execute("select event, count(*) from events group by event"))
+    assert events.get("prefect.flow-run.Completed") == 1, events
+    assert "prefect.flow-run.heartbeat" not in events, "a one-run server's flow sent heartbeats"
 
 
 @pytest.mark.e2e
