@@ -39,7 +39,10 @@ STAGES: dict[str, list[str]] = {
     "summaries: keyphrase_daily": ["paperlake.summaries:keyphrase_daily"],
     "summaries: topic_daily": ["paperlake.summaries:topic_daily"],
     "summaries: title_words": ["paperlake.summaries:title_words"],
-    "summaries: title_pairs": ["paperlake.summaries:title_pairs"],
+    "summaries: title_pairs": [
+        "paperlake.summaries:_store_title_keys",
+        "paperlake.summaries:_paired",
+    ],
     "open lake (attach, recover, known ids)": [
         "paperlake.lake:Warehouse.connect | paperlake.lake.catalog:Catalog.connect",
         "paperlake.lake:Warehouse.recover | paperlake.lake.maintenance:Maintenance.recover",

@@ -156,13 +156,18 @@ def title_keys(run: Transaction, papers: pl.DataFrame, words: pl.DataFrame) -> I
     keys of the titles of ``papers`` and of every title sharing one; ``words``: the
     ``title_words`` rows not stored yet.  DuckDB keeps it (within its memory limit) for
     the pairs of every slice of ``papers``."""
-    with run.registered(new_papers=papers.select("paper_id"), new_words=words):
-        sql = _summary_sql(TITLE_KEYS_SQL)
-        run.con.execute(f"CREATE TEMP TABLE title_keys AS {sql}", {"max_block": MAX_BLOCK})
+    _store_title_keys(run, papers, words)
     try:
         yield
     finally:
         run.con.execute("DROP TABLE IF EXISTS temp.title_keys")
+
+
+def _store_title_keys(run: Transaction, papers: pl.DataFrame, words: pl.DataFrame) -> None:
+    """Create the temporary table of :func:`title_keys`."""
+    with run.registered(new_papers=papers.select("paper_id"), new_words=words):
+        sql = _summary_sql(TITLE_KEYS_SQL)
+        run.con.execute(f"CREATE TEMP TABLE title_keys AS {sql}", {"max_block": MAX_BLOCK})
 
 
 def title_pairs(
