@@ -9,6 +9,7 @@ import duckdb
 from paperlake.config import DEFAULT_RETENTION_DAYS
 from paperlake.lake.catalog import Catalog
 from paperlake.lake.layout import LAKE, METADATA
+from paperlake.lake.transaction import one_thread
 
 ORPHAN_GRACE = "1 day"
 """On shared storage another machine's run may be writing files no snapshot lists yet, so
@@ -38,7 +39,8 @@ class Maintenance(Catalog):
         """
         assert self._con is not None, "maintain() needs an open session()"
         try:
-            self._maintain(self._con, retention_days)
+            with one_thread(self._con):
+                self._maintain(self._con, retention_days)
         except duckdb.TransactionException:
             if self.shared is None:
                 raise

@@ -51,7 +51,7 @@ class Transaction:
         """Insert ``frames``; a partitioned table has each partition in its frame replaced."""
         from paperlake.schemas.tables import PARTITIONED
 
-        with self._one_thread():
+        with one_thread(self.con):
             for name, frame in frames.items():
                 column = PARTITIONED.get(name)
                 if column is not None and frame.height:
@@ -61,26 +61,10 @@ class Transaction:
 
     def replace(self, frames: dict[str, pl.DataFrame]) -> None:
         """Replace each table in ``frames`` whole by its frame."""
-        with self._one_thread():
+        with one_thread(self.con):
             for name, frame in frames.items():
                 self.con.execute(f"DELETE FROM {LAKE}.{name}")
                 self._insert(name, frame)
-
-    @contextmanager
-    def _one_thread(self) -> Iterator[None]:
-        """Write with one DuckDB thread, then restore the connection's setting.
-
-        Scanning a frame's Arrow stream and encoding Parquet on several threads cost ~1.6x
-        the CPU of one thread (appending a 10-year backfill's batches: 4.0 s against 2.6 s
-        of CPU, 10 s against 3 s of wall at load 4): a backfill already keeps the other core
-        busy transforming the next chunk, and a daily run's frames are small."""
-        row = self.con.execute("SELECT current_setting('threads')").fetchone()
-        assert row is not None
-        self.con.execute("SET threads = 1")
-        try:
-            yield
-        finally:
-            self.con.execute(f"SET threads = {int(row[0])}")
 
     @contextmanager
     def registered(self, **frames: pl.DataFrame) -> Iterator[None]:
@@ -121,6 +105,25 @@ class Transaction:
 
     def rollback(self) -> None:
         self.con.execute("ROLLBACK")
+
+
+@contextmanager
+def one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run the block with one DuckDB thread, then restore the connection's setting.
+
+    Writes: scanning a frame's Arrow stream and encoding Parquet on several threads cost
+    ~1.6x the CPU of one thread (appending a 10-year backfill's batches: 4.0 s against 2.6 s
+    of CPU, 10 s against 3 s of wall at load 4): a backfill already keeps the other core
+    busy transforming the next chunk, and a daily run's frames are small.  Compaction
+    (:meth:`~paperlake.lake.maintenance.Maintenance.maintain`): each thread buffers its own
+    row groups of the files it merges, so one thread holds less memory for the same CPU."""
+    row = con.execute("SELECT current_setting('threads')").fetchone()
+    assert row is not None
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {int(row[0])}")
 
 
 def read_relation(con: duckdb.DuckDBPyConnection, relation: str, table: str) -> pl.LazyFrame:
