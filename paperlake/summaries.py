@@ -17,8 +17,8 @@ transaction (so from the lake as the run leaves it), and only for what the run c
 * ``title_pairs``: near-duplicate titles, for ``possible_duplicates``.  Append-only: a run
   compares only its new papers with the papers sharing a blocking key (a rare title word or
   word pair, or an end of the title key), counting words in ``title_words``: it never reads
-  or tokenizes the other titles.  A slice of new papers at a time, its titles' keys
-  (``title_keys.sql``), then its pairs (``title_pairs.sql``).
+  or tokenizes the other titles.  The keys are found once (``title_keys.sql``), the pairs
+  a slice of new papers at a time (``title_pairs.sql``).
 
 ``title_words`` and ``title_pairs`` are computed :data:`TITLE_SLICE_BYTES` of titles at a
 time, so a backfill's summaries take the memory of a slice, not of all its papers.
@@ -154,7 +154,8 @@ def title_words(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
 def title_keys(run: Transaction, papers: pl.DataFrame, words: pl.DataFrame) -> Iterator[None]:
     """``title_keys`` (paper_id, word), a temporary table while the block runs: the blocking
     keys of the titles of ``papers`` and of every title sharing one; ``words``: the
-    ``title_words`` rows not stored yet."""
+    ``title_words`` rows not stored yet.  DuckDB keeps it (within its memory limit) for
+    the pairs of every slice of ``papers``."""
     _store_title_keys(run, papers, words)
     try:
         yield
@@ -220,10 +221,8 @@ def summarize(run: Transaction, new: dict[str, pl.DataFrame]) -> Iterator[tuple[
     ``topic_daily`` (its months at once), then ``title_words`` and ``title_pairs`` a slice
     of papers at a time (:data:`TITLE_SLICE_BYTES`).  Words first, slices in paper_id order:
     each slice counts the words stored before it, so a word keeps the same first titles as
-    in one pass.  Then keys and pairs, once every word is stored: a title's keys depend only
-    on its own words and the stored counts, so a slice's keys table holds, for each key of
-    its titles, the very titles one pass's table holds for it (the pairs are those of one
-    pass), and a pair of two new papers, found by the slices of both, is kept by the
+    in one pass.  Then pairs, once every word is stored: each slice's blocks are those of
+    one pass, and a pair of two new papers, found by the slices of both, is kept by the
     first."""
     listings = new.get("listings", pl.DataFrame(schema={"listed_on": pl.Date}))
     months = listings["listed_on"].dt.truncate("1mo").unique().sort().to_list()
@@ -233,11 +232,15 @@ def summarize(run: Transaction, new: dict[str, pl.DataFrame]) -> Iterator[tuple[
     papers = new.get("papers", pl.DataFrame(schema=_NO_PAPERS))
     for part in title_slices(papers_to_index(run, papers), TITLE_SLICE_BYTES):
         yield "title_words", title_words(run, part)
+    if not papers.height:
+        yield "title_pairs", pl.DataFrame(schema=_PAIRS)
+        return
     done = pl.Series("paper_id", [], pl.String)
-    for part in title_slices(papers, TITLE_SLICE_BYTES):
-        pairs = title_pairs(run, part, pl.DataFrame(schema=_WORDS))
-        yield "title_pairs", pairs.filter(~_either_in(done))
-        done.append(part["paper_id"])
+    with title_keys(run, papers, pl.DataFrame(schema=_WORDS)):
+        for part in title_slices(papers, TITLE_SLICE_BYTES):
+            pairs = _paired(run, part)
+            yield "title_pairs", pairs.filter(~_either_in(done))
+            done.append(part["paper_id"])
 
 
 def _either_in(papers: pl.Series) -> pl.Expr:
