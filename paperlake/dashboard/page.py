@@ -18,7 +18,7 @@ import duckdb
 from paperlake.dashboard import sections
 from paperlake.dashboard.charts import VEGA_LITE, Views
 from paperlake.dashboard.format import Section, count, day, text
-from paperlake.dashboard.sections import REPEATED_SQL, TABLE_ROWS, TOP_TOPICS, TOP_TOPICS_SQL
+from paperlake.dashboard.sections import TOP_TOPICS, TOP_TOPICS_SQL, paper_figures
 from paperlake.lake import atomic_write
 from paperlake.views import open_read_only
 
@@ -41,20 +41,19 @@ class Headline:
 
 def headline(con: Views) -> Headline:
     """The figures at the top of the page (the test compares them with the views)."""
-    [(n_papers,)] = con.execute("select count(*) from papers").fetchall()
+    papers = paper_figures(con)
     [(n_dumps, first_day, last_day)] = con.execute(
         "select count(*), min(listed_on), max(listed_on) from dumps"
     ).fetchall()
     # the sections' own queries: the page runs each once
     topic = con.execute(TOP_TOPICS_SQL, [TOP_TOPICS]).fetchone()
-    repeated = con.execute(REPEATED_SQL, [TABLE_ROWS]).fetchone()
     return Headline(
-        n_papers,
+        papers.n_papers,
         n_dumps,
         first_day,
         last_day,
         topic[0] if topic else None,
-        repeated[0] if repeated else None,
+        papers.repeated[0]["title"] if papers.repeated else None,
     )
 
 

@@ -29,6 +29,9 @@ INTERNAL = "internal"
 STORAGE_VERSION = "v1.0.0"
 """Oldest DuckDB release whose storage format the serving database is written in."""
 
+Meta = tuple[int, str, str | None]
+"""What ``internal.paperlake_meta`` says: snapshot version, warehouse location, layout."""
+
 
 def _duckdb_type(dtype: pl.DataType) -> str:
     import polars as pl  # not at import time: the read-only CLI commands import this module
@@ -120,11 +123,17 @@ def build_database(warehouse: Warehouse, snapshot: Snapshot, sql_dir: Path = SQL
     """Write ``paperlake.duckdb`` for ``snapshot`` into a temporary file and swap it into
     place: a copy with new staging views when the current one has the same layout, else
     built whole."""
+    return _build(warehouse, snapshot, _meta(warehouse), sql_dir)
+
+
+def _build(
+    warehouse: Warehouse, snapshot: Snapshot, meta: Meta | None, sql_dir: Path = SQL_DIR
+) -> Path:
+    """:func:`build_database`, given what :func:`_meta` read of the current database."""
     tmp = warehouse.root / f".{warehouse.db_path.name}.tmp-{os.getpid()}"
     tmp.unlink(missing_ok=True)
     shape = layout(snapshot, sql_dir)
     sources = {table: files_source(table, files) for table, files in snapshot.tables.items()}
-    meta = _meta(warehouse)
     same = meta is not None and meta[1:] == (str(warehouse.root), shape)
     if same:
         shutil.copyfile(warehouse.db_path, tmp)
@@ -174,7 +183,7 @@ def as_of_database(
     return lock_down(con, warehouse, writable_file)  # open_read_only's door, DuckLake loaded
 
 
-def _meta(warehouse: Warehouse) -> tuple[int, str, str | None] | None:
+def _meta(warehouse: Warehouse) -> Meta | None:
     """(snapshot version, warehouse location, layout) the views were built for; None if
     missing or unreadable (a database older than the layout column has none)."""
     if not warehouse.db_path.exists():
@@ -193,7 +202,10 @@ def _meta(warehouse: Warehouse) -> tuple[int, str, str | None] | None:
 
 def database_version(warehouse: Warehouse) -> int | None:
     """Lake snapshot the views were built for; None if missing, stale or unreadable."""
-    meta = _meta(warehouse)
+    return _built_version(warehouse, _meta(warehouse))
+
+
+def _built_version(warehouse: Warehouse, meta: Meta | None) -> int | None:
     if meta is None or meta[1] != str(warehouse.root):
         return None  # built for another location: its absolute paths point elsewhere
     return meta[0]
@@ -204,7 +216,8 @@ def ensure_database(warehouse: Warehouse, snapshot: Snapshot | None = None) -> b
     if warehouse.shared is not None:
         return False  # a shared lake is served from its catalog: see :func:`as_of_database`
     snapshot = snapshot or warehouse.current()
-    if database_version(warehouse) == snapshot.version:
+    meta = _meta(warehouse)  # read once: each read opens the database (~20 ms)
+    if _built_version(warehouse, meta) == snapshot.version:
         return False
-    build_database(warehouse, snapshot)
+    _build(warehouse, snapshot, meta)
     return True
