@@ -97,11 +97,10 @@ class RunSummary:
             self.rows[name] += frame.height
         self.dumps_loaded += len(batch.loaded_dump_ids)
         self.skipped_duplicate += batch.duplicates
-        self.quarantined_files += batch.quarantined_files
-        self.files_quarantined += len(batch.quarantined_files)
-        self.entries_quarantined += batch.quarantine.filter(
-            batch.quarantine["scope"] != "file"
-        ).height
+        files = batch.quarantined_files
+        self.quarantined_files += files
+        self.files_quarantined += len(files)
+        self.entries_quarantined += int((batch.quarantine["scope"] != "file").sum())
 
 
 def report(summary: RunSummary, store: Warehouse) -> None:

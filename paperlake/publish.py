@@ -82,6 +82,5 @@ def commit(warehouse: Warehouse, run: Transaction, retention_days: float) -> int
     else:
         run.rollback()
     warehouse.maintain(retention_days)
-    snapshot = warehouse.current()
-    ensure_database(warehouse, snapshot)
-    return snapshot.version
+    ensure_database(warehouse)
+    return warehouse.current_version()

@@ -115,8 +115,10 @@ class Batch:
 
     @property
     def quarantined_files(self) -> list[str]:
-        files = self.quarantine.filter(pl.col("scope") == "file")["source_file"]
-        return sorted(set(files))
+        # Series operations run in the calling thread; a frame's filter would wait for the
+        # polars pool, which the next chunk's transform keeps busy during a backfill.
+        scope, files = self.quarantine["scope"], self.quarantine["source_file"]
+        return sorted(set(files.filter(scope == "file")))
 
 
 def transform(
@@ -187,26 +189,35 @@ class Reconciler:
 
     def add(self, batch: Batch) -> Batch:
         repeated = {dump for dump in batch.processed if dump_owner(dump) in self._seen}
-        keep = [not self._seen.intersection(owners) for owners in batch.owners]
+        keep = [self._seen.isdisjoint(owners) for owners in batch.owners]
         tables = dict(batch.tables)
-        for name in ("dumps", "listings"):
-            tables[name] = tables[name].filter(~pl.col("dump_id").is_in(list(repeated)))
+        # Each filter runs only when it drops rows (rarely: chunks seldom overlap), as a
+        # frame's filter waits for the polars pool the next chunk's transform keeps busy.
+        if repeated:
+            for name in ("dumps", "listings"):
+                tables[name] = tables[name].filter(~pl.col("dump_id").is_in(list(repeated)))
         # Only this batch's papers an earlier chunk kept are looked up: a filter by every
         # paper seen so far would grow with the run (quadratic over a 30-year backfill).
-        earlier = self._papers.intersection(tables["papers"]["paper_id"].to_list())
-        for name in PAPER_TABLES:
-            tables[name] = tables[name].filter(~pl.col("paper_id").is_in(list(earlier)))
-        tables["quarantine"] = tables["quarantine"].filter(pl.Series(keep, dtype=pl.Boolean))
-        new_papers = tables["papers"]["paper_id"].to_list()
+        papers = tables["papers"]["paper_id"].to_list()
+        earlier = self._papers.intersection(papers)
+        if earlier:
+            for name in PAPER_TABLES:
+                tables[name] = tables[name].filter(~pl.col("paper_id").is_in(list(earlier)))
+        if not all(keep):
+            tables["quarantine"] = tables["quarantine"].filter(pl.Series(keep, dtype=pl.Boolean))
+        new_papers = [paper for paper in papers if paper not in earlier]
         self._papers.update(new_papers)
         self._seen.update(paper_owner(paper) for paper in new_papers)
         self._seen.update(dump_owner(dump) for dump in batch.processed)
+        quarantine = tables["quarantine"]
+        unreadable = quarantine["reason"] == Reject.UNREADABLE.value
         self._seen.update(
             unreadable_owner(path, detail)
-            for path, detail in tables["quarantine"]
-            .filter(pl.col("reason") == Reject.UNREADABLE.value)
-            .select("source_file", "detail")
-            .iter_rows()
+            for path, detail in zip(
+                quarantine["source_file"].filter(unreadable),
+                quarantine["detail"].filter(unreadable),
+                strict=True,
+            )
         )
         return Batch(
             tables,

@@ -215,9 +215,9 @@ def ensure_database(warehouse: Warehouse, snapshot: Snapshot | None = None) -> b
     """Rebuild the views if they do not match the current snapshot; True if rebuilt."""
     if warehouse.shared is not None:
         return False  # a shared lake is served from its catalog: see :func:`as_of_database`
-    snapshot = snapshot or warehouse.current()
     meta = _meta(warehouse)  # read once: each read opens the database (~20 ms)
-    if _built_version(warehouse, meta) == snapshot.version:
-        return False
-    _build(warehouse, snapshot, meta)
+    version = snapshot.version if snapshot else warehouse.current_version()
+    if _built_version(warehouse, meta) == version:
+        return False  # the files of every table are listed only to build (~0.13 s at 10y)
+    _build(warehouse, snapshot or warehouse.current(), meta)
     return True
