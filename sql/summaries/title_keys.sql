@@ -10,7 +10,7 @@
 -- pairs, so two near-copies share their next-rarest ones (or an end, after a new subtitle).
 -- Only the words of the new titles and of the titles sharing one are counted: the query
 -- reads title_words (scanned, not copied: a backfill's is millions of rows) and no title.
-with every_word as not materialized (
+with every_word as materialized (
     select word, paper_id, is_end from stored_words
     union all
     select word, paper_id, is_end from new_words
