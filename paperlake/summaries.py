@@ -75,9 +75,10 @@ def keyphrase_daily(run: Transaction, months: list[date]) -> pl.DataFrame:
     )
 
 
+_DAILY_PAPERS = f"SELECT DISTINCT listed_on, paper_id FROM {LAKE}.listings"
+"""The distinct (listed_on, paper_id) of every page date."""
 _MONTHS_PAPERS = (
-    f"SELECT DISTINCT listed_on, paper_id FROM {LAKE}.listings"
-    " WHERE listed_on BETWEEN $first AND $last"
+    f"{_DAILY_PAPERS} WHERE listed_on BETWEEN $first AND $last"
     " AND list_contains($months, date_trunc('month', listed_on)::DATE)"
 )
 """The distinct (listed_on, paper_id) of the months ``$months`` (:func:`_month_params`)."""
@@ -96,8 +97,7 @@ def topic_daily(run: Transaction, months: list[date] | None) -> pl.DataFrame:
     ``topic_daily`` yet, written before the table existed).  Counted in DuckDB: the result
     is at most topics x days (~30 rows a day)."""
     if months is None:
-        daily = f"SELECT DISTINCT listed_on, paper_id FROM {LAKE}.listings"
-        params: dict[str, object] = {}
+        daily, params = _DAILY_PAPERS, {}
     elif months:
         daily, params = _MONTHS_PAPERS, _month_params(months)
     else:
@@ -113,8 +113,13 @@ def topic_daily(run: Transaction, months: list[date] | None) -> pl.DataFrame:
 def _topic_months(run: Transaction, months: list[date]) -> list[date] | None:
     """The months whose ``topic_daily`` a run that added listings to ``months`` recomputes:
     every month (``None``) while the stored summary is empty (a lake written before it)."""
-    stored = run.con.execute(f"SELECT count(*) > 0 FROM (FROM {LAKE}.topic_daily LIMIT 1)")
-    return months if not months or stored.fetchone() == (True,) else None
+    return months if not months or _has_rows(run, "topic_daily") else None
+
+
+def _has_rows(run: Transaction, table: str) -> bool:
+    """Whether the lake's ``table`` holds a row (as the run's transaction sees it)."""
+    found = run.con.execute(f"SELECT count(*) > 0 FROM (FROM {LAKE}.{table} LIMIT 1)")
+    return found.fetchone() == (True,)
 
 
 def _summary_sql(path: Path) -> str:
@@ -130,8 +135,7 @@ def papers_to_index(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
     """The papers (paper_id, title_key) whose ``title_words`` a run adds: its new ``papers``,
     or every paper in the lake while its ``title_words`` is empty (a lake written before the
     table existed)."""
-    indexed = run.con.execute(f"SELECT count(*) > 0 FROM (FROM {LAKE}.title_words LIMIT 1)")
-    if not papers.height or indexed.fetchone() != (False,):
+    if not papers.height or _has_rows(run, "title_words"):
         return papers.select(list(_NO_PAPERS))
     every = pl.DataFrame(run.con.sql(f"SELECT paper_id, title_key FROM {LAKE}.papers"))
     return every.cast(_NO_PAPERS)  # type: ignore[arg-type]
