@@ -24,9 +24,6 @@ from prefect.utilities.annotations import quote
 from paperlake import archive, publish
 from paperlake.discover import Candidate, Discovery, Unreadable, discover
 from paperlake.lake import Transaction, Warehouse
-from paperlake.schemas.tables import TopicDaily
-from paperlake.schemas.validate import validate_derived
-from paperlake.summaries import topic_daily
 from paperlake.topics import Taxonomy
 from paperlake.transform import Batch, Known, transform
 from paperlake.views import ensure_database
@@ -116,9 +113,9 @@ def retag(warehouse: Warehouse, run: Transaction, taxonomy: Taxonomy) -> dict[st
     ``topic_daily`` recomputed from them whole."""
     retagged = publish.retag(warehouse.scan("papers").collect(), taxonomy)
     run.replace(retagged)
-    daily = topic_daily(run, None)
-    run.replace({"topic_daily": validate_derived(TopicDaily, daily, "retopic topic_daily")})
-    return {name: frame.height for name, frame in {**retagged, "topic_daily": daily}.items()}
+    daily = publish.retopic_summaries(run)
+    run.replace(daily)
+    return {name: frame.height for name, frame in {**retagged, **daily}.items()}
 
 
 @task(cache_policy=NO_CACHE)

@@ -13,7 +13,7 @@ from paperlake.archive import Replay
 from paperlake.lake import Transaction, Warehouse
 from paperlake.schemas.tables import PUBLISHED
 from paperlake.schemas.validate import validate_derived
-from paperlake.summaries import summarize
+from paperlake.summaries import summarize, topic_daily
 from paperlake.topics import Taxonomy
 from paperlake.transform import Batch
 from paperlake.views import ensure_database
@@ -70,6 +70,13 @@ def retag(papers: pl.DataFrame, taxonomy: Taxonomy) -> dict[str, pl.DataFrame]:
         name: validate_derived(PUBLISHED[name], frame, f"retopic {name}")
         for name, frame in retagged.items()
     }
+
+
+def retopic_summaries(run: Transaction) -> dict[str, pl.DataFrame]:
+    """``topic_daily`` recomputed whole from the lake as ``run`` leaves it (after
+    :func:`retag`'s tables replaced the old ones), to replace whole."""
+    daily = topic_daily(run, None)
+    return {"topic_daily": validate_derived(PUBLISHED["topic_daily"], daily, "retopic topic_daily")}
 
 
 def commit(warehouse: Warehouse, run: Transaction, retention_days: float) -> int:
