@@ -22,7 +22,9 @@ class QueryRefused(PermissionError):
     """A user query is not a single read statement."""
 
 
-def open_read_only(root: Path, writable_file: Path | None = None) -> duckdb.DuckDBPyConnection:
+def open_read_only(
+    root: Path, writable_file: Path | None = None, threads: int | None = None
+) -> duckdb.DuckDBPyConnection:
     """The one way a user (``sql``, ``report``, ``search``, ``quarantine``, dashboard) opens
     the warehouse: the database read-only, file access limited to reading the lake's data
     folder, no extensions installed or loaded, and the configuration locked so no statement
@@ -31,10 +33,13 @@ def open_read_only(root: Path, writable_file: Path | None = None) -> duckdb.Duck
     ``writable_file`` adds one exact path DuckDB may write (the temp file of
     ``sql --format parquet -o``).  DuckDB's allow-list does not tell reads from writes, so a
     COPY into the lake folder would pass it: user text must also go through
-    :func:`read_statement`.
+    :func:`read_statement`.  ``threads`` caps DuckDB's threads (default: one per core).
     """
     warehouse = Warehouse(root)
-    con = duckdb.connect(str(warehouse.db_path), read_only=True)
+    config: dict[str, str | bool | int | float | list[str]] = {}
+    if threads is not None:
+        config["threads"] = threads
+    con = duckdb.connect(str(warehouse.db_path), read_only=True, config=config)
     return lock_down(con, warehouse, writable_file)
 
 
