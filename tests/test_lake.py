@@ -308,4 +308,3 @@ def test_a_connection_loads_the_lake_with_no_unsigned_extension_allowed(tmp_path
         assert con.execute(settings).fetchone() == (False,)
         loaded = "SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'ducklake'"
         assert con.execute(loaded).fetchone() == (True,)
-
