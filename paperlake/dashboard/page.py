@@ -25,12 +25,14 @@ from paperlake.views import open_read_only
 
 def open_views(db_path: Path) -> duckdb.DuckDBPyConnection:
     """The one read-only connection the dashboard reads the views through, locked down as
-    every user path is (:func:`paperlake.views.open_read_only`).
+    every user path is (:func:`paperlake.views.open_read_only`), with :data:`READ_SETTINGS`."""
+    return open_read_only(db_path.parent, settings=READ_SETTINGS)
 
-    One thread: the page's queries are small, and a second thread cost a daily run's drawing
-    more CPU than it saved wall time (10 years, load 5: 0.33 s of CPU and 0.33 s of wall
-    against 0.47 s and 0.30 s on two threads; ``bench/dashboard.py`` draws the page)."""
-    return open_read_only(db_path.parent, threads=1)
+
+READ_SETTINGS = {"threads": 1, "parquet_metadata_cache": True}
+"""The page's ~15 small queries run on one thread (a second one cost more CPU than it saved
+wall time) and read each Parquet file's footer once, not once per query
+(``python -m bench.backfill``'s new-day profile, stage ``dashboard``)."""
 
 
 @dataclass(frozen=True, slots=True)
