@@ -198,10 +198,13 @@ def render_page(con: duckdb.DuckDBPyConnection, generated_at: datetime) -> str:
 
 
 EXTERNAL = re.compile(
+    # Each alternative starts with one of these characters: the lookahead skips every other
+    # position at once (the page outside the library is 0.3 MB at 10 years).
+    r"(?=[hfwsapdu@])(?:"
     r"\b(?:https?|ftp|wss?):(?://|\\/\\/)"  # an absolute URL
     r"|(?:src|href|action|poster|srcset|data)\s*=\s*[\"']?\s*//"  # protocol-relative
     r"|url\(\s*[\"']?\s*(?!data:)[^)\s]"  # CSS url(...) other than data:
-    r"|@import",
+    r"|@import)",
     re.IGNORECASE,
 )
 
