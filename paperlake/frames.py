@@ -93,9 +93,9 @@ def listings(entries: pl.DataFrame) -> pl.DataFrame:
     return entries.select("dump_id", "listed_on", "position", "paper_id")
 
 
-def papers(entries: pl.DataFrame, known: frozenset[str], taxonomy: Taxonomy) -> pl.DataFrame:
-    """Papers not in ``known``, each from its first listing in ``entries``."""
-    new = entries.filter(~pl.col("paper_id").is_in(pl.Series(list(known)).implode()))
+def papers(entries: pl.DataFrame, known: pl.Series, taxonomy: Taxonomy) -> pl.DataFrame:
+    """Papers not in ``known`` (paper ids), each from its first listing in ``entries``."""
+    new = entries.filter(~pl.col("paper_id").is_in(known.implode()))
     new = new.unique("paper_id", keep="first", maintain_order=True)
     return new.select(
         "paper_id",

@@ -50,7 +50,10 @@ class Known:
 
     dumps: frozenset[str] = frozenset()
     """Dump ids loaded or quarantined as whole files."""
-    papers: frozenset[str] = frozenset()
+    papers: pl.Series = field(default_factory=lambda: pl.Series("paper_id", [], pl.String))
+    """Paper ids, as the lake column: a chunk only tests its entries against them
+    (``frames.papers``), so they never become Python strings (~0.03 s of CPU per run at
+    ten years, 83k papers)."""
     unreadable: frozenset[tuple[str, str]] = frozenset()
     """(path, detail) of inputs already quarantined as unreadable: not reported twice."""
     files: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -69,7 +72,7 @@ class Known:
         return cls(
             dumps=frozenset(dumps.select("dump_id").collect()["dump_id"])
             | frozenset(rejected.select("dump_id").drop_nulls().collect()["dump_id"]),
-            papers=frozenset(papers.select("paper_id").collect()["paper_id"]),
+            papers=papers.select("paper_id").collect()["paper_id"],
             unreadable=frozenset(
                 rejected.filter(pl.col("reason") == Reject.UNREADABLE.value)
                 .select("source_file", "detail")

@@ -38,7 +38,7 @@ def test_papers_are_the_new_ones_from_their_first_listing() -> None:
     days = parsed(PAPERS[:2], [PAPERS[1], PAPERS[2]])
     entries = frames.entries(days).with_columns(pl.lit(CAPTURED).alias("listed_on"))
     first = entries.filter(pl.col("title") == PAPERS[0][0])["paper_id"][0]
-    papers = frames.papers(entries, frozenset({first}), TAXONOMY)
+    papers = frames.papers(entries, pl.Series([first]), TAXONOMY)
     assert papers["title"].to_list() == [PAPERS[1][0], PAPERS[2][0]]
     assert papers["first_dump_id"].to_list() == list(days)
     assert set(papers["taxonomy_version"]) == {TAXONOMY.version}
@@ -70,7 +70,7 @@ def test_every_input_read_has_a_sources_row() -> None:
 
 def test_each_enrichment_is_keyed_by_paper() -> None:
     entries = frames.entries(parsed(PAPERS)).with_columns(pl.lit(CAPTURED).alias("listed_on"))
-    papers = frames.papers(entries, frozenset(), TAXONOMY)
+    papers = frames.papers(entries, pl.Series([], dtype=pl.String), TAXONOMY)
     for name, enrich in frames.ENRICHMENTS.items():
         frame = enrich(papers, TAXONOMY)
         assert set(frame["paper_id"]) <= set(papers["paper_id"]), name

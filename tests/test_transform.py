@@ -138,7 +138,7 @@ def test_known_is_only_read_and_what_it_holds_is_not_new() -> None:
     first = run(raws[:4], unreadable, 4, Known())
     known = Known(
         dumps=frozenset(d for b in first for d in b.processed),
-        papers=frozenset(p for b in first for p in b.tables["papers"]["paper_id"]),
+        papers=pl.concat([b.tables["papers"]["paper_id"] for b in first]),
         unreadable=frozenset((u.path, u.detail) for u in unreadable),
     )
     before = pickle.dumps(known)

@@ -158,6 +158,7 @@ def _build(
     finally:
         con.close()
     os.replace(tmp, warehouse.db_path)
+    _remember(warehouse.db_path, (snapshot.version, str(warehouse.root), shape))
     return warehouse.db_path
 
 
@@ -185,11 +186,40 @@ def as_of_database(
 
 def _meta(warehouse: Warehouse) -> Meta | None:
     """(snapshot version, warehouse location, layout) the views were built for; None if
-    missing or unreadable (a database older than the layout column has none)."""
-    if not warehouse.db_path.exists():
-        return None
+    missing or unreadable (a database older than the layout column has none).
+
+    Read once per version of the file (each read opens the database: ~20 ms of CPU): a run
+    reads it when it opens the warehouse and again when it publishes.  The file is only
+    ever replaced whole (:func:`_build`), so its inode, size and mtime name its version."""
     try:
-        with duckdb.connect(str(warehouse.db_path), read_only=True) as con:
+        stat = warehouse.db_path.stat()
+    except FileNotFoundError:
+        return None
+    key = _version_key(warehouse.db_path, stat)
+    if key not in _READ:
+        _remember(warehouse.db_path, _read_meta(warehouse.db_path), stat)
+    return _READ[key]
+
+
+_READ: dict[tuple[str, int, int, int], Meta | None] = {}
+"""What :func:`_meta` last read or :func:`_build` wrote, by the file's path, inode, size
+and mtime."""
+
+
+def _version_key(db_path: Path, stat: os.stat_result) -> tuple[str, int, int, int]:
+    return str(db_path), stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _remember(db_path: Path, meta: Meta | None, stat: os.stat_result | None = None) -> None:
+    """Keep ``meta`` as what the file at ``db_path`` now says (only its latest version is
+    ever asked for again)."""
+    _READ.clear()
+    _READ[_version_key(db_path, stat or db_path.stat())] = meta
+
+
+def _read_meta(db_path: Path) -> Meta | None:
+    try:
+        with duckdb.connect(str(db_path), read_only=True) as con:
             row = con.execute(f"SELECT * FROM {INTERNAL}.paperlake_meta").fetchone()
             names = [column[0] for column in con.description or []]
     except duckdb.Error:
