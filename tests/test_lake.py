@@ -9,7 +9,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from paperlake.lake import CatalogError, Warehouse, WarehouseBusy, maintenance
+from paperlake.lake import LAKE, CatalogError, Warehouse, WarehouseBusy, maintenance
 from paperlake.lake.maintenance import MERGE_AFTER_FILES
 from paperlake.schemas.tables import PUBLISHED, KeyphraseDaily, polars_schema
 from paperlake.views import as_of_database, build_database, ensure_database
@@ -116,6 +116,28 @@ def test_a_partition_is_replaced_and_the_others_kept(tmp_path: Path) -> None:
         assert store.current().tables["keyphrase_daily"]
     with as_of_database(store, str(first)) as old:
         assert count(old, "internal.stg_keyphrase_daily") == 2  # history intact
+
+
+def test_the_file_listing_agrees_with_ducklake(tmp_path: Path) -> None:
+    """``Snapshots`` reads the catalog's tables itself: the same files and delete files as
+    ``ducklake_list_files``, partitioned tables and a table without files included."""
+    store = Warehouse(tmp_path)
+    day = {"phrase": "a", "listed_on": date(2025, 3, 1), "n_papers": 1, "n_words": 1}
+    daily = pl.DataFrame([day | {"month": date(2025, 3, 1)}], schema=polars_schema(KeyphraseDaily))
+    commit(store, {"papers": papers(PAPER, OTHER), "keyphrase_daily": daily}, "r1")
+    commit(store, {"papers": papers(PAPER | {"paper_id": "2" * 16, "title_key": "y"})}, "r2")
+    with store.session() as con:
+        con.execute(f"DELETE FROM {LAKE}.papers WHERE paper_id = ?", [OTHER["paper_id"]])
+        listed = store._listing(con)
+        for table in PUBLISHED:
+            files = con.execute(
+                "SELECT data_file, delete_file IS NOT NULL FROM ducklake_list_files(?, ?)",
+                [LAKE, table],
+            ).fetchall()
+            assert sorted(listed[table]) == sorted(files), table
+        assert any(deleted for _, deleted in listed["papers"])
+        assert listed["keyphrase_daily"] and not listed["quarantine"]
+        assert store._listing(con, "papers") == {"papers": listed["papers"]}
 
 
 def test_daily_runs_keep_files_bounded(tmp_path: Path) -> None:

@@ -73,11 +73,11 @@ class Catalog(WarehouseBase):
         try:
             if self.shared is None:
                 self.data_path.mkdir(parents=True, exist_ok=True)
-                data, catalog = str(self.data_path) + "/", str(self.catalog_path)
+                catalog = str(self.catalog_path)
             else:
                 con.execute(s3_secret_sql())
-                data, catalog = f"{self.shared.lake}/data/", f"postgres:{self.shared.catalog}"
-            options = f"DATA_PATH {sql_str(data)}"
+                catalog = f"postgres:{self.shared.catalog}"
+            options = f"DATA_PATH {sql_str(self._data_location())}"
             options += ", DATA_INLINING_ROW_LIMIT 0, OVERRIDE_DATA_PATH true"
             options += ", READ_ONLY" if read_only else ""
             attach = f"ATTACH {sql_str('ducklake:' + catalog)} AS {LAKE}"
@@ -113,6 +113,10 @@ class Catalog(WarehouseBase):
                 "from the raw archive (nothing has been changed or deleted)"
             ) from exc
         return con
+
+    def _data_location(self) -> str:
+        """The lake's data path, as attached (it overrides the one the catalog recorded)."""
+        return f"{self.shared.lake}/data/" if self.shared else str(self.data_path) + "/"
 
     def _retry_attach(self, exc: duckdb.Error) -> bool:
         """A local catalog: a reader's brief look at it (history, views) holds its lock.
