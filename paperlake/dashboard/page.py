@@ -209,6 +209,11 @@ EXTERNAL = re.compile(
 )
 
 
+MARKS = ("//", "\\/\\/", "url(", "@import")
+"""Text every match of :data:`EXTERNAL` holds, one of these (lower case): a page without
+any has no external reference, and the pattern need not scan it (~0.01 s at 10 years)."""
+
+
 class ExternalReference(ValueError):
     """The page would reference something outside itself."""
 
@@ -216,6 +221,9 @@ class ExternalReference(ValueError):
 def external_references(page: str) -> list[str]:
     """Every external reference in ``page`` outside the inlined chart library."""
     own = page.replace(library_bundle(), "")
+    lowered = own.lower()
+    if not any(mark in lowered for mark in MARKS):
+        return []
     return [own[max(0, m.start() - 40) : m.end() + 40] for m in EXTERNAL.finditer(own)]
 
 
