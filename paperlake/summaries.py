@@ -251,9 +251,9 @@ def summarize(run: Transaction, new: dict[str, pl.DataFrame]) -> Iterator[tuple[
     of two new papers, found by the slices of both, is kept by the first."""
     listings = new.get("listings", pl.DataFrame(schema={"listed_on": pl.Date}))
     parts = month_parts(listings, KEYPHRASE_LISTINGS)
-    for part in parts:
-        yield "keyphrase_daily", keyphrase_daily(run, part)
-    months = [month for part in parts for month in part]
+    for in_part in parts:
+        yield "keyphrase_daily", keyphrase_daily(run, in_part)
+    months = [month for in_part in parts for month in in_part]
     yield "topic_daily", topic_daily(run, _topic_months(run, months))
     papers = new.get("papers", pl.DataFrame(schema=_NO_PAPERS))
     for part in title_slices(papers_to_index(run, papers), TITLE_SLICE_BYTES):
