@@ -31,6 +31,9 @@ from paperlake.dashboard import (
         "<style>main { background: url(logo.png) }</style>",
         '<style>@import "theme.css";</style>',
         '<script type="application/json">{"data":{"url":"https:\\/\\/x.test\\/d.json"}}</script>',
+        '<IMG SRC="HTTP://tracker.test/pixel.gif">',  # any case
+        "<STYLE>main { background: URL(LOGO.PNG) } @IMPORT 'x.css';</STYLE>",
+        '<a Data = "//x.test">x</a>',
     ],
 )
 def test_the_writer_refuses_anything_external(tmp_path: Path, reference: str) -> None:

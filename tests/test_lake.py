@@ -329,3 +329,12 @@ def test_an_old_manifest_warehouse_migrates_in_one_command(tmp_path: Path) -> No
     old = tmp_path / "pre-ducklake"  # moved, not deleted
     assert (old / "_manifests" / "CURRENT").exists() and len(list(old.rglob("*.parquet"))) == 2
     assert (tmp_path / raw).exists()
+
+
+def test_a_connection_loads_the_lake_with_no_unsigned_extension_allowed(tmp_path: Path) -> None:
+    store = Warehouse(tmp_path)
+    with store.session() as con:
+        settings = "SELECT current_setting('allow_unsigned_extensions')"
+        assert con.execute(settings).fetchone() == (False,)
+        loaded = "SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'ducklake'"
+        assert con.execute(loaded).fetchone() == (True,)

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from paperlake.cli import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, connect, main
+from paperlake.dashboard.page import READ_SETTINGS, open_views
 from paperlake.lake import Warehouse
 from paperlake.schemas.tables import PUBLISHED, polars_schema
 from paperlake.views import INTERNAL, build_database, lake_folder, open_read_only, public_views
@@ -164,6 +165,19 @@ def test_every_user_path_opens_the_locked_connection(root: Path) -> None:
         "autoinstall_known_extensions": "false",
         "autoload_known_extensions": "false",
     }
+
+
+def test_the_dashboard_connection_has_its_settings_and_is_locked(root: Path) -> None:
+    with open_views(Warehouse(root).db_path) as con:
+        names = ", ".join(f"'{name}'" for name in READ_SETTINGS)
+        found = dict(
+            con.execute(
+                f"select name, value from duckdb_settings() where name in ({names})"
+            ).fetchall()
+        )
+        assert found == {name: str(value).lower() for name, value in READ_SETTINGS.items()}
+        with pytest.raises(duckdb.InvalidInputException, match="locked"):
+            con.execute("SET threads = 2")
 
 
 def test_main_schema_holds_only_the_public_interface(root: Path) -> None:

@@ -13,7 +13,7 @@ from paperlake import summaries
 from paperlake.lake import LAKE, Warehouse
 from paperlake.normalize import paper_id, title_key
 from paperlake.publish import write_summaries
-from paperlake.summaries import MAX_BLOCK, title_pairs, title_slices, title_words
+from paperlake.summaries import MAX_BLOCK, month_parts, title_pairs, title_slices, title_words
 from paperlake.views import ensure_database
 from tests.conftest import query
 from tests.dumps import abstract, dump_bytes, with_typo
@@ -241,3 +241,59 @@ def test_title_summaries_in_slices_equal_one_pass(
     assert one_pass["title_pairs"].height > 20  # the near-copies were paired
     for name, rows in one_pass.items():
         assert sliced[name].equals(rows), name
+
+
+def test_month_parts_cut_where_listings_pass_the_limit() -> None:
+    days = [date(2024, 1, 5)] * 3 + [date(2024, 2, 1)] * 2 + [date(2024, 4, 9)] * 4
+    listings = pl.DataFrame({"listed_on": days[::-1]})  # any order in, months in order out
+    jan, feb, apr = date(2024, 1, 1), date(2024, 2, 1), date(2024, 4, 1)
+    assert month_parts(listings, 4) == [[jan, feb], [apr]]
+    assert month_parts(listings, 3) == [[jan], [feb, apr]]
+    assert month_parts(listings, 1) == [[jan], [feb], [apr]]
+    assert month_parts(listings, 100) == [[jan, feb, apr]]
+    assert month_parts(listings.clear(), 4) == []
+
+
+def test_keyphrase_daily_in_parts_equals_one_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """keyphrase_daily computed a few months at a time (a backfill's) holds the rows of one
+    pass over every month, a page date split across two dumps included."""
+    rng = random.Random(5)
+    phrases = [f"phrase {n}" for n in range(40)]
+    papers = [paper_id(f"paper {n}") for n in range(60)]
+    keyphrases = pl.DataFrame(
+        [(p, phrase, 2) for p in papers for phrase in rng.sample(phrases, 4)],
+        schema={"paper_id": pl.String, "phrase": pl.String, "n_words": pl.Int32},
+        orient="row",
+    )
+    days = [date(2024, 1, 1) + (date(2024, 1, 9) - date(2024, 1, 1)) * n for n in range(20)]
+    listings = pl.DataFrame(
+        [
+            (f"{d:%Y%m%d}{dump}".ljust(64, "0"), d, position, p)
+            for d in days
+            for dump in (0, 1)
+            for position, p in enumerate(rng.sample(papers, 8), start=1)
+        ],
+        schema={
+            "dump_id": pl.String,
+            "listed_on": pl.Date,
+            "position": pl.Int32,
+            "paper_id": pl.String,
+        },
+        orient="row",
+    )
+    tables = []
+    for limit in (1 << 30, 40):
+        monkeypatch.setattr(summaries, "KEYPHRASE_LISTINGS", limit)
+        store = Warehouse(tmp_path / str(limit))
+        with store.session():
+            run = store.begin("run")
+            run.append({"listings": listings, "paper_keyphrases": keyphrases})
+            write_summaries(run, {"listings": [listings]})
+            run.commit()
+        tables.append(store.scan("keyphrase_daily").collect().sort(pl.all()))
+    assert len(month_parts(listings, 40)) > 2
+    one_pass, in_parts = tables
+    assert one_pass.height > 100
+    assert in_parts.equals(one_pass)

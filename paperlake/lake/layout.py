@@ -38,6 +38,26 @@ SHARED_EXTENSIONS = (HTTPFS, _extension(duckdb_extension_postgres_scanner, "post
 """Loaded by file path (autoinstall cannot reach the network) only for shared storage."""
 
 
+def connect_with(*extensions: Path) -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB connection with ``extensions`` (of :data:`DUCKLAKE`,
+    :data:`HTTPFS`, :data:`SHARED_EXTENSIONS`) loaded, and no other unsigned one loadable.
+
+    DuckDB checks an extension's signature by hashing the whole file on every ``LOAD``: the
+    36 MB DuckLake extension cost every run and every command that attaches the lake 0.15 s
+    of CPU.  These files are the pinned wheels' own (``uv.lock`` holds their hashes, checked
+    at install), loaded by absolute path, never a name a user gave; so they load with the
+    check off, which is switched back on before the connection is returned."""
+    con = duckdb.connect(config={"allow_unsigned_extensions": True})
+    try:
+        for extension in extensions:
+            con.execute(f"LOAD {sql_str(str(extension))}")
+        con.execute("SET allow_unsigned_extensions = false")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 @dataclass(frozen=True, slots=True)
 class Shared:
     """The lake's data and raw archive in an S3 bucket, its catalog in PostgreSQL."""

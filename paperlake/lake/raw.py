@@ -18,7 +18,7 @@ from typing import BinaryIO
 import duckdb
 
 from paperlake.lake.base import WarehouseBase
-from paperlake.lake.layout import ARCHIVE_MODE, HTTPFS, s3_secret_sql, sql_str
+from paperlake.lake.layout import ARCHIVE_MODE, HTTPFS, connect_with, s3_secret_sql, sql_str
 
 _SYNC_THREADS = 8
 _CHUNK = 1 << 20
@@ -73,9 +73,8 @@ class RawArchive(WarehouseBase):
     def _bucket(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to the bucket alone, for the raw archive: never the run's, so a
         failed upload does not abort the run's transaction (the task retries it)."""
-        con = duckdb.connect()
+        con = connect_with(HTTPFS)
         try:
-            con.execute(f"LOAD {sql_str(str(HTTPFS))}")
             con.execute(s3_secret_sql())
             yield con
         finally:

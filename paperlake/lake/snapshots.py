@@ -70,7 +70,14 @@ class Snapshots(Catalog):
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = ? ORDER BY 1",
                 [LAKE],
             ).fetchall()
-            tables = {name: self._files(con, name) for (name,) in names}
+            listed: dict[str, list[tuple[str, str | None]]] = {name: [] for (name,) in names}
+            if listed:  # every table's files in one statement (one per table: 2x the CPU)
+                each = "SELECT ?, data_file, delete_file FROM ducklake_list_files(?, ?)"
+                union = " UNION ALL ".join([each] * len(listed))
+                found = con.execute(union, [v for name in listed for v in (name, LAKE, name)])
+                for name, data, delete in found.fetchall():
+                    listed[name].append((data, delete))
+            tables = {name: self._files(con, name, rows) for name, rows in listed.items()}
             version = con.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()
         assert version is not None
         return Snapshot(int(version[0]), tables)
@@ -82,9 +89,16 @@ class Snapshots(Catalog):
         assert version is not None
         return int(version[0])
 
-    def _files(self, con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    def _files(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        table: str,
+        rows: list[tuple[str, str | None]] | None = None,
+    ) -> list[str]:
+        """The table's data files, given its (data file, delete file) ``rows`` if listed."""
         listing = "SELECT data_file, delete_file FROM ducklake_list_files(?, ?)"
-        rows = con.execute(listing, [LAKE, table]).fetchall()
+        if rows is None:
+            rows = con.execute(listing, [LAKE, table]).fetchall()
         if any(delete is not None for _, delete in rows):
             if con is not self._con:
                 raise CatalogError(

@@ -5,6 +5,7 @@ exactly one read statement."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
@@ -22,7 +23,9 @@ class QueryRefused(PermissionError):
     """A user query is not a single read statement."""
 
 
-def open_read_only(root: Path, writable_file: Path | None = None) -> duckdb.DuckDBPyConnection:
+def open_read_only(
+    root: Path, writable_file: Path | None = None, settings: Mapping[str, int | bool] | None = None
+) -> duckdb.DuckDBPyConnection:
     """The one way a user (``sql``, ``report``, ``search``, ``quarantine``, dashboard) opens
     the warehouse: the database read-only, file access limited to reading the lake's data
     folder, no extensions installed or loaded, and the configuration locked so no statement
@@ -31,10 +34,18 @@ def open_read_only(root: Path, writable_file: Path | None = None) -> duckdb.Duck
     ``writable_file`` adds one exact path DuckDB may write (the temp file of
     ``sql --format parquet -o``).  DuckDB's allow-list does not tell reads from writes, so a
     COPY into the lake folder would pass it: user text must also go through
-    :func:`read_statement`.
+    :func:`read_statement`.  ``settings`` (DuckDB setting -> value, from code, never from a
+    user) are set before the configuration is locked.
     """
     warehouse = Warehouse(root)
     con = duckdb.connect(str(warehouse.db_path), read_only=True)
+    try:
+        for name, value in (settings or {}).items():
+            literal = str(value).lower() if isinstance(value, bool) else str(int(value))
+            con.execute(f"SET {name} = {literal}")
+    except BaseException:
+        con.close()
+        raise
     return lock_down(con, warehouse, writable_file)
 
 
