@@ -53,6 +53,9 @@ TITLE_SLICE_BYTES = 4 * 1024 * 1024
 (~60k synthetic papers): a slice's queries, not the backfill's length, set their memory (30
 years, 250k papers: +421 MB for the words and +527 MB for the pairs above the summaries'
 start, against +1,442 MB for both in one pass)."""
+TITLE_KEYS_MEMORY = "256MB"
+"""DuckDB's memory limit while the one-pass ``title_keys`` query runs (the rest spills to
+the warehouse: :meth:`~paperlake.lake.transaction.Transaction.bounded`)."""
 MAX_BLOCK = 50
 """A word shared by more titles than this is too common to block on (``$max_block``)."""
 
@@ -177,7 +180,8 @@ def _store_title_keys(run: Transaction, papers: pl.DataFrame, words: pl.DataFram
     """Create the temporary table of :func:`title_keys`."""
     with run.registered(new_papers=papers.select("paper_id"), new_words=words):
         sql = _summary_sql(TITLE_KEYS_SQL)
-        run.con.execute(f"CREATE TEMP TABLE title_keys AS {sql}", {"max_block": MAX_BLOCK})
+        with run.bounded(TITLE_KEYS_MEMORY):
+            run.con.execute(f"CREATE TEMP TABLE title_keys AS {sql}", {"max_block": MAX_BLOCK})
 
 
 def title_pairs(

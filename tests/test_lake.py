@@ -11,6 +11,7 @@ import pytest
 
 from paperlake.lake import LAKE, CatalogError, Warehouse, WarehouseBusy, maintenance
 from paperlake.lake.maintenance import MERGE_AFTER_FILES
+from paperlake.lake.transaction import SPILL
 from paperlake.schemas.tables import PUBLISHED, KeyphraseDaily, polars_schema
 from paperlake.views import as_of_database, build_database, ensure_database
 
@@ -82,12 +83,41 @@ def test_an_uncommitted_run_is_invisible_and_its_files_are_recovered(tmp_path: P
     tmp_db = tmp_path / ".paperlake.duckdb.tmp-123"
     tmp_db.write_bytes(b"")
     (tmp_path / ".dashboard.html.tmp-123").write_bytes(b"<!doctype html><html")
+    (tmp_path / SPILL).mkdir()  # what its queries spilled
+    (tmp_path / SPILL / "duckdb_temp_storage_DEFAULT-0.tmp").write_bytes(b"\0" * 4096)
     with store.session():
         assert store.scan("papers").collect().height == 1
         removed = store.recover()
-    assert len(removed) == 3 and ".paperlake.duckdb.tmp-123" in removed
-    assert ".dashboard.html.tmp-123" in removed
+    assert len(removed) == 4 and ".paperlake.duckdb.tmp-123" in removed
+    assert ".dashboard.html.tmp-123" in removed and SPILL in removed
+    assert not (tmp_path / SPILL).exists()
     assert sorted(store.data_path.rglob("*.parquet")) == kept
+
+
+def test_a_bounded_query_spills_inside_the_warehouse_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond its memory limit a run's query spills to the warehouse's SPILL folder (never
+    to DuckDB's default, ``.tmp`` in the working directory), gets the rows it would get
+    unbounded, and leaves nothing behind once the run's connection is closed."""
+    store = Warehouse(tmp_path / "wh")
+    commit(store, {"papers": papers(PAPER)}, "run1")
+    monkeypatch.chdir(tmp_path)
+    table = "CREATE TEMP TABLE t AS SELECT i, repeat('x', i % 50) AS s FROM range(4000000) r(i)"
+    with store.session():
+        run = store.begin("spills")
+        default = run.con.execute("SELECT current_setting('memory_limit')").fetchone()
+        with run.bounded("64MB"):
+            run.con.execute(table)
+            limit = run.con.execute("SELECT current_setting('memory_limit')").fetchone()
+            spilled = sorted(path.name for path in (store.root / SPILL).iterdir())
+        answer = run.con.execute("SELECT count(*), sum(length(s)) FROM t").fetchone()
+        assert run.con.execute("SELECT current_setting('memory_limit')").fetchone() == default
+        run.rollback()
+    assert limit == ("61.0 MiB",) and spilled  # it did spill, there
+    assert answer == (4000000, sum(i % 50 for i in range(50)) * 80000)
+    assert not (store.root / SPILL).exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["wh"]  # no ./.tmp
 
 
 def test_a_partition_is_replaced_and_the_others_kept(tmp_path: Path) -> None:

@@ -216,7 +216,7 @@ class Catalog(WarehouseBase):
     def begin(self, run_id: str) -> Transaction:
         """Start the run's transaction (inside :meth:`session`)."""
         assert self._con is not None, "begin() needs an open session()"
-        run = Transaction(self._con, run_id)
+        run = Transaction(self._con, run_id, self.root)
         if self.shared is not None:
             self._con.execute(f"UPDATE {LAKE}.{CLAIM} SET run_id = ?", [run_id])
         return run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -9,7 +10,7 @@ import duckdb
 from paperlake.config import DEFAULT_RETENTION_DAYS
 from paperlake.lake.catalog import Catalog
 from paperlake.lake.layout import LAKE, METADATA
-from paperlake.lake.transaction import one_thread
+from paperlake.lake.transaction import SPILL, one_thread
 
 ORPHAN_GRACE = "1 day"
 """On shared storage another machine's run may be writing files no snapshot lists yet, so
@@ -100,4 +101,8 @@ class Maintenance(Catalog):
             for path in self.root.glob(pattern):
                 path.unlink()
                 removed.append(path.relative_to(self.root).as_posix())
+        spill = self.root / SPILL  # what a killed run's queries spilled
+        if spill.is_dir():
+            shutil.rmtree(spill)
+            removed.append(SPILL)
         return sorted(removed)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 
-from paperlake.lake.layout import LAKE, CommitConflict
+from paperlake.lake.layout import LAKE, CommitConflict, sql_str
 
 if TYPE_CHECKING:
     import polars as pl
@@ -33,14 +34,23 @@ class Rows:
         self.frame = None
 
 
+SPILL = ".spill"
+"""The folder, inside the warehouse, where DuckDB writes what a query of a run holds beyond
+its memory limit (:meth:`Transaction.bounded`).  DuckDB creates it when it first spills and
+deletes it when the run's connection closes; a killed run's is removed by
+:meth:`~paperlake.lake.maintenance.Maintenance.recover`.  (DuckDB's own default is ``.tmp``
+in the working directory: a run never writes outside its warehouse.)"""
+
+
 class Transaction:
     """One run's writes: every batch and summary, committed together by :meth:`commit`."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, run_id: str, root: Path) -> None:
         self.con = con
         self.run_id = run_id
         self.rows: dict[str, int] = {}
         """Rows inserted per table (a replaced table or partition counts its new rows)."""
+        con.execute(f"SET temp_directory = {sql_str(str(root / SPILL))}")
         con.execute("BEGIN TRANSACTION")
 
     def scan(self, table: str) -> pl.LazyFrame:
@@ -79,6 +89,17 @@ class Transaction:
             for name, wrapped in rows.items():
                 self.con.unregister(name)
                 wrapped.release()
+
+    @contextmanager
+    def bounded(self, memory: str) -> Iterator[None]:
+        """Run the block with DuckDB's memory limited to ``memory`` (e.g. ``'256MB'``): what
+        its queries hold beyond that is spilled to the warehouse's :data:`SPILL` folder.
+        After the block the limit is DuckDB's default again (a run sets no other)."""
+        self.con.execute(f"SET memory_limit = {sql_str(memory)}")
+        try:
+            yield
+        finally:
+            self.con.execute("RESET memory_limit")
 
     def _insert(self, name: str, frame: pl.DataFrame) -> None:
         self.rows[name] = self.rows.get(name, 0) + frame.height
