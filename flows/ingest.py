@@ -12,7 +12,10 @@ reporting are ``flows/report.py``, the scheduled deployment ``flows/deploy.py``.
 
 from __future__ import annotations
 
+import gc
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from uuid import uuid4
@@ -29,7 +32,7 @@ from paperlake.config import (
     DEFAULT_RETENTION_DAYS,
     warehouse_root,
 )
-from paperlake.discover import chunks
+from paperlake.discover import Discovery, chunks
 from paperlake.flows.report import QuarantineError, RunSummary, report
 from paperlake.flows.tasks import (
     archive_chunk,
@@ -48,7 +51,7 @@ from paperlake.lake import CommitConflict, Transaction, Warehouse
 from paperlake.publish import SUMMARIZED, summarized
 from paperlake.schemas.tables import PUBLISHED
 from paperlake.topics import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy
-from paperlake.transform import Batch, Reconciler
+from paperlake.transform import Batch, Known, Reconciler
 
 __all__ = ["QuarantineError", "RunSummary", "ingest", "replay", "retopic"]
 
@@ -106,23 +109,7 @@ def _ingest_once(
         run = store.begin(summary.run_id)
         found = find_inputs(paths, as_is(known), store)
         summary.found(found)
-        groups = chunks(found.candidates, batch_size, BATCH_BYTES)
-        groups = groups or ([[]] if found.unreadable else [])  # unreadable ones get reported
-        reconciler = Reconciler()
-        new: dict[str, list[pl.DataFrame]] = {name: [] for name in SUMMARIZED}
-        pending: deque[PrefectFuture[Batch]] = deque()
-        for number, candidates in enumerate(groups):
-            raws, unreadable = archive_chunk(store, as_is(candidates), captured_on)
-            unreadable = [*found.unreadable, *unreadable] if number == 0 else unreadable
-            chunk = (as_is(raws), as_is(unreadable), as_is(known), as_is(tagger))
-            if len(groups) == 1:  # a daily run: nothing to overlap, so no hop to the runner
-                batch = transform_chunk(*chunk, summary.run_id, summary.now)
-                _write(run, reconciler.add(batch), summary, new, 1)
-                break
-            pending.append(transform_chunk.submit(*chunk, summary.run_id, summary.now))
-            while pending and (len(pending) >= CHUNKS_IN_FLIGHT or number == len(groups) - 1):
-                batch = reconciler.add(pending.popleft().result())
-                _write(run, batch, summary, new, len(groups))
+        new = _write_chunks(store, run, found, (known, tagger), summary, captured_on, batch_size)
         _publish(store, run, new, summary, retention_days)
     report(summary, store)
     return summary
@@ -191,6 +178,60 @@ def _start(
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid4().hex[:8]}-{kind}"
     summary = RunSummary(run_id, store.location, rows={name: 0 for name in PUBLISHED})
     return store, summary, load_taxonomy(Path(taxonomy or DEFAULT_TAXONOMY))
+
+
+def _write_chunks(
+    store: Warehouse,
+    run: Transaction,
+    found: Discovery,
+    context: tuple[Known, Taxonomy],
+    summary: RunSummary,
+    captured_on: date | None,
+    batch_size: int,
+) -> dict[str, list[pl.DataFrame]]:
+    """Archive, transform and write every chunk of ``found`` (``CHUNKS_IN_FLIGHT``
+    transformed at once); returns what the summaries need of the written batches.  A
+    function of its own so that the last chunk's inputs and batch are freed before the
+    summaries run.
+
+    In a backfill, Python's cyclic garbage is collected after each chunk's write: a
+    finished chunk's task run leaves its batch in reference cycles, and polars frames are
+    too few Python objects to trigger the collector, so the batches piled up until the
+    summaries (see :func:`_collecting`)."""
+    known, tagger = context
+    groups = chunks(found.candidates, batch_size, BATCH_BYTES)
+    groups = groups or ([[]] if found.unreadable else [])  # unreadable ones get reported
+    reconciler = Reconciler()
+    new: dict[str, list[pl.DataFrame]] = {name: [] for name in SUMMARIZED}
+    pending: deque[PrefectFuture[Batch]] = deque()
+    with _collecting():
+        for number, candidates in enumerate(groups):
+            raws, unreadable = archive_chunk(store, as_is(candidates), captured_on)
+            unreadable = [*found.unreadable, *unreadable] if number == 0 else unreadable
+            chunk = (as_is(raws), as_is(unreadable), as_is(known), as_is(tagger))
+            if len(groups) == 1:  # a daily run: nothing to overlap, so no hop to the runner
+                batch = transform_chunk(*chunk, summary.run_id, summary.now)
+                _write(run, reconciler.add(batch), summary, new, 1)
+                break
+            pending.append(transform_chunk.submit(*chunk, summary.run_id, summary.now))
+            while pending and (len(pending) >= CHUNKS_IN_FLIGHT or number == len(groups) - 1):
+                batch = reconciler.add(pending.popleft().result())
+                _write(run, batch, summary, new, len(groups))
+                gc.collect()
+    return new
+
+
+@contextmanager
+def _collecting() -> Iterator[None]:
+    """Run the block with the objects that exist now frozen (``gc.freeze``): a collection
+    in it scans only the objects made since, not the ~370,000 of the imports and Prefect's
+    server (a full collection: 0.15 s of CPU, 3.3 s over a 10-year backfill's 21 chunks).
+    Unfrozen after, so they are collected as before."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _write(
