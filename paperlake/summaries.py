@@ -48,11 +48,14 @@ so the cut is by rows, not by a number of months: 60,000 listings are 3 years of
 10-year backfill (4 reads instead of 10: the stage's 1.9 s of CPU became 1.4 s, side by
 side in ``bench.worker profile``, its peak unchanged) and, as before, one year of the
 30-year one."""
-TITLE_SLICE_BYTES = 4 * 1024 * 1024
+TITLE_SLICE_BYTES = 2 * 1024 * 1024
 """Title-key bytes of papers whose ``title_words`` and ``title_pairs`` are computed at a time
-(~60k synthetic papers): a slice's queries, not the backfill's length, set their memory (30
-years, 250k papers: +421 MB for the words and +527 MB for the pairs above the summaries'
-start, against +1,442 MB for both in one pass)."""
+(~30k synthetic papers): a slice's queries, not the backfill's length, set their memory.
+The words' query holds ~70 MiB a MiB of titles outside DuckDB's memory limit (mostly its
+window and sort over the slice's words): at 30 years (250k papers) the stage alone peaked
++441 MiB with 4 MiB slices, +272 with 2 MiB, +139 with 1 MiB, for 10.6, 11.5 and 13.3 s of CPU
+(``python -m bench.title_words``); 2 MiB took the 30-year backfill's peak from 1,051 to
+937 MiB (``bench.worker backfill``)."""
 TITLE_KEYS_MEMORY = "256MB"
 """DuckDB's memory limit while the one-pass ``title_keys`` query runs (the rest spills to
 the warehouse: :meth:`~paperlake.lake.transaction.Transaction.bounded`)."""
