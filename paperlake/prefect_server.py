@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -24,6 +25,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -54,12 +56,33 @@ class ServerFailed(RuntimeError):
     """The temporary server exited, or did not answer within its start-up timeout."""
 
 
+LOWEST_PORT = 20000
+"""Ports :func:`free_port` picks start here (above the usual fixed service ports)."""
+_EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_PICK = random.SystemRandom()  # never the global ``random``: its state is the caller's
+
+
 def free_port() -> int:
     """A loopback port nothing listens on now (the one place paperlake, its tests and its
-    benchmarks pick one)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    benchmarks pick one), below the kernel's ephemeral range where it has one.
+
+    A port from ``bind(0)`` is an ephemeral one, which any outgoing connection may take
+    between the pick and the server's own bind: a ``weed mini`` starting on such ports once
+    died with "bind: address already in use" because its own components' connections had
+    taken one of its listener ports."""
+    try:
+        highest = int(_EPHEMERAL.read_text().split()[0]) - 1
+    except (OSError, ValueError, IndexError):
+        highest = 0  # no such range known (not Linux): an ephemeral port it is
+    for _ in range(200):
+        port = _PICK.randint(LOWEST_PORT, highest) if highest > LOWEST_PORT else 0
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # taken: pick again
+            return int(probe.getsockname()[1])
+    raise OSError(f"no free loopback port found between {LOWEST_PORT} and {highest}")
 
 
 class TemporaryServer:

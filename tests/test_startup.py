@@ -146,3 +146,14 @@ def test_a_temporary_server_late_to_answer_exits_69(tmp_path: Path) -> None:
     assert "temporary server did not answer within 1 s" in run.stderr
     assert not (tmp_path / "wh").exists(), "a run started without its server"
     assert _processes_with(home) == [], "the temporary server outlived the command"
+
+
+def test_free_ports_are_outside_the_ephemeral_range() -> None:
+    """Every server paperlake, its tests and benchmarks start listens on a port of
+    :func:`free_port`: never one an outgoing connection may be given meanwhile."""
+    from paperlake.prefect_server import LOWEST_PORT, free_port
+
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = {free_port() for _ in range(50)}
+    assert all(LOWEST_PORT <= port < low for port in ports), sorted(ports)
+    assert len(ports) > 40  # picked at random, not one port again and again
