@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import shutil
 from datetime import UTC, date, datetime
@@ -248,3 +249,4 @@ def test_one_dump_per_chunk_publishes_what_one_chunk_does(landing: Path, tmp_pat
     assert snapshot(tmp_path / "split") == snapshot(tmp_path / "whole")
     assert (split.dumps_loaded, split.skipped_duplicate) == (whole.dumps_loaded, 3) == (2, 3)
     assert split.rows == whole.rows
+    assert gc.get_freeze_count() == 0  # the chunks' collections unfroze what they froze
