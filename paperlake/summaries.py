@@ -21,8 +21,9 @@ transaction (so from the lake as the run leaves it), and only for what the run c
   or tokenizes the other titles.  The keys are found once (``title_keys.sql``), the pairs
   a slice of new papers at a time (``title_pairs.sql``).
 
-``title_words`` and ``title_pairs`` are computed :data:`TITLE_SLICE_BYTES` of titles at a
-time, so a backfill's summaries take the memory of a slice, not of all its papers.
+``title_words`` and ``title_pairs`` are computed :data:`TITLE_SLICE_BYTES` and
+:data:`PAIR_SLICE_BYTES` of titles at a time, so a backfill's summaries take the memory of a
+slice, not of all its papers.
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ window and sort over the slice's words): at 30 years (250k papers) the stage alo
 +441 MiB with 4 MiB slices, +272 with 2 MiB, +139 with 1 MiB, for 10.6, 11.5 and 13.3 s of CPU
 (``python -m bench.title_words``); 2 MiB took the 30-year backfill's peak from 1,051 to
 937 MiB (``bench.worker backfill``)."""
+PAIR_SLICE_BYTES = 8 * 1024 * 1024
+"""Title-key bytes of new papers whose ``title_pairs`` are found at a time.  A slice's pairs
+query holds far less than the words' one, and each reads the whole ``title_keys`` table
+(spilled to disk at 30 years): 2 MiB slices cost the 30-year backfill 113.7 s of CPU, 8 MiB
+ones 107.1 s, peak RSS 955 and 951 MiB (``bench.worker backfill``, back to back)."""
 TITLE_KEYS_MEMORY = "256MB"
 """DuckDB's memory limit while the one-pass ``title_keys`` query runs (the rest spills to
 the warehouse: :meth:`~paperlake.lake.transaction.Transaction.bounded`)."""
@@ -252,10 +258,11 @@ def summarize(run: Transaction, new: dict[str, pl.DataFrame]) -> Iterator[tuple[
     (table, rows) parts to write in order: ``keyphrase_daily`` the months of
     :data:`KEYPHRASE_LISTINGS` listings at a time, ``topic_daily`` (its months at once), then
     ``title_words`` and ``title_pairs`` a slice of papers at a time
-    (:data:`TITLE_SLICE_BYTES`).  Words first, slices in paper_id order: each slice counts the
-    words stored before it, so a word keeps the same first titles as in one pass.  Then
-    pairs, once every word is stored: each slice's blocks are those of one pass, and a pair
-    of two new papers, found by the slices of both, is kept by the first."""
+    (:data:`TITLE_SLICE_BYTES`, :data:`PAIR_SLICE_BYTES`).  Words first, slices in paper_id
+    order: each slice counts the words stored before it, so a word keeps the same first
+    titles as in one pass.  Then pairs, once every word is stored: each slice's blocks are
+    those of one pass, and a pair of two new papers, found by the slices of both, is kept by
+    the first."""
     listings = new.get("listings", pl.DataFrame(schema={"listed_on": pl.Date}))
     parts = month_parts(listings, KEYPHRASE_LISTINGS)
     for in_part in parts:
@@ -270,7 +277,7 @@ def summarize(run: Transaction, new: dict[str, pl.DataFrame]) -> Iterator[tuple[
         return
     done = pl.Series("paper_id", [], pl.String)
     with title_keys(run, papers, pl.DataFrame(schema=_WORDS)):
-        for part in title_slices(papers, TITLE_SLICE_BYTES):
+        for part in title_slices(papers, PAIR_SLICE_BYTES):
             pairs = _paired(run, part)
             yield "title_pairs", pairs.filter(~_either_in(done))
             done.append(part["paper_id"])

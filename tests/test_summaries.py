@@ -224,6 +224,7 @@ def test_title_summaries_in_slices_equal_one_pass(
     tables: list[dict[str, pl.DataFrame]] = []
     for limit in (1 << 30, 1500):
         monkeypatch.setattr(summaries, "TITLE_SLICE_BYTES", limit)
+        monkeypatch.setattr(summaries, "PAIR_SLICE_BYTES", limit)
         store = Warehouse(tmp_path / str(limit))
         with store.session():
             for number, papers in enumerate(runs):
