@@ -50,13 +50,13 @@ so the cut is by rows, not by a number of months: 60,000 listings are 3 years of
 side in ``bench.worker profile``, its peak unchanged) and, as before, one year of the
 30-year one."""
 TITLE_SLICE_BYTES = 2 * 1024 * 1024
-"""Title-key bytes of papers whose ``title_words`` and ``title_pairs`` are computed at a time
-(~30k synthetic papers): a slice's queries, not the backfill's length, set their memory.
-The words' query holds ~70 MiB a MiB of titles outside DuckDB's memory limit (mostly its
-window and sort over the slice's words): at 30 years (250k papers) the stage alone peaked
-+441 MiB with 4 MiB slices, +272 with 2 MiB, +139 with 1 MiB, for 10.6, 11.5 and 13.3 s of CPU
-(``python -m bench.title_words``); 2 MiB took the 30-year backfill's peak from 1,051 to
-937 MiB (``bench.worker backfill``)."""
+"""Title-key bytes of papers whose ``title_words`` are computed at a time (~30k synthetic papers;
+``title_pairs``: :data:`PAIR_SLICE_BYTES`): a slice's queries, not the backfill's length, set
+their memory. The words' query holds ~70 MiB a MiB of titles outside DuckDB's memory limit
+(mostly its window and sort over the slice's words): at 30 years (250k papers) the stage alone
+peaked +441 MiB with 4 MiB slices, +272 with 2 MiB, +139 with 1 MiB, for 10.6, 11.5 and 13.3 s of
+CPU (``python -m bench.title_words``); 2 MiB took the 30-year backfill's peak from 1,051 to 937
+MiB (``bench.worker backfill``)."""
 PAIR_SLICE_BYTES = 8 * 1024 * 1024
 """Title-key bytes of new papers whose ``title_pairs`` are found at a time.  A slice's pairs
 query holds far less than the words' one, and each reads the whole ``title_keys`` table
@@ -218,14 +218,7 @@ def month_parts(listings: pl.DataFrame, limit: int) -> list[list[date]]:
     each ``limit`` rows; no part if there are none."""
     month = pl.col("listed_on").dt.truncate("1mo")
     counts = listings.group_by(month).len().sort("listed_on")
-    size = counts["len"]
-    part = (size.cum_sum() - size) // limit
-    return [
-        months["listed_on"].to_list()
-        for months in counts.with_columns(part.alias("part")).partition_by(
-            "part", maintain_order=True
-        )
-    ]
+    return [months["listed_on"].to_list() for months in _cut(counts, counts["len"], limit)]
 
 
 def title_slices(papers: pl.DataFrame, limit: int) -> list[pl.DataFrame]:
@@ -234,10 +227,15 @@ def title_slices(papers: pl.DataFrame, limit: int) -> list[pl.DataFrame]:
     if not papers.height:
         return [papers]
     ordered = papers.sort("paper_id")
-    size = ordered["title_key"].str.len_bytes()
+    return _cut(ordered, ordered["title_key"].str.len_bytes(), limit)
+
+
+def _cut(ordered: pl.DataFrame, size: pl.Series, limit: int) -> list[pl.DataFrame]:
+    """``ordered`` cut, in order, where the running total of its rows' ``size`` passes each
+    ``limit``; no part if it has no rows."""
     part = (size.cum_sum() - size) // limit
-    return ordered.with_columns(part.alias("slice")).partition_by(
-        "slice", maintain_order=True, include_key=False
+    return ordered.with_columns(part.alias("part")).partition_by(
+        "part", maintain_order=True, include_key=False
     )
 
 
