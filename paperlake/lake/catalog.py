@@ -38,14 +38,15 @@ hold for compaction's rewrites and every client of a shared lake; :meth:`Catalog
 sets them on a lake's first run and on the next run of a lake made before them.
 
 Measured with ``python -m bench.write`` (a 10-year backfill's batches appended to a new lake
-per setting, side by side) and one-thread CPU of the views: the write stage's CPU is DuckDB's
-Parquet encoding of the string columns (their dictionaries) and the Arrow scan, not the
-codec: no codec, level, row group size or format version moved the whole stage beyond the
-noise (4.6 +- 0.3 s).  ``papers`` is the exception: its abstracts (130 MB) compress to 21 MB
-with zstd level 1 against 75 MB with snappy, for less CPU to write (0.53 s against 0.70) and
-to read (the ``papers`` view: 276 ms against 418).  zstd everywhere would halve the lake
-(83 MB against 164) but made the search 13% slower (``paper_terms``), the small files of
-``topic_daily`` 2x slower to read, and compaction dearer; level 3 cost +1 s of write CPU."""
+per setting, side by side) and the views' CPU on one thread: the write stage's CPU is
+DuckDB's Parquet encoding of the string columns (their dictionaries), the Arrow scan and a
+fixed ~4 ms per INSERT, not the codec.  No codec or row group size lowered the whole stage
+beyond the noise (~5 s +- 0.4); format 2 and zstd level 3 raised it (+0.8 s, +1 s).
+``papers`` is the exception: its abstracts (130 MB) take 21 MB with zstd level 1 against 75
+MB with snappy, for less CPU to write (0.63-0.70 s against 0.86) and to read (the ``papers``
+view: 300 ms against 456).  zstd everywhere would halve the lake (83 MB against 164) but
+made the search 13% slower (``paper_terms``), ``topic_daily``'s small files 2x slower to
+read, and compaction dearer (its files fall under ``SMALL_FILE_BYTES`` and are merged)."""
 
 
 class Catalog(WarehouseBase):
@@ -110,11 +111,11 @@ class Catalog(WarehouseBase):
                 for attempt in range(1, _ENSURE_ATTEMPTS + 1):
                     try:
                         self._ensure_tables(con)
+                        self._ensure_options(con)
                         break
                     except duckdb.TransactionException:  # a failed COMMIT ends the transaction
                         if attempt == _ENSURE_ATTEMPTS:
                             raise
-                self._ensure_options(con)
         except duckdb.Error as exc:
             con.close()
             if "Could not set lock" in str(exc):  # another process writes it
