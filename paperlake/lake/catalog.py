@@ -108,14 +108,14 @@ class Catalog(WarehouseBase):
                         raise
                     time.sleep(0.1)
             if not read_only:
-                for attempt in range(1, _ENSURE_ATTEMPTS + 1):
-                    try:
-                        self._ensure_tables(con)
-                        self._ensure_options(con)
-                        break
-                    except duckdb.TransactionException:  # a failed COMMIT ends the transaction
-                        if attempt == _ENSURE_ATTEMPTS:
-                            raise
+                for ensure in (self._ensure_tables, self._ensure_options):
+                    for attempt in range(1, _ENSURE_ATTEMPTS + 1):
+                        try:
+                            ensure(con)
+                            break
+                        except duckdb.TransactionException:  # a failed COMMIT ends it
+                            if attempt == _ENSURE_ATTEMPTS:
+                                raise
         except duckdb.Error as exc:
             con.close()
             if "Could not set lock" in str(exc):  # another process writes it
@@ -145,7 +145,9 @@ class Catalog(WarehouseBase):
 
     @staticmethod
     def _ensure_options(con: duckdb.DuckDBPyConnection) -> None:
-        """Set the :data:`PARQUET_OPTIONS` a lake lacks (none, once set: one catalog read)."""
+        """Set the :data:`PARQUET_OPTIONS` the lake lacks: on its first run, after the tables
+        exist (DuckLake sets none on a table its transaction creates), and on the next run
+        of a lake made before them; otherwise one catalog read."""
         current = {
             (table, option): value
             for table, option, value in con.execute(
