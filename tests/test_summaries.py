@@ -13,7 +13,14 @@ from paperlake import summaries
 from paperlake.lake import LAKE, Warehouse
 from paperlake.normalize import paper_id, title_key
 from paperlake.publish import write_summaries
-from paperlake.summaries import MAX_BLOCK, month_parts, title_pairs, title_slices, title_words
+from paperlake.summaries import (
+    MAX_BLOCK,
+    first_titles,
+    month_parts,
+    title_pairs,
+    title_slices,
+    title_words,
+)
 from paperlake.views import ensure_database
 from tests.conftest import query
 from tests.dumps import abstract, dump_bytes, with_typo
@@ -201,6 +208,25 @@ def test_stored_title_words_pair_as_counting_every_title_again(tmp_path: Path) -
         stored = store.scan("title_words").collect()
     assert found > 20  # the near-copies were paired
     assert stored.group_by("word").len()["len"].max() == MAX_BLOCK + 1  # capped
+
+
+def test_first_titles_keep_each_words_first_by_paper_id_counting_stored_ones() -> None:
+    """A word keeps its first titles by paper_id, as many as fill ``keep`` with those
+    stored before (none once it is full); the rows come out in (word, paper_id) order."""
+    rng = random.Random(5)
+    rows = [
+        (word, f"{n:04d}", word.startswith("^")) for word in ("b", "^a", "c", "d") for n in range(9)
+    ]
+    rng.shuffle(rows)
+    words = pl.DataFrame(rows, schema=["word", "paper_id", "is_end"], orient="row")
+    stored = pl.DataFrame({"word": ["b", "c", "d", "z"], "n_stored": [2, 4, 7, 1]})
+    kept = first_titles(words, stored, 5)
+    assert kept.rows() == [
+        *[("^a", f"{n:04d}", True) for n in range(5)],
+        *[("b", f"{n:04d}", False) for n in range(3)],
+        ("c", "0000", False),
+    ]
+    assert first_titles(words.clear(), stored, 5).is_empty()
 
 
 def _papers(titles: list[str]) -> pl.DataFrame:
