@@ -162,7 +162,7 @@ def papers_to_index(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
 def title_words(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
     """The ``title_words`` rows for ``papers``, none of them indexed yet (the words of the
     papers before them in paper_id order already stored: see :func:`summarize`).  DuckDB
-    splits the titles (``title_words.sql``) and counts the stored titles of their words;
+    splits the titles and counts each word's stored titles (``title_words.sql``);
     :func:`first_titles` keeps each word's first ones."""
     if not papers.height:
         return pl.DataFrame(schema=_WORDS)
@@ -170,34 +170,20 @@ def title_words(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
     titles += " WHERE paper_id IN (FROM new_papers))"
     with run.registered(new_papers=papers.select("paper_id")):
         sql = _summary_sql(TITLE_WORDS_SQL).replace("titles_to_index", titles)
-        words = pl.DataFrame(run.con.sql(sql)).cast(_WORDS)  # type: ignore[arg-type]
-    with run.registered(words_to_count=words.select("word")):
-        stored = pl.DataFrame(run.con.sql(_STORED_COUNTS))
-    return first_titles(words, stored.cast(_STORED), MAX_BLOCK + 1)  # type: ignore[arg-type]
+        words = pl.DataFrame(run.con.sql(sql))
+    return first_titles(words, MAX_BLOCK + 1).cast(_WORDS)  # type: ignore[arg-type]
 
 
-_STORED_COUNTS = (
-    f"SELECT word, count(*) AS n_stored FROM {LAKE}.title_words"
-    " WHERE word IN (SELECT word FROM words_to_count) GROUP BY word"
-)
-"""How many titles the lake's ``title_words`` holds of each word in ``words_to_count``."""
-
-
-def first_titles(words: pl.DataFrame, stored: pl.DataFrame, keep: int) -> pl.DataFrame:
-    """Of ``words`` (word, paper_id, is_end), each word's first titles by paper_id, as many
-    as make ``keep`` with those already stored (``stored``: word, n_stored; a word not in
-    it has none), in (word, paper_id) order.  One sort; a title's rank in its word is its
+def first_titles(words: pl.DataFrame, keep: int) -> pl.DataFrame:
+    """Of ``words`` (word, paper_id, is_end, n_stored: how many titles of the word are
+    stored already), each word's first titles by paper_id, as many as make ``keep`` with
+    the stored ones, in (word, paper_id) order.  One sort; a title's rank in its word is its
     distance to the word's first row."""
     index = pl.int_range(pl.len(), dtype=pl.Int64)
     first_row = pl.when(pl.col("word").ne_missing(pl.col("word").shift(1))).then(index)
     nth = index - first_row.forward_fill()
     return (
-        words.sort("word", "paper_id")
-        .with_columns(nth.alias("nth"))
-        .filter(pl.col("nth") < keep)
-        .join(stored, on="word", how="left", maintain_order="left")
-        .filter(pl.col("nth") + pl.col("n_stored").fill_null(0) < keep)
-        .select(list(_WORDS))
+        words.sort("word", "paper_id").filter(nth + pl.col("n_stored") < keep).select(list(_WORDS))
     )
 
 
@@ -277,7 +263,6 @@ _TOPIC_DAILY = {
     "month": pl.Date,
 }
 _WORDS = {"word": pl.String, "paper_id": pl.String, "is_end": pl.Boolean}
-_STORED = {"word": pl.String, "n_stored": pl.Int64}
 _PAIRS = {"paper_id_a": pl.String, "paper_id_b": pl.String, "similarity": pl.Float64}
 
 

@@ -213,20 +213,17 @@ def test_stored_title_words_pair_as_counting_every_title_again(tmp_path: Path) -
 def test_first_titles_keep_each_words_first_by_paper_id_counting_stored_ones() -> None:
     """A word keeps its first titles by paper_id, as many as fill ``keep`` with those
     stored before (none once it is full); the rows come out in (word, paper_id) order."""
-    rng = random.Random(5)
-    rows = [
-        (word, f"{n:04d}", word.startswith("^")) for word in ("b", "^a", "c", "d") for n in range(9)
-    ]
-    rng.shuffle(rows)
-    words = pl.DataFrame(rows, schema=["word", "paper_id", "is_end"], orient="row")
-    stored = pl.DataFrame({"word": ["b", "c", "d", "z"], "n_stored": [2, 4, 7, 1]})
-    kept = first_titles(words, stored, 5)
+    stored = {"b": 2, "^a": 0, "c": 4, "d": 7}
+    rows = [(w, f"{n:04d}", w.startswith("^"), stored[w]) for w in stored for n in range(9)]
+    random.Random(5).shuffle(rows)
+    words = pl.DataFrame(rows, schema=["word", "paper_id", "is_end", "n_stored"], orient="row")
+    kept = first_titles(words, 5)
     assert kept.rows() == [
         *[("^a", f"{n:04d}", True) for n in range(5)],
         *[("b", f"{n:04d}", False) for n in range(3)],
         ("c", "0000", False),
     ]
-    assert first_titles(words.clear(), stored, 5).is_empty()
+    assert first_titles(words.clear(), 5).is_empty()
 
 
 def _papers(titles: list[str]) -> pl.DataFrame:
