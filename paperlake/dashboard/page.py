@@ -35,11 +35,11 @@ READ_SETTINGS = {"threads": 1, "parquet_metadata_cache": True}
 CPU than it saved wall time) and reads each Parquet file's footer once, not once per query
 (``python -m bench.backfill``'s new-day profile, stage ``dashboard``)."""
 
-PAGE_THREADS = 2
+PAGE_THREADS = min(2, os.cpu_count() or 1)
 """Sections drawn at once, each query on its own thread (:class:`Views` gives each thread a
-cursor; DuckDB releases the GIL while a query runs): with a core free, two independent
-queries in parallel cut a 10-year page's wall time by ~30% for ~10% more CPU; with no core
-free, the wall time stays the same (``python -m bench.draw``)."""
+cursor; DuckDB releases the GIL while a query runs).  With a core free, two at once cut a
+10-year page's wall time by ~30% for 5-15% more CPU; on a machine whose cores are all busy
+they save nothing (``python -m bench.draw``, side by side)."""
 
 
 @dataclass(frozen=True, slots=True)
