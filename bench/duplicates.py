@@ -103,7 +103,9 @@ Pairs = set[tuple[str, str]]
 
 def after_build() -> list[str]:
     """This tree's full build: every title indexed into an empty title_words, keyed, then
-    paired."""
+    paired.  Every word of every title is kept (a run keeps a word's first ``MAX_BLOCK + 1``
+    titles, ``paperlake.summaries.first_titles``): the keys, hence the pairs, are the same,
+    since a word more titles share cannot block."""
     words = TITLE_WORDS_SQL.read_text().replace("titles_to_index", "every_paper")
     return [
         "create table stored_words (word varchar, paper_id varchar, is_end boolean)",

@@ -1,8 +1,9 @@
 """The flows: the one place where the pipeline's stages are wired together.
 
     lock -> open (recover, what the warehouse knows) -> discover
-         -> per chunk: archive -> transform (submitted: CHUNKS_IN_FLIGHT chunks at once on
-            the task runner; a run of one chunk transforms it in the flow's thread)
+         -> per chunk: archive (the next chunk's on a thread of its own) -> transform
+            (submitted: CHUNKS_IN_FLIGHT chunks at once on the task runner; a run of one
+            chunk archives and transforms it in the flow's thread)
          -> reconcile, in chunk order -> write -> summaries -> commit (one DuckLake
             transaction) -> maintain -> views -> dashboard -> report
 
@@ -14,8 +15,8 @@ from __future__ import annotations
 
 import gc
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Generator, Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from uuid import uuid4
@@ -23,7 +24,9 @@ from uuid import uuid4
 import polars as pl
 from prefect import flow, get_run_logger
 from prefect.futures import PrefectFuture
+from prefect.task_runners import ThreadPoolTaskRunner
 
+from paperlake.archive import Archived
 from paperlake.config import (
     BATCH_BYTES,
     BATCH_SIZE,
@@ -32,7 +35,7 @@ from paperlake.config import (
     DEFAULT_RETENTION_DAYS,
     warehouse_root,
 )
-from paperlake.discover import Discovery, chunks
+from paperlake.discover import Candidate, Discovery, chunks
 from paperlake.flows.report import QuarantineError, RunSummary, report
 from paperlake.flows.tasks import (
     archive_chunk,
@@ -189,10 +192,10 @@ def _write_chunks(
     captured_on: date | None,
     batch_size: int,
 ) -> dict[str, list[pl.DataFrame]]:
-    """Archive, transform and write every chunk of ``found`` (``CHUNKS_IN_FLIGHT``
-    transformed at once); returns what the summaries need of the written batches.  A
-    function of its own so that the last chunk's inputs and batch are freed before the
-    summaries run.
+    """Archive, transform and write every chunk of ``found`` (the next one archived while
+    ``CHUNKS_IN_FLIGHT`` are transformed: :func:`_archived`); returns what the summaries
+    need of the written batches.  A function of its own so that the last chunk's inputs
+    and batch are freed before the summaries run.
 
     In a backfill, Python's cyclic garbage is collected after each chunk's write: a
     finished chunk's task run leaves its batch in reference cycles, and polars frames are
@@ -203,22 +206,48 @@ def _write_chunks(
     groups = groups or ([[]] if found.unreadable else [])  # unreadable ones get reported
     reconciler = Reconciler()
     new: dict[str, list[pl.DataFrame]] = {name: [] for name in SUMMARIZED}
+    if not groups:
+        return new
+    if len(groups) == 1:  # a daily run: nothing to overlap, so no hop to another thread
+        raws, unreadable = archive_chunk(store, as_is(groups[0]), captured_on)
+        chunk = (as_is(raws), as_is([*found.unreadable, *unreadable]), as_is(known), as_is(tagger))
+        batch = transform_chunk(*chunk, summary.run_id, summary.now)
+        _write(run, reconciler.add(batch), summary, new, 1)
+        return new
     pending: deque[PrefectFuture[Batch]] = deque()
-    with _collecting():
-        for number, candidates in enumerate(groups):
-            raws, unreadable = archive_chunk(store, as_is(candidates), captured_on)
+    with _collecting(), closing(_archived(store, groups, captured_on)) as archived:
+        for number, (raws, unreadable) in enumerate(archived):
             unreadable = [*found.unreadable, *unreadable] if number == 0 else unreadable
             chunk = (as_is(raws), as_is(unreadable), as_is(known), as_is(tagger))
-            if len(groups) == 1:  # a daily run: nothing to overlap, so no hop to the runner
-                batch = transform_chunk(*chunk, summary.run_id, summary.now)
-                _write(run, reconciler.add(batch), summary, new, 1)
-                break
             pending.append(transform_chunk.submit(*chunk, summary.run_id, summary.now))
             while pending and (len(pending) >= CHUNKS_IN_FLIGHT or number == len(groups) - 1):
                 batch = reconciler.add(pending.popleft().result())
                 _write(run, batch, summary, new, len(groups))
                 gc.collect()
     return new
+
+
+def _archived(
+    store: Warehouse, groups: list[list[Candidate]], captured_on: date | None
+) -> Generator[Archived]:
+    """Each chunk of ``groups`` archived, in order, the next one on a thread of its own
+    while the caller transforms and writes: the flow's thread no longer archives between
+    two writes (a transform waited for it).  One archive at a time, as in the flow's
+    thread (``archive_chunk`` keeps a chunk's pending files on the warehouse); closed
+    early (a failed write), it waits for the one running before the run ends."""
+    runner: ThreadPoolTaskRunner[Archived] = ThreadPoolTaskRunner(max_workers=1)
+    with runner as archiver:
+
+        def submit(candidates: list[Candidate]) -> PrefectFuture[Archived]:
+            arguments = {"warehouse": store, "candidates": as_is(candidates)}
+            return archiver.submit(archive_chunk, {**arguments, "captured_on": captured_on})
+
+        upcoming = submit(groups[0])
+        for following in groups[1:]:
+            done = upcoming.result()
+            upcoming = submit(following)
+            yield done
+        yield upcoming.result()
 
 
 @contextmanager

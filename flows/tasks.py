@@ -58,7 +58,7 @@ def find_inputs(paths: list[str], known: Known, warehouse: Warehouse) -> Discove
 @task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def archive_chunk(
     warehouse: Warehouse, candidates: list[Candidate], captured_on: date | None
-) -> tuple[list[archive.RawDump], list[Unreadable]]:
+) -> archive.Archived:
     return archive.archive_inputs(warehouse, candidates, captured_on)
 
 

@@ -40,6 +40,10 @@ class RawDump:
     captured_on_source: CaptureSource
 
 
+Archived = tuple[list[RawDump], list[Unreadable]]
+"""A chunk's inputs once archived: its dumps, and the inputs that could not be read."""
+
+
 def landing_name(shown: str) -> str:
     """The file a :func:`display_path` name stands for, if it still exists; else ``shown``."""
     raw = re.sub(rb"\\x([0-9a-f]{2})", lambda m: bytes([int(m[1], 16)]), shown.encode())
@@ -58,7 +62,7 @@ def capture_date(candidate: Candidate, override: date | None) -> tuple[date, Cap
 
 def archive_inputs(
     warehouse: Warehouse, candidates: list[Candidate], captured_on: date | None
-) -> tuple[list[RawDump], list[Unreadable]]:
+) -> Archived:
     """Archive a chunk of inputs, made durable together; a file whose read fails is
     reported as unreadable (quarantined by the transform) and the rest go on."""
     raws: list[RawDump] = []

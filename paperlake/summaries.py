@@ -51,12 +51,13 @@ side in ``bench.worker profile``, its peak unchanged) and, as before, one year o
 30-year one."""
 TITLE_SLICE_BYTES = 2 * 1024 * 1024
 """Title-key bytes of papers whose ``title_words`` are computed at a time (~30k synthetic papers;
-``title_pairs``: :data:`PAIR_SLICE_BYTES`): a slice's queries, not the backfill's length, set
-their memory. The words' query holds ~70 MiB a MiB of titles outside DuckDB's memory limit
-(mostly its window and sort over the slice's words): at 30 years (250k papers) the stage alone
-peaked +441 MiB with 4 MiB slices, +272 with 2 MiB, +139 with 1 MiB, for 10.6, 11.5 and 13.3 s of
-CPU (``python -m bench.title_words``); 2 MiB took the 30-year backfill's peak from 1,051 to 937
-MiB (``bench.worker backfill``)."""
+``title_pairs``: :data:`PAIR_SLICE_BYTES`): a slice's words, not the backfill's length, set
+the stage's memory. A slice's words (~660k rows for 2 MiB) are held outside DuckDB's memory
+limit while polars sorts them (:func:`first_titles`): at 30 years (250k papers) the stage alone
+peaks +590 MiB with 4 MiB slices, +318 with 2 MiB, +165 with 1 MiB, for 9.2, 9.4 and 11.0 s of
+CPU (``python -m bench.title_words``; with DuckDB's window: +488 / +272 / +158 MiB for 10.6,
+12.6 and 16.7 s, side by side).  2 MiB: the 30-year backfill peaked at 925 MiB
+(``bench.worker backfill``)."""
 PAIR_SLICE_BYTES = 8 * 1024 * 1024
 """Title-key bytes of new papers whose ``title_pairs`` are found at a time.  A slice's pairs
 query holds far less than the words' one, and each reads the whole ``title_keys`` table
@@ -161,15 +162,30 @@ def papers_to_index(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
 
 def title_words(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
     """The ``title_words`` rows for ``papers``, none of them indexed yet (the words of the
-    papers before them in paper_id order already stored: see :func:`summarize`)."""
+    papers before them in paper_id order already stored: see :func:`summarize`).  DuckDB
+    splits the titles and counts each word's stored titles (``title_words.sql``);
+    :func:`first_titles` keeps each word's first ones."""
     if not papers.height:
         return pl.DataFrame(schema=_WORDS)
     titles = f"(SELECT paper_id, title, title_key FROM {LAKE}.papers"
     titles += " WHERE paper_id IN (FROM new_papers))"
     with run.registered(new_papers=papers.select("paper_id")):
         sql = _summary_sql(TITLE_WORDS_SQL).replace("titles_to_index", titles)
-        words = pl.DataFrame(run.con.sql(sql, params={"max_block": MAX_BLOCK}))
-    return words.cast(_WORDS)  # type: ignore[arg-type]
+        words = pl.DataFrame(run.con.sql(sql))
+    return first_titles(words, MAX_BLOCK + 1).cast(_WORDS)  # type: ignore[arg-type]
+
+
+def first_titles(words: pl.DataFrame, keep: int) -> pl.DataFrame:
+    """Of ``words`` (word, paper_id, is_end, n_stored: how many titles of the word are
+    stored already), each word's first titles by paper_id, as many as make ``keep`` with
+    the stored ones, in (word, paper_id) order.  One sort; a title's rank in its word is its
+    distance to the word's first row."""
+    index = pl.int_range(pl.len(), dtype=pl.Int64)
+    first_row = pl.when(pl.col("word").ne_missing(pl.col("word").shift(1))).then(index)
+    nth = index - first_row.forward_fill()
+    return (
+        words.sort("word", "paper_id").filter(nth + pl.col("n_stored") < keep).select(list(_WORDS))
+    )
 
 
 @contextmanager

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from paperlake.dashboard import (
@@ -19,6 +22,7 @@ from paperlake.dashboard import (
     text,
     write_page,
 )
+from paperlake.dashboard.charts import Views
 
 
 @pytest.mark.parametrize(
@@ -88,3 +92,37 @@ def test_tables_label_their_cells_for_narrow_screens() -> None:
     assert '<td class="text" data-label="title">A paper</td>' in html
     assert '<td class="num" data-label="days on the page">3</td>' in html
     assert table(["title"], [], compact=set()) == '<p class="empty">Nothing yet.</p>'
+
+
+ASKERS = 8
+
+
+def test_a_query_asked_by_many_threads_at_once_runs_once() -> None:
+    with duckdb.connect() as con:
+        con.execute("create sequence asked")
+        with Views(con) as views, ThreadPoolExecutor(ASKERS) as pool:
+            start = threading.Barrier(ASKERS)
+
+            def ask(_: int) -> list[tuple[object, ...]]:
+                start.wait()
+                return views.execute("select nextval('asked')").fetchall()
+
+            answers = list(pool.map(ask, range(ASKERS)))
+        assert answers == [[(1,)]] * ASKERS
+        assert con.execute("select nextval('asked')").fetchall() == [(2,)]
+
+
+def test_a_failed_query_fails_every_thread_that_asked_it() -> None:
+    with duckdb.connect() as con, Views(con) as views, ThreadPoolExecutor(2) as pool:
+        start = threading.Barrier(2)
+
+        def ask(_: int) -> BaseException | None:
+            start.wait()
+            try:
+                views.execute("select * from no_such_view")
+            except duckdb.CatalogException as exc:
+                return exc
+            return None
+
+        failures = list(pool.map(ask, range(2)))
+    assert all("no_such_view" in str(failure) for failure in failures), failures

@@ -12,7 +12,7 @@ import pytest
 from paperlake.lake import LAKE, CatalogError, Warehouse, WarehouseBusy, catalog, maintenance
 from paperlake.lake.catalog import PARQUET_OPTIONS
 from paperlake.lake.maintenance import MERGE_AFTER_FILES
-from paperlake.lake.transaction import SPILL
+from paperlake.lake.transaction import SPILL, one_thread
 from paperlake.schemas.tables import PUBLISHED, KeyphraseDaily, polars_schema
 from paperlake.views import as_of_database, build_database, ensure_database
 
@@ -119,6 +119,23 @@ def test_a_bounded_query_spills_inside_the_warehouse_only(
     assert answer == (4000000, sum(i % 50 for i in range(50)) * 80000)
     assert not (store.root / SPILL).exists()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["wh"]  # no ./.tmp
+
+
+def test_a_failed_write_reports_its_own_error_not_the_setting_put_back() -> None:
+    """A write that fails aborts the transaction, which then refuses every statement, the
+    setting put back included: the write's own error is raised (an upload that failed
+    mid-run must reach the session as the I/O error it is).  A block that succeeds gets
+    its setting back."""
+    con = duckdb.connect()
+    con.execute("BEGIN TRANSACTION")
+    with pytest.raises(duckdb.ConversionException), one_thread(con):
+        con.execute("SELECT 'not a number'::INTEGER")
+    con.close()
+    con = duckdb.connect()
+    default = con.execute("SELECT current_setting('threads')").fetchone()
+    with one_thread(con):
+        assert con.execute("SELECT current_setting('threads')").fetchone() == (1,)
+    assert con.execute("SELECT current_setting('threads')").fetchone() == default != (1,)
 
 
 def test_a_partition_is_replaced_and_the_others_kept(tmp_path: Path) -> None:

@@ -168,16 +168,20 @@ def test_every_user_path_opens_the_locked_connection(root: Path) -> None:
 
 
 def test_the_dashboard_connection_has_its_settings_and_is_locked(root: Path) -> None:
+    """Its cursors too: the page's sections query through one cursor per thread."""
     with open_views(Warehouse(root).db_path) as con:
         names = ", ".join(f"'{name}'" for name in READ_SETTINGS)
-        found = dict(
-            con.execute(
-                f"select name, value from duckdb_settings() where name in ({names})"
-            ).fetchall()
-        )
-        assert found == {name: str(value).lower() for name, value in READ_SETTINGS.items()}
-        with pytest.raises(duckdb.InvalidInputException, match="locked"):
-            con.execute("SET threads = 2")
+        for reader in (con, con.cursor()):
+            found = dict(
+                reader.execute(
+                    f"select name, value from duckdb_settings() where name in ({names})"
+                ).fetchall()
+            )
+            assert found == {name: str(value).lower() for name, value in READ_SETTINGS.items()}
+            with pytest.raises(duckdb.InvalidInputException, match="locked"):
+                reader.execute("SET threads = 2")
+            with pytest.raises(duckdb.PermissionException):
+                reader.execute("select * from read_csv('/etc/hostname')")
 
 
 def test_main_schema_holds_only_the_public_interface(root: Path) -> None:

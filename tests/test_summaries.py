@@ -13,7 +13,14 @@ from paperlake import summaries
 from paperlake.lake import LAKE, Warehouse
 from paperlake.normalize import paper_id, title_key
 from paperlake.publish import write_summaries
-from paperlake.summaries import MAX_BLOCK, month_parts, title_pairs, title_slices, title_words
+from paperlake.summaries import (
+    MAX_BLOCK,
+    first_titles,
+    month_parts,
+    title_pairs,
+    title_slices,
+    title_words,
+)
 from paperlake.views import ensure_database
 from tests.conftest import query
 from tests.dumps import abstract, dump_bytes, with_typo
@@ -201,6 +208,22 @@ def test_stored_title_words_pair_as_counting_every_title_again(tmp_path: Path) -
         stored = store.scan("title_words").collect()
     assert found > 20  # the near-copies were paired
     assert stored.group_by("word").len()["len"].max() == MAX_BLOCK + 1  # capped
+
+
+def test_first_titles_keep_each_words_first_by_paper_id_counting_stored_ones() -> None:
+    """A word keeps its first titles by paper_id, as many as fill ``keep`` with those
+    stored before (none once it is full); the rows come out in (word, paper_id) order."""
+    stored = {"b": 2, "^a": 0, "c": 4, "d": 7}
+    rows = [(w, f"{n:04d}", w.startswith("^"), stored[w]) for w in stored for n in range(9)]
+    random.Random(5).shuffle(rows)
+    words = pl.DataFrame(rows, schema=["word", "paper_id", "is_end", "n_stored"], orient="row")
+    kept = first_titles(words, 5)
+    assert kept.rows() == [
+        *[("^a", f"{n:04d}", True) for n in range(5)],
+        *[("b", f"{n:04d}", False) for n in range(3)],
+        ("c", "0000", False),
+    ]
+    assert first_titles(words.clear(), 5).is_empty()
 
 
 def _papers(titles: list[str]) -> pl.DataFrame:

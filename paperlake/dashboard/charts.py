@@ -4,6 +4,8 @@ validates every spec against Altair's Vega-Lite schema instead)."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future
 from datetime import date
 from typing import Any
 
@@ -36,18 +38,56 @@ class Answer:
 
 class Views:
     """The page's read-only connection to the views: each distinct query (its SQL and
-    parameters) runs once per drawing, however many sections and headline figures ask it."""
+    parameters) runs once per drawing, however many sections and headline figures ask it.
+
+    Sections may draw in several threads at once: each thread queries through its own cursor
+    of the connection (same database, settings and lock-down; DuckDB releases the GIL while
+    a query runs), and a thread asking a query another thread is running waits for its
+    answer.  :meth:`close` closes the cursors (closing the connection also does)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self._con = con
-        self._answers: dict[str, Answer] = {}
+        self._lock = threading.Lock()
+        self._answers: dict[str, Future[Answer]] = {}
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
 
     def execute(self, sql: str, params: Params = None) -> Answer:
         key = f"{sql}\0{params!r}"
-        if key not in self._answers:
-            cursor = self._con.execute(sql, params)
-            self._answers[key] = Answer(cursor.description or [], cursor.fetchall())
-        return self._answers[key]
+        with self._lock:
+            answer = self._answers.get(key)
+            asked_first = answer is None
+            if answer is None:
+                answer = self._answers[key] = Future()
+        if asked_first:
+            try:
+                cursor = self._cursor().execute(sql, params)
+                answer.set_result(Answer(cursor.description or [], cursor.fetchall()))
+            except BaseException as exc:  # every thread waiting for it gets the error too
+                answer.set_exception(exc)
+                raise
+        return answer.result()
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """The calling thread's cursor, opened on its first query."""
+        cursor: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._local.cursor = self._con.cursor()
+            with self._lock:
+                self._cursors.append(cursor)
+        return cursor
+
+    def close(self) -> None:
+        with self._lock:
+            for cursor in self._cursors:
+                cursor.close()
+            self._cursors.clear()
+
+    def __enter__(self) -> Views:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def records(con: Views, sql: str, params: Params = None) -> list[dict[str, Any]]:

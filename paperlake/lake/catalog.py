@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import duckdb
 
@@ -27,7 +27,8 @@ from paperlake.lake.layout import (
 from paperlake.lake.transaction import Rows, Transaction
 
 _ENSURE_ATTEMPTS = 5
-"""Two first runs on a fresh shared catalog both create the tables; the later one retries."""
+"""Two first runs on a fresh shared catalog both create the tables; the later one looks again
+(its commit fails, or a table it creates is already there)."""
 _ATTACH_WAIT_SECONDS = 10.0
 """The catalog is a DuckDB file: one process at a time.  Others retry this long."""
 
@@ -113,7 +114,13 @@ class Catalog(WarehouseBase):
                         try:
                             ensure(con)
                             break
-                        except duckdb.TransactionException:  # a failed COMMIT ends it
+                        except (duckdb.TransactionException, duckdb.CatalogException):
+                            # Another machine created the tables (set the options) since
+                            # this one looked: its COMMIT failed (which ends the
+                            # transaction), or its CREATE found the table there (which does
+                            # not).  Look again.
+                            with suppress(duckdb.Error):
+                                con.execute("ROLLBACK")
                             if attempt == _ENSURE_ATTEMPTS:
                                 raise
         except duckdb.Error as exc:

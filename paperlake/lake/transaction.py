@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -96,10 +96,8 @@ class Transaction:
         its queries hold beyond that is spilled to the warehouse's :data:`SPILL` folder.
         After the block the limit is DuckDB's default again (a run sets no other)."""
         self.con.execute(f"SET memory_limit = {sql_str(memory)}")
-        try:
+        with restoring(self.con, "RESET memory_limit"):
             yield
-        finally:
-            self.con.execute("RESET memory_limit")
 
     def _insert(self, name: str, frame: pl.DataFrame) -> None:
         self.rows[name] = self.rows.get(name, 0) + frame.height
@@ -141,10 +139,23 @@ def one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     row = con.execute("SELECT current_setting('threads')").fetchone()
     assert row is not None
     con.execute("SET threads = 1")
+    with restoring(con, f"SET threads = {int(row[0])}"):
+        yield
+
+
+@contextmanager
+def restoring(con: duckdb.DuckDBPyConnection, statement: str) -> Iterator[None]:
+    """Run the block, then ``statement`` (a setting put back).  After a block that failed,
+    a ``statement`` that fails too is dropped: the block's error is the one to report (an
+    aborted transaction refuses every statement, and an upload that failed mid-run must
+    reach :meth:`~paperlake.lake.catalog.Catalog.session` as the I/O error it is)."""
     try:
         yield
-    finally:
-        con.execute(f"SET threads = {int(row[0])}")
+    except BaseException:
+        with suppress(duckdb.Error):
+            con.execute(statement)
+        raise
+    con.execute(statement)
 
 
 def read_relation(con: duckdb.DuckDBPyConnection, relation: str, table: str) -> pl.LazyFrame:

@@ -35,14 +35,15 @@ def open_read_only(
     ``sql --format parquet -o``).  DuckDB's allow-list does not tell reads from writes, so a
     COPY into the lake folder would pass it: user text must also go through
     :func:`read_statement`.  ``settings`` (DuckDB setting -> value, from code, never from a
-    user) are set before the configuration is locked.
+    user) are set for the whole database, so every cursor of ``con`` has them too, before
+    the configuration is locked.
     """
     warehouse = Warehouse(root)
     con = duckdb.connect(str(warehouse.db_path), read_only=True)
     try:
         for name, value in (settings or {}).items():
             literal = str(value).lower() if isinstance(value, bool) else str(int(value))
-            con.execute(f"SET {name} = {literal}")
+            con.execute(f"SET GLOBAL {name} = {literal}")
     except BaseException:
         con.close()
         raise

@@ -5,8 +5,9 @@
 -- them).
 -- A title's keys are its 5 rarest words or pairs of adjacent words and its two ends
 -- (title_words.sql), each only if at most $max_block titles have it.  The rows: the keys of
--- the new titles and of every title sharing a key with one (the only titles a new one can
--- pair with).  A typo or a LaTeX leftover changes at most 3 of a title's words and word
+-- the new titles (new_keys) and of every other title sharing a key with one (other_keys,
+-- ranked the same way; in a backfill into an empty lake there is none), the only titles a
+-- new one can pair with.  A typo or a LaTeX leftover changes at most 3 of a title's words and word
 -- pairs, so two near-copies share their next-rarest ones (or an end, after a new subtitle).
 -- Only the words of the new titles and of the titles sharing one are counted: the query
 -- reads title_words once (materialized: a daily run pays 35% less CPU than scanning it for
@@ -49,9 +50,11 @@ new_keys as (
 ),
 
 others as (
-    -- the titles sharing a key word of a new title (the new ones among them)
+    -- the other titles sharing a key word of a new title (a new one's keys are new_keys)
     select distinct paper_id from hits
-    where word in (select word from new_keys)
+    where
+        word in (select word from new_keys)
+        and paper_id not in (select paper_id from new_papers)
 ),
 
 other_words as (
@@ -82,4 +85,6 @@ other_keys as (
     where is_end or rank <= 5
 )
 
+select paper_id, word from new_keys
+union all
 select paper_id, word from other_keys

@@ -3,9 +3,12 @@
 -- (paper_id, title, title_key); stored_words: the lake's title_words before the run.
 -- A title's words are its distinct runs of letters/digits (lower-cased) and pairs of
 -- adjacent ones; its two ends are the first and last 12 letters of its key ('^...', '...$').
--- Only a word at most $max_block titles share can block, so a word's first $max_block + 1
+-- Only a word at most MAX_BLOCK titles share can block, so a word's first MAX_BLOCK + 1
 -- titles (by paper_id) are all that is stored: its stored count is then exact up to
--- $max_block and says "more" beyond, and the table stays near-linear in the titles.
+-- MAX_BLOCK and says "more" beyond, and the table stays near-linear in the titles.  This
+-- query gives every (word, paper_id, is_end) with the word's stored titles (n_stored);
+-- paperlake.summaries.first_titles keeps a word's first titles (one sort in polars:
+-- DuckDB's window over the words cost a 10-year backfill ~30% more CPU).
 with split as (
     select
         paper_id,
@@ -40,15 +43,6 @@ stored as (
     group by word
 )
 
-select word, paper_id, is_end
-from (
-    select
-        w.word,
-        w.paper_id,
-        w.is_end,
-        coalesce(s.n_stored, 0) + row_number() over (partition by w.word order by w.paper_id) as nth
-    from words as w
-    left join stored as s using (word)
-)
-where nth <= $max_block + 1
-order by word, paper_id
+select w.word, w.paper_id, w.is_end, coalesce(s.n_stored, 0) as n_stored
+from words as w
+left join stored as s using (word)

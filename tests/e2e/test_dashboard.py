@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,16 @@ def test_every_chart_is_the_vega_lite_altair_writes(warehouse_with_quarantine: P
         written = alt.Chart.from_dict(chart).to_dict(validate=True)
         written.pop("$schema")
         assert written == chart
+
+
+def test_sections_drawn_two_at_once_draw_the_page_drawn_one_at_a_time(
+    warehouse_with_quarantine: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paperlake.dashboard import page
+
+    def drawn(threads: int) -> str:
+        monkeypatch.setattr(page, "PAGE_THREADS", threads)
+        with page.open_views(warehouse_with_quarantine / "paperlake.duckdb") as con:
+            return page.render_page(con, datetime(2025, 3, 14, tzinfo=UTC))
+
+    assert drawn(2) == drawn(1)
