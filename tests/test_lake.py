@@ -9,7 +9,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from paperlake.lake import LAKE, CatalogError, Warehouse, WarehouseBusy, maintenance
+from paperlake.lake import LAKE, CatalogError, Warehouse, WarehouseBusy, catalog, maintenance
+from paperlake.lake.catalog import PARQUET_OPTIONS
 from paperlake.lake.maintenance import MERGE_AFTER_FILES
 from paperlake.lake.transaction import SPILL, one_thread
 from paperlake.schemas.tables import PUBLISHED, KeyphraseDaily, polars_schema
@@ -219,6 +220,44 @@ def test_daily_runs_never_rewrite_a_big_file(
         files = store.current().tables["papers"]
     assert big in files and len(files) <= MERGE_AFTER_FILES  # the small ones were merged
     assert store.scan("papers").collect().height == 500 + 2 * MERGE_AFTER_FILES
+
+
+def codecs(store: Warehouse, table: str) -> set[str]:
+    """The compression of every column chunk of ``table``'s current data files."""
+    with store.session():
+        files = store.current().tables[table]
+    with duckdb.connect() as con:
+        rows = con.execute("SELECT DISTINCT compression FROM parquet_metadata(?)", [files])
+        return {codec for (codec,) in rows.fetchall()}
+
+
+def test_the_parquet_options_hold_for_new_and_old_lakes_and_compaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert PARQUET_OPTIONS["papers"]["parquet_compression"] == "zstd"
+    listing = {"dump_id": "a" * 64, "listed_on": date(2025, 3, 1), "position": 1}
+    listing |= {"paper_id": PAPER["paper_id"]}
+    listings = pl.DataFrame([listing], schema=polars_schema(PUBLISHED["listings"]))
+    new = Warehouse(tmp_path / "new")
+    commit(new, {"papers": papers(PAPER), "listings": listings}, "new")
+    assert codecs(new, "papers") == {"ZSTD"} and codecs(new, "listings") == {"SNAPPY"}
+    # A lake made before the options: none in its catalog, DuckLake's default codec.
+    with monkeypatch.context() as before:
+        before.setattr(catalog, "PARQUET_OPTIONS", {})
+        old = Warehouse(tmp_path / "old")
+        commit(old, {"papers": papers(PAPER)}, "old")
+    assert codecs(old, "papers") == {"SNAPPY"}
+    # Its next runs write with the options, and compaction rewrites its old files with them.
+    for day in range(MERGE_AFTER_FILES):
+        row = PAPER | {"paper_id": f"{day:016x}", "title_key": f"t{day}"}
+        commit(old, {"papers": papers(row)}, f"run{day}")
+    assert codecs(old, "papers") == {"ZSTD"}
+    with old.session() as con:
+        options = con.execute(
+            f"SELECT option_name, value FROM {LAKE}.options() WHERE scope_entry = 'main.papers'"
+        ).fetchall()
+    assert dict(options) == PARQUET_OPTIONS["papers"]
+    assert old.scan("papers").collect().height == 1 + MERGE_AFTER_FILES
 
 
 def test_views_are_rebuilt_when_stale_or_moved(tmp_path: Path) -> None:
