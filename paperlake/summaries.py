@@ -56,7 +56,7 @@ the stage's memory. A slice's words (~660k rows for 2 MiB) are held outside Duck
 limit while polars sorts them (:func:`first_titles`): at 30 years (250k papers) the stage alone
 peaks +590 MiB with 4 MiB slices, +318 with 2 MiB, +165 with 1 MiB, for 9.2, 9.4 and 11.0 s of
 CPU (``python -m bench.title_words``; with DuckDB's window: +488 / +272 / +158 MiB for 10.6,
-12.6 and 16.7 s, side by side).  2 MiB: the 30-year backfill peaked at 925 MiB
+12.6 and 16.7 s, side by side).  2 MiB: the 30-year backfill peaked at 938-944 MiB
 (``bench.worker backfill``)."""
 PAIR_SLICE_BYTES = 8 * 1024 * 1024
 """Title-key bytes of new papers whose ``title_pairs`` are found at a time.  A slice's pairs
