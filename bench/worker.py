@@ -20,17 +20,9 @@ import shutil
 import statistics
 import sys
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # imported where used: the worker times its imports
-    from datetime import date
-
-    from paperlake.archive import Archived
-    from paperlake.discover import Candidate
-    from paperlake.lake import Warehouse
 
 
 def _peak_rss_mb() -> float:
@@ -138,17 +130,10 @@ def profile(dumps: str, warehouse: str) -> dict[str, object]:
     the flow's thread: with two chunks overlapped, or the next one archived meanwhile, a
     stage would be charged the CPU the other thread spends meanwhile."""
     imports, server = _warm_prefect()
-    import paperlake.flows.ingest
-    from paperlake.flows.tasks import archive_chunk, as_is
+    from paperlake.flows import ingest
 
-    def archived_in_turn(
-        store: Warehouse, groups: list[list[Candidate]], captured_on: date | None
-    ) -> Generator[Archived]:
-        for candidates in groups:
-            yield archive_chunk(store, as_is(candidates), captured_on)
-
-    paperlake.flows.ingest.CHUNKS_IN_FLIGHT = 1  # each chunk's result awaited at once
-    paperlake.flows.ingest._archived = archived_in_turn  # no archive ahead on its thread
+    ingest.CHUNKS_IN_FLIGHT = 1  # each chunk's result awaited at once
+    ingest._archived = ingest._archived_in_turn  # no archive ahead on its own thread
     shutil.rmtree(warehouse, ignore_errors=True)
     return {**_profiled_ingest(dumps, warehouse), "imports_s": imports, "server_boot_s": server}
 

@@ -115,7 +115,7 @@ def replay_once(batches: list[Batch], options: dict[str, str], root: Path) -> di
         cpu = time.process_time()
         run.commit()
         commit_cpu = time.process_time() - cpu
-        written = sum(p.stat().st_size for p in store.data_path.rglob("*.parquet"))
+        written = _data_mb(store)
         cpu = time.process_time()
         store.maintain()
         maintain_cpu = time.process_time() - cpu
@@ -124,10 +124,14 @@ def replay_once(batches: list[Batch], options: dict[str, str], root: Path) -> di
         "write wall s": write_wall,
         "commit CPU s": commit_cpu,
         "compaction CPU s": maintain_cpu,
-        "written MB": written / 1e6,
-        "MB after compaction": sum(p.stat().st_size for p in store.data_path.rglob("*.parquet"))
-        / 1e6,
+        "written MB": written,
+        "MB after compaction": _data_mb(store),
     }
+
+
+def _data_mb(store: Warehouse) -> float:
+    """The megabytes of the lake's data files."""
+    return sum(path.stat().st_size for path in store.data_path.rglob("*.parquet")) / 1e6
 
 
 def parse_setting(text: str) -> tuple[str, dict[str, str]]:

@@ -206,19 +206,16 @@ def _write_chunks(
     groups = groups or ([[]] if found.unreadable else [])  # unreadable ones get reported
     reconciler = Reconciler()
     new: dict[str, list[pl.DataFrame]] = {name: [] for name in SUMMARIZED}
-    if not groups:
-        return new
-    if len(groups) == 1:  # a daily run: nothing to overlap, so no hop to another thread
-        raws, unreadable = archive_chunk(store, as_is(groups[0]), captured_on)
-        chunk = (as_is(raws), as_is([*found.unreadable, *unreadable]), as_is(known), as_is(tagger))
-        batch = transform_chunk(*chunk, summary.run_id, summary.now)
-        _write(run, reconciler.add(batch), summary, new, 1)
-        return new
     pending: deque[PrefectFuture[Batch]] = deque()
-    with _collecting(), closing(_archived(store, groups, captured_on)) as archived:
+    archiving = _archived if len(groups) > 1 else _archived_in_turn
+    with _collecting(), closing(archiving(store, groups, captured_on)) as archived:
         for number, (raws, unreadable) in enumerate(archived):
             unreadable = [*found.unreadable, *unreadable] if number == 0 else unreadable
             chunk = (as_is(raws), as_is(unreadable), as_is(known), as_is(tagger))
+            if len(groups) == 1:  # a daily run: nothing to overlap, so no hop to another thread
+                batch = transform_chunk(*chunk, summary.run_id, summary.now)
+                _write(run, reconciler.add(batch), summary, new, 1)
+                break
             pending.append(transform_chunk.submit(*chunk, summary.run_id, summary.now))
             while pending and (len(pending) >= CHUNKS_IN_FLIGHT or number == len(groups) - 1):
                 batch = reconciler.add(pending.popleft().result())
@@ -248,6 +245,14 @@ def _archived(
             upcoming = submit(following)
             yield done
         yield upcoming.result()
+
+
+def _archived_in_turn(
+    store: Warehouse, groups: list[list[Candidate]], captured_on: date | None
+) -> Generator[Archived]:
+    """Each chunk of ``groups`` archived in the flow's thread, when the caller asks for it."""
+    for candidates in groups:
+        yield archive_chunk(store, as_is(candidates), captured_on)
 
 
 @contextmanager
