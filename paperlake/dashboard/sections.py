@@ -1,6 +1,7 @@
 """The dashboard's sections, in page order: one function each, its query next to its chart.
 
-Each reads the public views through the connection it is given and returns a
+Each reads the public views (:data:`PAPERS_SQL`: the ``papers`` view's staging views)
+through the connection it is given and returns a
 :class:`~paperlake.dashboard.format.Section`; the page's headline
 figures reuse :data:`TOP_TOPICS_SQL` and :func:`paper_figures`."""
 
