@@ -70,7 +70,8 @@ class Maintenance(Catalog):
 
         Asked of the catalog first because ``ducklake_rewrite_data_files`` costs ~0.1 s of
         CPU on a 10-year lake even when it has nothing to rewrite, and a daily run's commit
-        only appends: its maintenance rewrote nothing (``bench.worker profile_day``)."""
+        only appends: skipping it cut a new day's maintenance from 0.15 to 0.013 s of CPU
+        (``bench.worker profile_day``, 10 years, median of 3)."""
         row = con.execute(
             f"SELECT EXISTS (SELECT 1 FROM {METADATA}.ducklake_delete_file "
             "WHERE end_snapshot IS NULL)"
