@@ -12,9 +12,23 @@ with paper_repos as (
     from internal.stg_paper_repos
 ),
 
+-- The listings of the papers linking a repo only (a fifth of them), aggregated here:
+-- DuckDB does not push the filter below internal.stg_paper_listing_stats' aggregate, and
+-- aggregating every paper's listings cost the dashboard's query ~0.025 s more CPU at 10 years.
+listings as (
+    select paper_id, listed_on
+    from internal.stg_listings
+    where paper_id in (select paper_id from paper_repos)
+),
+
 listing_stats as (
-    select paper_id, first_listed_on, last_listed_on, n_dumps
-    from internal.stg_paper_listing_stats
+    select
+        paper_id,
+        min(listed_on) as first_listed_on,
+        max(listed_on) as last_listed_on,
+        count(*) as n_dumps  -- (dump_id, paper_id) is unique: the Listings contract
+    from listings
+    group by paper_id
 ),
 
 final as (

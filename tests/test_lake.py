@@ -188,6 +188,21 @@ def test_the_file_listing_agrees_with_ducklake(tmp_path: Path) -> None:
         assert store._listing(con, "papers") == {"papers": listed["papers"]}
 
 
+def test_maintenance_rewrites_files_with_deleted_rows_and_only_then(tmp_path: Path) -> None:
+    """The rewrite is skipped when no current file has deleted rows (a daily run's commit
+    only appends); after a delete it runs, and leaves no delete file."""
+    store = Warehouse(tmp_path)
+    commit(store, {"papers": papers(PAPER, OTHER)}, "r1")
+    with store.session() as con:
+        assert not maintenance.Maintenance._has_deleted_rows(con)
+        con.execute(f"DELETE FROM {LAKE}.papers WHERE paper_id = ?", [OTHER["paper_id"]])
+        assert maintenance.Maintenance._has_deleted_rows(con)
+        store.maintain()
+        assert not maintenance.Maintenance._has_deleted_rows(con)
+        assert not any(deleted for _, deleted in store._listing(con, "papers")["papers"])
+    assert store.scan("papers").collect()["paper_id"].to_list() == [PAPER["paper_id"]]
+
+
 def test_daily_runs_keep_files_bounded(tmp_path: Path) -> None:
     store = Warehouse(tmp_path)
     for day in range(3 * MERGE_AFTER_FILES):

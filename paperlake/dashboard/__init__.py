@@ -1,6 +1,7 @@
 """``warehouse/dashboard.html``: one self-contained page answering the views' questions.
 
-Every section is one small function reading the public views through a read-only
+Every section is one small function reading the public views (the paper figures: two of
+their staging views, :data:`~paperlake.dashboard.sections.PAPERS_SQL`) through a read-only
 connection and returning its question, an optional Vega-Lite chart (plain dicts) and
 HTML.  Data is aggregated (weekly, top N) so the page stays small at ten years.  The
 Vega, Vega-Lite and vega-embed libraries are inlined from ``vl_convert``: the page opens

@@ -51,7 +51,8 @@ class Maintenance(Catalog):
     def _maintain(self, con: duckdb.DuckDBPyConnection, retention_days: float) -> None:
         started = con.execute("SELECT now()").fetchone()
         assert started is not None
-        con.execute(f"CALL ducklake_rewrite_data_files('{LAKE}', delete_threshold => 0)")
+        if self._has_deleted_rows(con):
+            con.execute(f"CALL ducklake_rewrite_data_files('{LAKE}', delete_threshold => 0)")
         if self._small_files(con) >= MERGE_AFTER_FILES:
             con.execute(
                 f"CALL ducklake_merge_adjacent_files('{LAKE}', max_file_size => ?)",
@@ -62,6 +63,21 @@ class Maintenance(Catalog):
             [f"{retention_days * 86400:.0f} seconds"],
         )
         con.execute(f"CALL ducklake_cleanup_old_files('{LAKE}', older_than => ?)", [started[0]])
+
+    @staticmethod
+    def _has_deleted_rows(con: duckdb.DuckDBPyConnection) -> bool:
+        """Whether a current data file has deleted rows (a live delete file).
+
+        Asked of the catalog first because ``ducklake_rewrite_data_files`` costs ~0.1 s of
+        CPU on a 10-year lake even when it has nothing to rewrite, and a daily run's commit
+        only appends: skipping it cut a new day's maintenance from 0.15 to 0.013 s of CPU
+        (``bench.worker profile_day``, 10 years, median of 3)."""
+        row = con.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {METADATA}.ducklake_delete_file "
+            "WHERE end_snapshot IS NULL)"
+        ).fetchone()
+        assert row is not None
+        return bool(row[0])
 
     @staticmethod
     def _small_files(con: duckdb.DuckDBPyConnection) -> int:
