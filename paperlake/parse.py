@@ -57,15 +57,20 @@ class DumpRejected(Exception):
         self.line = line
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Block:
-    """A run of non-blank lines, joined with single spaces; ``line`` is 1-based."""
+    """A run of non-blank lines, joined with single spaces; ``line`` is 1-based.
+
+    Not frozen, nor is :class:`Entry`: a frozen dataclass sets each field through
+    ``object.__setattr__``, and making the ~115 blocks and ~55 entries of each dump was then
+    a quarter of the parse (0.129 -> 0.099 s of CPU for 400 dumps of the 10-year benchmark).
+    Nothing changes them once made."""
 
     text: str
     line: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Entry:
     """One paper as listed: its rank on the page, title and abstract."""
 
