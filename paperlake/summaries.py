@@ -183,14 +183,19 @@ def title_words(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
 
 def first_titles(words: pl.DataFrame, keep: int) -> pl.DataFrame:
     """Of ``words`` (word, paper_id, is_end, n_stored: how many titles of the word are
-    stored already), each word's first titles by paper_id, as many as make ``keep`` with
-    the stored ones, in (word, paper_id) order.  One sort; a title's rank in its word is its
-    distance to the word's first row."""
+    stored already; a title's repeated word may come more than once), each word's first
+    titles by paper_id, each once, as many as make ``keep`` with the stored ones, in
+    (word, paper_id) order.  One sort: a repeat is next to its first row, and a title's rank
+    in its word is its distance to the word's first row."""
     index = pl.int_range(pl.len(), dtype=pl.Int64)
-    first_row = pl.when(pl.col("word").ne_missing(pl.col("word").shift(1))).then(index)
-    nth = index - first_row.forward_fill()
+    new_word = pl.col("word").ne_missing(pl.col("word").shift(1))
+    repeat = ~new_word & pl.col("paper_id").eq_missing(pl.col("paper_id").shift(1))
+    nth = index - pl.when(new_word).then(index).forward_fill()
     return (
-        words.sort("word", "paper_id").filter(nth + pl.col("n_stored") < keep).select(list(_WORDS))
+        words.sort("word", "paper_id")
+        .filter(~repeat)
+        .filter(nth + pl.col("n_stored") < keep)
+        .select(list(_WORDS))
     )
 
 
