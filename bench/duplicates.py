@@ -109,7 +109,7 @@ def after_build() -> list[str]:
     words = TITLE_WORDS_SQL.read_text().replace("titles_to_index", "every_paper")
     return [
         "create table stored_words (word varchar, paper_id varchar, is_end boolean)",
-        f"create table new_words as {words}",
+        f"create table new_words as select distinct * from ({words})",  # a title's repeats once
         f"create table title_keys as {TITLE_KEYS_SQL.read_text()}",
         TITLE_PAIRS_SQL.read_text(),
     ]

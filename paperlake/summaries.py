@@ -39,6 +39,7 @@ from paperlake.lake import LAKE, Transaction
 
 SUMMARIES_SQL = Path(__file__).resolve().parent / "sql" / "summaries"
 TITLE_WORDS_SQL = SUMMARIES_SQL / "title_words.sql"
+STORED_COUNTS_SQL = SUMMARIES_SQL / "stored_counts.sql"
 TITLE_KEYS_SQL = SUMMARIES_SQL / "title_keys.sql"
 TITLE_PAIRS_SQL = SUMMARIES_SQL / "title_pairs.sql"
 KEYPHRASE_LISTINGS = 60_000
@@ -163,28 +164,38 @@ def papers_to_index(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
 def title_words(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
     """The ``title_words`` rows for ``papers``, none of them indexed yet (the words of the
     papers before them in paper_id order already stored: see :func:`summarize`).  DuckDB
-    splits the titles and counts each word's stored titles (``title_words.sql``);
-    :func:`first_titles` keeps each word's first ones."""
+    splits the titles (``title_words.sql``), then counts each of their words' stored titles
+    (``stored_counts.sql``); :func:`first_titles` keeps each word's first ones."""
     if not papers.height:
         return pl.DataFrame(schema=_WORDS)
     titles = f"(SELECT paper_id, title, title_key FROM {LAKE}.papers"
     titles += " WHERE paper_id IN (FROM new_papers))"
     with run.registered(new_papers=papers.select("paper_id")):
-        sql = _summary_sql(TITLE_WORDS_SQL).replace("titles_to_index", titles)
+        sql = TITLE_WORDS_SQL.read_text().replace("titles_to_index", titles)
         words = pl.DataFrame(run.con.sql(sql))
-    return first_titles(words, MAX_BLOCK + 1).cast(_WORDS)  # type: ignore[arg-type]
+    with run.registered(indexed_words=words.select(pl.col("word").unique())):
+        stored = pl.DataFrame(run.con.sql(_summary_sql(STORED_COUNTS_SQL)))
+    counted = words.join(stored, on="word", how="left").with_columns(
+        pl.col("n_stored").fill_null(0)
+    )
+    return first_titles(counted, MAX_BLOCK + 1).cast(_WORDS)  # type: ignore[arg-type]
 
 
 def first_titles(words: pl.DataFrame, keep: int) -> pl.DataFrame:
     """Of ``words`` (word, paper_id, is_end, n_stored: how many titles of the word are
-    stored already), each word's first titles by paper_id, as many as make ``keep`` with
-    the stored ones, in (word, paper_id) order.  One sort; a title's rank in its word is its
-    distance to the word's first row."""
+    stored already; a title's repeated word may come more than once), each word's first
+    titles by paper_id, each once, as many as make ``keep`` with the stored ones, in
+    (word, paper_id) order.  One sort: a repeat is next to its first row, and a title's rank
+    in its word is its distance to the word's first row."""
     index = pl.int_range(pl.len(), dtype=pl.Int64)
-    first_row = pl.when(pl.col("word").ne_missing(pl.col("word").shift(1))).then(index)
-    nth = index - first_row.forward_fill()
+    new_word = pl.col("word").ne_missing(pl.col("word").shift(1))
+    repeat = ~new_word & pl.col("paper_id").eq_missing(pl.col("paper_id").shift(1))
+    nth = index - pl.when(new_word).then(index).forward_fill()
     return (
-        words.sort("word", "paper_id").filter(nth + pl.col("n_stored") < keep).select(list(_WORDS))
+        words.sort("word", "paper_id")
+        .filter(~repeat)
+        .filter(nth + pl.col("n_stored") < keep)
+        .select(list(_WORDS))
     )
 
 

@@ -226,6 +226,14 @@ def test_first_titles_keep_each_words_first_by_paper_id_counting_stored_ones() -
     assert first_titles(words.clear(), 5).is_empty()
 
 
+def test_first_titles_keep_a_titles_repeated_word_once() -> None:
+    """A title repeating a word gives its row more than once (``title_words.sql`` leaves
+    the repeats to ``first_titles``): kept once, it takes one of the word's places."""
+    rows = [("learning", paper, False, 0) for paper in ("0001", "0001", "0002", "0003", "0001")]
+    words = pl.DataFrame(rows, schema=["word", "paper_id", "is_end", "n_stored"], orient="row")
+    assert first_titles(words, 3)["paper_id"].to_list() == ["0001", "0002", "0003"]
+
+
 def _papers(titles: list[str]) -> pl.DataFrame:
     return pl.DataFrame(
         {

@@ -22,6 +22,15 @@ pairs as (
     inner join title_keys as o on o.word = n.word and o.paper_id <> n.paper_id
 ),
 
+keyed_titles as materialized (
+    -- the papers table read once, for the titles of the keyed papers only (at most every
+    -- paper, however many pairs): joining it for each side of a pair read it whole twice.
+    -- A daily run's query on a 10-year lake: 0.10 s of CPU, now 0.06; a 10-year backfill's
+    -- (every paper keyed, copied here) 1.0 s, now 1.1 (medians of 7 and 4, interleaved).
+    select paper_id, title, title_key from every_paper
+    where paper_id in (select paper_id from title_keys)
+),
+
 titled as (
     select
         p.paper_id_a,
@@ -31,8 +40,8 @@ titled as (
         a.title as title_a,
         b.title as title_b
     from pairs as p
-    inner join every_paper as a on a.paper_id = p.paper_id_a
-    inner join every_paper as b on b.paper_id = p.paper_id_b
+    inner join keyed_titles as a on a.paper_id = p.paper_id_a
+    inner join keyed_titles as b on b.paper_id = p.paper_id_b
 ),
 
 scored as (
