@@ -129,7 +129,11 @@ def build_database(warehouse: Warehouse, snapshot: Snapshot, sql_dir: Path = SQL
 def _build(
     warehouse: Warehouse, snapshot: Snapshot, meta: Meta | None, sql_dir: Path = SQL_DIR
 ) -> Path:
-    """:func:`build_database`, given what :func:`_meta` read of the current database."""
+    """:func:`build_database`, given what :func:`_meta` read of the current database.
+
+    Every view is written in one transaction: one write-ahead-log commit instead of one per
+    view (a 10-year daily run's 14 staging views: 0.065-0.11 s of wall against 0.15-0.32,
+    ~8 ms less CPU, 11 builds each, median of 3 runs side by side at load ~5)."""
     tmp = warehouse.root / f".{warehouse.db_path.name}.tmp-{os.getpid()}"
     tmp.unlink(missing_ok=True)
     shape = layout(snapshot, sql_dir)
@@ -139,6 +143,7 @@ def _build(
         shutil.copyfile(warehouse.db_path, tmp)
     con = duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_VERSION})
     try:
+        con.execute("BEGIN TRANSACTION")
         if same:
             for table, source in sources.items():
                 con.execute(staging_view_sql(table, source))
@@ -154,6 +159,7 @@ def _build(
                 "? AS warehouse, now() AS built_at, ? AS layout",
                 [snapshot.version, str(warehouse.root), shape],
             )
+        con.execute("COMMIT")
         con.execute("CHECKPOINT")
     finally:
         con.close()
