@@ -129,7 +129,15 @@ def build_database(warehouse: Warehouse, snapshot: Snapshot, sql_dir: Path = SQL
 def _build(
     warehouse: Warehouse, snapshot: Snapshot, meta: Meta | None, sql_dir: Path = SQL_DIR
 ) -> Path:
-    """:func:`build_database`, given what :func:`_meta` read of the current database."""
+    """:func:`build_database`, given what :func:`_meta` read of the current database.
+
+    Every view is written in one transaction: one write-ahead-log commit instead of one per
+    view.  A 10-year daily run's 14 staging views (median of 11 builds, 3 runs each side by
+    side): 0.07-0.26 s of wall against 0.15-0.32 at load ~5, 0.09 against 0.11 at load
+    ~3.5; ~7 ms less CPU.  In a daily run (5 runs of 3 new days each, alternated, load
+    ~5.5) the views stage took 0.17 s of wall against 0.23 (median), its CPU unchanged
+    within the noise (0.13 s).  Committing straight into a checkpoint
+    (``checkpoint_threshold`` 0, no WAL) measured no better."""
     tmp = warehouse.root / f".{warehouse.db_path.name}.tmp-{os.getpid()}"
     tmp.unlink(missing_ok=True)
     shape = layout(snapshot, sql_dir)
@@ -139,6 +147,7 @@ def _build(
         shutil.copyfile(warehouse.db_path, tmp)
     con = duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_VERSION})
     try:
+        con.execute("BEGIN TRANSACTION")
         if same:
             for table, source in sources.items():
                 con.execute(staging_view_sql(table, source))
@@ -154,6 +163,7 @@ def _build(
                 "? AS warehouse, now() AS built_at, ? AS layout",
                 [snapshot.version, str(warehouse.root), shape],
             )
+        con.execute("COMMIT")
         con.execute("CHECKPOINT")
     finally:
         con.close()
