@@ -58,7 +58,9 @@ limit while polars sorts them (:func:`first_titles`): at 30 years (250k papers) 
 peaks +590 MiB with 4 MiB slices, +318 with 2 MiB, +165 with 1 MiB, for 9.2, 9.4 and 11.0 s of
 CPU (``python -m bench.title_words``; with DuckDB's window: +488 / +272 / +158 MiB for 10.6,
 12.6 and 16.7 s, side by side).  2 MiB: the 30-year backfill peaked at 938-944 MiB
-(``bench.worker backfill``)."""
+(``bench.worker backfill``), 884 MB once ``title_words.sql`` left a title's repeated words
+to :func:`first_titles` instead of a DISTINCT (``bench.backfill``, 2026-12-07; the stage's
+figures above predate that change)."""
 PAIR_SLICE_BYTES = 8 * 1024 * 1024
 """Title-key bytes of new papers whose ``title_pairs`` are found at a time.  A slice's pairs
 query holds far less than the words' one, and each reads the whole ``title_keys`` table
