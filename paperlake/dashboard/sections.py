@@ -191,42 +191,70 @@ def most_linked_repos(con: Views) -> Section:
     )
 
 
-def _last_entity_day(con: Views) -> date | None:
-    """``max(listed_on)`` of ``entity_frequency``, looked for among the last page days first:
-    with a constant bound DuckDB reads only those days' listings, not the whole view."""
+RISING_SQL = """
+with recent as materialized (
+    select entity, listed_on, n_papers
+    from entity_frequency
+    where listed_on > $since::DATE
+),
+
+last_day as (
+    select max(listed_on) as end_day
+    from recent
+),
+
+windows as (
+    select
+        entity,
+        coalesce(sum(n_papers) filter (where listed_on > end_day - $days::INTEGER), 0)
+            as n_recent,
+        coalesce(sum(n_papers) filter (where listed_on <= end_day - $days::INTEGER), 0)
+            as n_previous
+    from recent cross join last_day
+    where listed_on > end_day - 2 * $days::INTEGER
+    group by entity
+),
+
+rising as (
+    select entity, n_recent::bigint as n_recent, n_previous::bigint as n_previous
+    from windows where n_recent > n_previous
+    order by n_recent - n_previous desc, n_recent desc, entity limit $top
+)
+
+select
+    (select end_day from last_day) as end_day,
+    (
+        select list(r order by n_recent - n_previous desc, n_recent desc, entity)
+        from rising as r
+    ) as rising
+"""
+"""The entities of ``entity_frequency``'s last page date (after ``$since``) with the largest
+gains over its :data:`RISING_DAYS` before, and that date.  One query finds the date and
+counts the windows, over the view's rows after ``$since`` only: as two queries (the date,
+then the windows) a 10-year page read the papers' entities twice (~0.015 s of CPU more)."""
+
+
+def rising_entity_rows(con: Views) -> list[dict[str, Any]]:
+    """:data:`RISING_SQL`'s rows for ``entity_frequency``'s last page date.
+
+    It is looked for among the last ``2 * RISING_DAYS`` page days first: with a constant
+    bound DuckDB reads only those days' listings, not the whole view.  If the date found
+    there has windows reaching before that bound (the latest page days name no entity), or
+    none is found, the query runs again from the start of its windows, or over every day."""
     [(latest,)] = con.execute("select max(listed_on) from listings").fetchall()
-    if latest is not None:
-        since = latest - timedelta(days=2 * RISING_DAYS)
-        [(found,)] = con.execute(
-            "select max(listed_on) from entity_frequency where listed_on > ?", [since]
+    since = date.min if latest is None else latest - timedelta(days=2 * RISING_DAYS)
+    while True:
+        [(end, rows)] = con.execute(
+            RISING_SQL, {"since": since, "days": RISING_DAYS, "top": TOP_BARS}
         ).fetchall()
-        if found is not None:
-            return found
-    [(found,)] = con.execute("select max(listed_on) from entity_frequency").fetchall()
-    return found
+        start = date.min if end is None else end - timedelta(days=2 * RISING_DAYS)
+        if start >= since:
+            return rows or []
+        since = start
 
 
 def rising_entities(con: Views) -> Section:
-    rows = records(
-        con,
-        """
-        with windows as (
-            select
-                entity,
-                coalesce(sum(n_papers) filter (where listed_on > $end::DATE - $days), 0)
-                    as n_recent,
-                coalesce(sum(n_papers) filter (where listed_on <= $end::DATE - $days), 0)
-                    as n_previous
-            from entity_frequency
-            where listed_on > $end::DATE - 2 * $days
-            group by entity
-        )
-        select entity, n_recent::bigint as n_recent, n_previous::bigint as n_previous
-        from windows where n_recent > n_previous
-        order by n_recent - n_previous desc, n_recent desc, entity limit $top
-        """,
-        {"end": _last_entity_day(con), "days": RISING_DAYS, "top": TOP_BARS},
-    )
+    rows = rising_entity_rows(con)
     return Section(
         "Which methods, models and datasets are rising?",
         f'<p class="note">Listings of papers naming each entity in the last {RISING_DAYS} '
