@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -126,3 +126,68 @@ def test_a_failed_query_fails_every_thread_that_asked_it() -> None:
 
         failures = list(pool.map(ask, range(2)))
     assert all("no_such_view" in str(failure) for failure in failures), failures
+
+
+LATEST = date(2025, 6, 30)
+EVERY_DAY_RISING = """
+with ends as (select max(listed_on) as end_day from entity_frequency),
+windows as (
+    select
+        entity,
+        coalesce(sum(n_papers) filter (where listed_on > end_day - $days), 0) as n_recent,
+        coalesce(sum(n_papers) filter (where listed_on <= end_day - $days), 0) as n_previous
+    from entity_frequency cross join ends
+    where listed_on > end_day - 2 * $days
+    group by entity
+)
+select entity, n_recent::bigint, n_previous::bigint from windows where n_recent > n_previous
+order by n_recent - n_previous desc, n_recent desc, entity
+"""
+"""Rising entities by their definition: the windows end on ``entity_frequency``'s last day,
+found over every day."""
+
+
+def _views_over(listed: dict[str, list[int]], named: dict[str, str]) -> duckdb.DuckDBPyConnection:
+    """Every view over ``listed`` (paper -> page days, as days before :data:`LATEST`; one dump
+    a day) and ``named`` (paper -> the entity it introduces); the other lake tables empty."""
+    from paperlake.schemas.tables import PUBLISHED
+    from paperlake.views import create_sql_views, create_staging_views, files_source
+
+    con = duckdb.connect()
+    con.execute(
+        "create table listed (dump_id varchar, listed_on date, position int, paper_id varchar)"
+    )
+    con.execute("create table named (paper_id varchar, entity varchar, role varchar)")
+    for paper, days_before in listed.items():
+        for before in days_before:
+            on = LATEST - timedelta(days=before)
+            con.execute("insert into listed values (?, ?, 1, ?)", [str(on), on, paper])
+    for paper, entity in named.items():
+        con.execute("insert into named values (?, ?, 'introduces')", [paper, entity])
+    sources = {table: files_source(table, []) for table in PUBLISHED}
+    create_staging_views(con, sources | {"listings": "listed", "paper_entities": "named"})
+    create_sql_views(con)
+    return con
+
+
+@pytest.mark.parametrize(
+    "listed",
+    [
+        # the latest page day names entities: one query over the last 56 days
+        {"latest": [0], "x1": [0, 3, 40], "x2": [5], "y1": [1], "y2": [30, 31]},
+        # the last day naming one is 10 days back: its previous window reaches 66 days
+        # back, before the 56 days first looked at (x has 3 and 3, not 3 and 1)
+        {"latest": [0], "x1": [10, 15, 20], "x2": [40, 60, 62], "y1": [12, 14], "y2": [45]},
+        # none named in the last 56 days: every day is looked at
+        {"latest": [0, 1, 2], "x1": [100, 101], "x2": [140], "y1": [120]},
+        # none named at all
+        {"latest": [0]},
+    ],
+)
+def test_rising_entities_end_on_the_last_day_naming_one(listed: dict[str, list[int]]) -> None:
+    from paperlake.dashboard.sections import RISING_DAYS, rising_entity_rows
+
+    named = {paper: paper[0].upper() for paper in listed if paper != "latest"}
+    with _views_over(listed, named) as con, Views(con) as views:
+        expected = con.execute(EVERY_DAY_RISING, {"days": RISING_DAYS}).fetchall()
+        assert [tuple(row.values()) for row in rising_entity_rows(views)] == expected
