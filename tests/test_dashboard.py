@@ -22,7 +22,7 @@ from paperlake.dashboard import (
     text,
     write_page,
 )
-from paperlake.dashboard.charts import Views
+from paperlake.dashboard.charts import Answer, Params, Views
 
 
 @pytest.mark.parametrize(
@@ -191,3 +191,30 @@ def test_rising_entities_end_on_the_last_day_naming_one(listed: dict[str, list[i
     with _views_over(listed, named) as con, Views(con) as views:
         expected = con.execute(EVERY_DAY_RISING, {"days": RISING_DAYS}).fetchall()
         assert [tuple(row.values()) for row in rising_entity_rows(views)] == expected
+
+
+class Asked(Views):
+    """:class:`Views` that keep the text of every query asked."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        super().__init__(con)
+        self.asked: list[str] = []
+
+    def execute(self, sql: str, params: Params = None) -> Answer:
+        self.asked.append(sql)
+        return super().execute(sql, params)
+
+
+def test_no_section_waits_for_the_papers_query_before_another_is_drawn() -> None:
+    from paperlake.dashboard import page, sections
+
+    reading = set()
+    with _views_over({"latest": [0]}, {}) as con:
+        for build in sections.SECTIONS:
+            with Asked(con) as views:
+                build(views)
+            if sections.PAPERS_SQL in views.asked:
+                reading.add(build)
+    order = page.draw_order()
+    assert sorted(order, key=sections.SECTIONS.index) == list(sections.SECTIONS)
+    assert reading and [b in reading for b in order] == sorted(b in reading for b in order)

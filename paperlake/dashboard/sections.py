@@ -319,3 +319,7 @@ SECTIONS: tuple[Callable[[Views], Section], ...] = (
     latest_listing,
     run_health,
 )
+
+READS_PAPER_FIGURES = frozenset({repeated_listings, latest_listing})
+"""The sections that read :func:`paper_figures`, the page's longest query (~0.07 s of CPU
+at 10 years), which the headline asks first."""
