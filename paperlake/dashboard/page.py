@@ -250,7 +250,8 @@ def outside_library(page: str) -> str:
 
     The library is cut off the page's end, where :func:`render_page` puts it: comparing its
     0.9 MB costs ~0.05 ms, looking for it in a 10-year page ~5 ms of CPU.  A page that does
-    not end with it (a test's, a hand-made one) has it removed wherever it is."""
+    not end with it (a test's, a hand-made one) has it removed wherever it is; a second copy
+    in a page that does end with it stays, and is checked like the rest."""
     if page.endswith(library_tail()):
         return page[: -len(library_tail())] + PAGE_END
     return page.replace(library_bundle(), "")
