@@ -218,3 +218,15 @@ def test_no_section_waits_for_the_papers_query_before_another_is_drawn() -> None
     order = page.draw_order()
     assert sorted(order, key=sections.SECTIONS.index) == list(sections.SECTIONS)
     assert reading and [b in reading for b in order] == sorted(b in reading for b in order)
+
+
+def test_only_the_library_at_the_pages_end_is_skipped(tmp_path: Path) -> None:
+    from paperlake.dashboard.page import EXTERNAL, library_bundle, library_tail
+
+    assert EXTERNAL.search(library_bundle())  # the library names URLs: skipping it matters
+    end = "<script>" + library_tail()
+    assert external_references("<p>ok</p>" + end) == []
+    write_page("<p>ok</p>" + end, tmp_path / "page.html")
+    for own in ('<img src="http://tracker.test/p.gif">', f"<script>{library_bundle()}</script>"):
+        with pytest.raises(ExternalReference):
+            write_page(own + end, tmp_path / "page.html")
