@@ -48,7 +48,8 @@ def draw_order() -> list[Callable[[Views], Section]]:
     """The order the sections are handed to the threads: page order, but those reading the
     headline's papers query last, so no thread sits waiting for that query while other
     sections are queued (in page order one did: 0.03-0.06 s per drawing of a 10-year page,
-    measured at load ~6)."""
+    measured at load ~6).  That is wall time only with a core free: at load 3-4 both orders
+    drew in the same time (median of 21, alternated)."""
     return sorted(sections.SECTIONS, key=lambda build: build in sections.READS_PAPER_FIGURES)
 
 
