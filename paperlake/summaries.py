@@ -39,7 +39,7 @@ from paperlake.lake import LAKE, Transaction
 
 SUMMARIES_SQL = Path(__file__).resolve().parent / "sql" / "summaries"
 TITLE_WORDS_SQL = SUMMARIES_SQL / "title_words.sql"
-STORED_ROWS_SQL = SUMMARIES_SQL / "stored_rows.sql"
+STORED_COUNTS_SQL = SUMMARIES_SQL / "stored_counts.sql"
 TITLE_KEYS_SQL = SUMMARIES_SQL / "title_keys.sql"
 TITLE_PAIRS_SQL = SUMMARIES_SQL / "title_pairs.sql"
 KEYPHRASE_LISTINGS = 60_000
@@ -146,13 +146,10 @@ def _has_rows(run: Transaction, table: str) -> bool:
 
 def _summary_sql(path: Path) -> str:
     """A summary query with its lake tables named as the run's transaction names them."""
-    return _summary_text(path.read_text())
-
-
-def _summary_text(sql: str) -> str:
-    """``sql`` with its lake tables named as the run's transaction names them."""
-    return sql.replace("every_paper", f"{LAKE}.papers").replace(
-        "stored_words", f"{LAKE}.title_words"
+    return (
+        path.read_text()
+        .replace("every_paper", f"{LAKE}.papers")
+        .replace("stored_words", f"{LAKE}.title_words")
     )
 
 
@@ -166,18 +163,11 @@ def papers_to_index(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
     return every.cast(_NO_PAPERS)  # type: ignore[arg-type]
 
 
-def title_words(
-    run: Transaction, papers: pl.DataFrame, near: list[pl.DataFrame] | None = None
-) -> pl.DataFrame:
+def title_words(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
     """The ``title_words`` rows for ``papers``, none of them indexed yet (the words of the
     papers before them in paper_id order already stored: see :func:`summarize`).  DuckDB
     splits the titles (``title_words.sql``), then counts each of their words' stored titles
-    (``stored_rows.sql``); :func:`first_titles` keeps each word's first ones.
-
-    ``near``: gets the stored rows of the titles' words themselves (read instead of their
-    counts), for :func:`title_keys` to look the new titles' words up in them instead of in
-    the whole table.  A daily run on a 10-year lake reads ~5k rows, for ~0.03 s more CPU
-    than the counts; a backfill's slice would read most of the table."""
+    (``stored_counts.sql``); :func:`first_titles` keeps each word's first ones."""
     if not papers.height:
         return pl.DataFrame(schema=_WORDS)
     titles = f"(SELECT paper_id, title, title_key FROM {LAKE}.papers"
@@ -185,14 +175,8 @@ def title_words(
     with run.registered(new_papers=papers.select("paper_id")):
         sql = TITLE_WORDS_SQL.read_text().replace("titles_to_index", titles)
         words = pl.DataFrame(run.con.sql(sql))
-    rows = _summary_sql(STORED_ROWS_SQL)
     with run.registered(indexed_words=words.select(pl.col("word").unique())):
-        if near is None:
-            counts = f"SELECT word, count(*) AS n_stored FROM ({rows}) GROUP BY word"
-            stored = pl.DataFrame(run.con.sql(counts))
-        else:
-            near.append(pl.DataFrame(run.con.sql(rows)).cast(_WORDS))  # type: ignore[arg-type]
-            stored = near[-1].group_by("word").agg(pl.len().alias("n_stored"))
+        stored = pl.DataFrame(run.con.sql(_summary_sql(STORED_COUNTS_SQL)))
     counted = words.join(stored, on="word", how="left").with_columns(
         pl.col("n_stored").fill_null(0)
     )
@@ -218,55 +202,24 @@ def first_titles(words: pl.DataFrame, keep: int) -> pl.DataFrame:
 
 
 @contextmanager
-def title_keys(
-    run: Transaction,
-    papers: pl.DataFrame,
-    words: pl.DataFrame,
-    near: pl.DataFrame | None = None,
-) -> Iterator[None]:
+def title_keys(run: Transaction, papers: pl.DataFrame, words: pl.DataFrame) -> Iterator[None]:
     """``title_keys`` (paper_id, word), a temporary table while the block runs: the blocking
     keys of the titles of ``papers`` and of every title sharing one; ``words``: the
-    ``title_words`` rows not stored yet; ``near``: every ``title_words`` row (stored or in
-    ``words``) of a word some title of ``papers`` has, if the run read them already
-    (:func:`title_words`), so that the query reads no more of the table than the other
-    titles' words need.  DuckDB keeps it (within its memory limit) for the pairs of every
-    slice of ``papers``."""
-    _store_title_keys(run, papers, words, near)
+    ``title_words`` rows not stored yet.  DuckDB keeps it (within its memory limit) for
+    the pairs of every slice of ``papers``."""
+    _store_title_keys(run, papers, words)
     try:
         yield
     finally:
         run.con.execute("DROP TABLE IF EXISTS temp.title_keys")
 
 
-def _store_title_keys(
-    run: Transaction, papers: pl.DataFrame, words: pl.DataFrame, near: pl.DataFrame | None
-) -> None:
+def _store_title_keys(run: Transaction, papers: pl.DataFrame, words: pl.DataFrame) -> None:
     """Create the temporary table of :func:`title_keys`."""
-    sql = _summary_sql(TITLE_KEYS_SQL) if near is None else _near_title_keys_sql()
-    frames = {"new_papers": papers.select("paper_id"), "new_words": words}
-    frames |= {} if near is None else {"near_rows": near}
-    with run.registered(**frames), run.bounded(TITLE_KEYS_MEMORY):
-        run.con.execute(f"CREATE TEMP TABLE title_keys AS {sql}", {"max_block": MAX_BLOCK})
-
-
-def _near_title_keys_sql() -> str:
-    """``title_keys.sql`` for a run whose rows near its new titles are read already (the
-    registered ``near_rows``): the parts it replaces, as its header says."""
-    others = "(SELECT paper_id, title, title_key FROM every_paper"
-    others += " WHERE paper_id IN (SELECT paper_id FROM others))"
-    split = TITLE_WORDS_SQL.read_text().replace("titles_to_index", others)
-    sql = TITLE_KEYS_SQL.read_text()
-    others_words = "select word, paper_id, is_end from every_word\n    where paper_id in "
-    for part, near in {
-        "every_word as materialized": "every_word as not materialized",
-        "is_end from every_word\n),": "is_end from near_rows\n),",
-        f"{others_words}(select paper_id from others)": (
-            f"select distinct word, paper_id, is_end from (\n{split}\n)"
-        ),
-    }.items():
-        assert sql.count(part) == 1, f"{TITLE_KEYS_SQL}: no single {part!r} to replace"
-        sql = sql.replace(part, near)
-    return _summary_text(sql)
+    with run.registered(new_papers=papers.select("paper_id"), new_words=words):
+        sql = _summary_sql(TITLE_KEYS_SQL)
+        with run.bounded(TITLE_KEYS_MEMORY):
+            run.con.execute(f"CREATE TEMP TABLE title_keys AS {sql}", {"max_block": MAX_BLOCK})
 
 
 def title_pairs(
@@ -344,19 +297,13 @@ def summarize(run: Transaction, new: dict[str, pl.DataFrame]) -> Iterator[tuple[
     months = [month for in_part in parts for month in in_part]
     yield "topic_daily", topic_daily(run, _topic_months(run, months))
     papers = new.get("papers", pl.DataFrame(schema=_NO_PAPERS))
-    slices = title_slices(papers_to_index(run, papers), TITLE_SLICE_BYTES)
-    near: list[pl.DataFrame] | None = [] if len(slices) == 1 else None
-    for part in slices:
-        words = title_words(run, part, near)
-        if near is not None:
-            near.append(words)
-        yield "title_words", words
+    for part in title_slices(papers_to_index(run, papers), TITLE_SLICE_BYTES):
+        yield "title_words", title_words(run, part)
     if not papers.height:
         yield "title_pairs", pl.DataFrame(schema=_PAIRS)
         return
-    near_rows = None if near is None else pl.concat(near)
     done = pl.Series("paper_id", [], pl.String)
-    with title_keys(run, papers, pl.DataFrame(schema=_WORDS), near_rows):
+    with title_keys(run, papers, pl.DataFrame(schema=_WORDS)):
         for part in title_slices(papers, PAIR_SLICE_BYTES):
             pairs = _paired(run, part)
             yield "title_pairs", pairs.filter(~_either_in(done))

@@ -12,32 +12,20 @@
 -- Only the words of the new titles and of the titles sharing one are counted: the query
 -- reads title_words once (materialized: a daily run pays 35% less CPU than scanning it for
 -- each use, a backfill ~110 MB more at its peak) and no title.
--- A run with few new titles (paperlake.summaries.title_keys given `near`) runs it with three
--- parts replaced: near_words is the rows its title_words stage already read (the rows of every
--- title sharing a word with a new one), every_word is not materialized (other_counts scans only
--- the word column), and other_words splits the few other titles again (title_words.sql) instead
--- of scanning title_words by paper_id.  Same keys: a word of another title that title_words
--- does not store for it is one more than $max_block titles share.  A daily run on a 10-year lake:
--- MEASURED.
 with every_word as materialized (
     select word, paper_id, is_end from stored_words
     union all
     select word, paper_id, is_end from new_words
 ),
 
-near_words as (
-    -- every row of a word some new title has, the new titles' own included
-    select word, paper_id, is_end from every_word
-),
-
 new_title_words as (
-    select word, paper_id, is_end from near_words
+    select word, paper_id, is_end from every_word
     where paper_id in (select paper_id from new_papers)
 ),
 
 hits as (
     -- every title having a word of a new title
-    select word, paper_id from near_words
+    select word, paper_id from every_word
     where word in (select word from new_title_words)
 ),
 
