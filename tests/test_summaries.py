@@ -411,3 +411,30 @@ def test_daily_summaries_replace_only_the_page_dates_a_run_listed(tmp_path: Path
                 if name == "new-day":  # every stored file stays current
                     assert before[table] < after[table], table
             store.maintain()
+
+
+def test_keyphrases_read_by_list_or_by_semi_join_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A few papers' keyphrases are read with a list filter, many with a semi-join: the
+    same rows either way."""
+    papers = [paper_id(f"paper {n}") for n in range(30)]
+    keyphrases = pl.DataFrame(
+        [(p, f"phrase {n % 7}", 2) for n, p in enumerate(papers)],
+        schema={"paper_id": pl.String, "phrase": pl.String, "n_words": pl.Int32},
+        orient="row",
+    )
+    store = Warehouse(tmp_path / "wh")
+    with store.session():
+        run = store.begin("run")
+        run.append({"paper_keyphrases": keyphrases})
+        wanted = pl.Series(papers[::2])
+        read = []
+        for limit in (wanted.len(), wanted.len() - 1):  # a list, then a semi-join
+            monkeypatch.setattr(summaries, "PAPER_LIST_MAX", limit)
+            read.append(summaries._keyphrases(run, wanted).sort(pl.all()))
+        run.rollback()
+    assert read[0].equals(read[1])
+    assert read[0].equals(
+        keyphrases.filter(pl.col("paper_id").is_in(wanted.implode())).sort(pl.all())
+    )
