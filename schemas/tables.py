@@ -182,7 +182,8 @@ class PaperTerms(pa.DataFrameModel):
 class KeyphraseDaily(pa.DataFrameModel):
     """Summary: distinct papers per keyphrase and page date (``keyphrase_frequency``).
 
-    One part file per month, replaced whole when a run adds listings to that month."""
+    Partitioned by month; a page date's rows are replaced whole when a run adds listings to
+    that date (a new date's are only appended)."""
 
     phrase: str = pa.Field(str_length={"min_value": 2, "max_value": 200})
     listed_on: date = pa.Field(ge=EARLIEST_LISTING)
@@ -201,8 +202,9 @@ class KeyphraseDaily(pa.DataFrameModel):
 class TopicDaily(pa.DataFrameModel):
     """Summary: distinct papers per taxonomy topic and page date (``topic_frequency``).
 
-    One part file per month, replaced whole when a run adds listings to that month; rewritten
-    whole when ``retopic`` tags the papers again."""
+    Partitioned by month; a page date's rows are replaced whole when a run adds listings to
+    that date (a new date's are only appended); rewritten whole when ``retopic`` tags the
+    papers again."""
 
     topic: str = pa.Field(str_length={"min_value": 1})
     listed_on: date = pa.Field(ge=EARLIEST_LISTING)
@@ -301,7 +303,12 @@ SUMMARIES = frozenset({"keyphrase_daily", "topic_daily", "title_words", "title_p
 """Tables derived from the others at the end of each run (see ``paperlake.summaries``)."""
 
 PARTITIONED: dict[str, str] = {"keyphrase_daily": "month", "topic_daily": "month"}
-"""Tables written a value of a column at a time: writing one replaces its rows whole."""
+"""DuckLake tables partitioned by a column: their files never mix two values of it, so
+compaction merges a month's files together and rewrites only that month's."""
+
+REPLACED_BY: dict[str, str] = {"keyphrase_daily": "listed_on", "topic_daily": "listed_on"}
+"""Tables written a value of a column at a time: rows written for a value replace its
+stored rows (the summaries of a page date, recomputed whole when a run adds listings to it)."""
 
 
 def polars_schema(model: type[pa.DataFrameModel]) -> pl.Schema:

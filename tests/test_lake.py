@@ -138,32 +138,55 @@ def test_a_failed_write_reports_its_own_error_not_the_setting_put_back() -> None
     assert con.execute("SELECT current_setting('threads')").fetchone() == default != (1,)
 
 
-def test_a_partition_is_replaced_and_the_others_kept(tmp_path: Path) -> None:
+def daily_rows(*days: tuple[str, int]) -> pl.DataFrame:
+    """``keyphrase_daily`` rows (phrase, day of March 2025; day 0: February 28)."""
+    return pl.DataFrame(
+        [
+            {
+                "phrase": phrase,
+                "listed_on": date(2025, 3, day) if day else date(2025, 2, 28),
+                "n_papers": 1,
+                "n_words": 1,
+                "month": date(2025, 3, 1) if day else date(2025, 2, 1),
+            }
+            for phrase, day in days
+        ],
+        schema=polars_schema(KeyphraseDaily),
+    )
+
+
+def stored_days(store: Warehouse) -> list[tuple[str, date]]:
+    rows = store.scan("keyphrase_daily").collect().sort("listed_on", "phrase")
+    return list(zip(rows["phrase"], rows["listed_on"], strict=True))
+
+
+def test_a_page_date_is_replaced_and_the_others_kept(tmp_path: Path) -> None:
+    """Rows written for a page date replace that date's stored rows only: the other dates
+    of its month stay (the table is partitioned by month)."""
     store = Warehouse(tmp_path)
-
-    def rows(*days: tuple[str, int]) -> pl.DataFrame:
-        return pl.DataFrame(
-            [
-                {
-                    "phrase": phrase,
-                    "listed_on": date(2025, 3, day) if day else date(2025, 2, 28),
-                    "n_papers": 1,
-                    "n_words": 1,
-                    "month": date(2025, 3, 1) if day else date(2025, 2, 1),
-                }
-                for phrase, day in days
-            ],
-            schema=polars_schema(KeyphraseDaily),
-        )
-
-    first = commit(store, {"keyphrase_daily": rows(("a", 0), ("a", 1))}, "r1")
-    commit(store, {"keyphrase_daily": rows(("b", 2), ("c", 2))}, "r2")
-    phrases = store.scan("keyphrase_daily").collect().sort("phrase")["phrase"].to_list()
-    assert phrases == ["a", "b", "c"]
+    first = commit(store, {"keyphrase_daily": daily_rows(("a", 0), ("a", 1), ("x", 2))}, "r1")
+    commit(store, {"keyphrase_daily": daily_rows(("b", 2), ("c", 2))}, "r2")
+    feb28, mar1, mar2 = date(2025, 2, 28), date(2025, 3, 1), date(2025, 3, 2)
+    assert stored_days(store) == [("a", feb28), ("a", mar1), ("b", mar2), ("c", mar2)]
     with store.session():  # the views read files: none may carry deleted rows
         assert store.current().tables["keyphrase_daily"]
     with as_of_database(store, str(first)) as old:
-        assert count(old, "internal.stg_keyphrase_daily") == 2  # history intact
+        assert count(old, "internal.stg_keyphrase_daily") == 3  # history intact
+
+
+def test_a_new_page_date_is_only_appended(tmp_path: Path) -> None:
+    """Rows of a page date with no stored rows delete nothing, even in a month that has
+    other dates: the files already written stay current and no delete file is left."""
+    store = Warehouse(tmp_path)
+    commit(store, {"keyphrase_daily": daily_rows(("a", 0), ("a", 1), ("b", 2))}, "r1")
+    with store.session() as con:
+        before = set(store.current().tables["keyphrase_daily"])
+        run = store.begin("r2")
+        run.append({"keyphrase_daily": daily_rows(("a", 3), ("c", 3))})
+        run.commit()
+        assert not maintenance.Maintenance._has_deleted_rows(con)
+        assert before < set(store.current().tables["keyphrase_daily"])
+    assert [phrase for phrase, _ in stored_days(store)] == ["a", "a", "b", "a", "c"]
 
 
 def test_the_file_listing_agrees_with_ducklake(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from paperlake import summaries
-from paperlake.lake import LAKE, Warehouse
+from paperlake.lake import LAKE, Warehouse, maintenance
 from paperlake.normalize import paper_id, title_key
 from paperlake.publish import write_summaries
 from paperlake.summaries import (
@@ -329,3 +329,112 @@ def test_keyphrase_daily_in_parts_equals_one_pass(
     one_pass, in_parts = tables
     assert one_pass.height > 100
     assert in_parts.equals(one_pass)
+
+
+def _listings(dump: int, day: date, papers: list[str]) -> pl.DataFrame:
+    """One dump's listings of ``papers`` on the page of ``day``."""
+    return pl.DataFrame(
+        [(f"{dump:064x}", day, position, p) for position, p in enumerate(papers, start=1)],
+        schema={
+            "dump_id": pl.String,
+            "listed_on": pl.Date,
+            "position": pl.Int32,
+            "paper_id": pl.String,
+        },
+        orient="row",
+    )
+
+
+def _daily_counts(listings: pl.DataFrame, tagged: pl.DataFrame, key: str) -> pl.DataFrame:
+    """Distinct papers per (``key``, page date) counted from scratch: the reference."""
+    return (
+        listings.select("listed_on", "paper_id")
+        .unique()
+        .join(tagged, on="paper_id")
+        .group_by(key, "listed_on")
+        .agg(pl.len().cast(pl.Int32).alias("n_papers"))
+        .sort(key, "listed_on")
+    )
+
+
+def test_daily_summaries_replace_only_the_page_dates_a_run_listed(tmp_path: Path) -> None:
+    """A run adding a new page date to a month with stored days writes only that date's
+    rows and deletes nothing; a second dump of a stored date replaces only that date's rows
+    (each paper counted once).  Both leave the summaries of a full recomputation."""
+    rng = random.Random(7)
+    papers = [paper_id(f"paper {n}") for n in range(40)]
+    keyphrases = pl.DataFrame(
+        [(p, f"phrase {k}", 2) for p in papers for k in rng.sample(range(12), 3)],
+        schema={"paper_id": pl.String, "phrase": pl.String, "n_words": pl.Int32},
+        orient="row",
+    )
+    topics = pl.DataFrame(
+        [(p, f"topic {t}") for p in papers for t in rng.sample(range(5), 2)],
+        schema={"paper_id": pl.String, "topic": pl.String},
+        orient="row",
+    )
+    days = [date(2025, 2, 27), date(2025, 2, 28), date(2025, 3, 1), date(2025, 3, 2)]
+    stored = pl.concat([_listings(n, day, rng.sample(papers, 10)) for n, day in enumerate(days)])
+    new_day = _listings(10, date(2025, 3, 3), rng.sample(papers, 10))
+    first_mar1 = stored.filter(pl.col("listed_on") == date(2025, 3, 1))["paper_id"].to_list()
+    others = [p for p in papers if p not in first_mar1]
+    # Mar 1 captured again: half the same papers, half others
+    again = _listings(11, date(2025, 3, 1), first_mar1[:5] + rng.sample(others, 5))
+    store = Warehouse(tmp_path / "wh")
+    with store.session() as con:
+        run = store.begin("backfill")
+        run.append({"listings": stored, "paper_keyphrases": keyphrases, "paper_topics": topics})
+        write_summaries(run, {"listings": [stored]})
+        run.commit()
+        store.maintain()
+        listings = stored
+        for name, batch in (("new-day", new_day), ("again", again)):
+            before = {t: set(store.current().tables[t]) for t in ("keyphrase_daily", "topic_daily")}
+            run = store.begin(name)
+            run.append({"listings": batch})
+            written = write_summaries(run, {"listings": [batch]})
+            run.commit()
+            # a new date deletes nothing; a date captured again leaves a delete file (asked
+            # before anything reads the table: a read in the session rewrites it)
+            assert maintenance.Maintenance._has_deleted_rows(con) == (name == "again")
+            after = {t: set(store.current().tables[t]) for t in before}
+            listings = pl.concat([listings, batch])
+            day = batch["listed_on"][0]
+            for table, tagged, key in (
+                ("keyphrase_daily", keyphrases, "phrase"),
+                ("topic_daily", topics, "topic"),
+            ):
+                full = _daily_counts(listings, tagged, key)
+                rows = store.scan(table).collect().select(full.columns).sort(key, "listed_on")
+                assert rows.equals(full), (name, table)
+                assert written[table] == full.filter(pl.col("listed_on") == day).height
+                if name == "new-day":  # every stored file stays current
+                    assert before[table] < after[table], table
+            store.maintain()
+
+
+def test_keyphrases_read_by_list_or_by_semi_join_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A few papers' keyphrases are read with a list filter, many with a semi-join: the
+    same rows either way."""
+    papers = [paper_id(f"paper {n}") for n in range(30)]
+    keyphrases = pl.DataFrame(
+        [(p, f"phrase {n % 7}", 2) for n, p in enumerate(papers)],
+        schema={"paper_id": pl.String, "phrase": pl.String, "n_words": pl.Int32},
+        orient="row",
+    )
+    store = Warehouse(tmp_path / "wh")
+    with store.session():
+        run = store.begin("run")
+        run.append({"paper_keyphrases": keyphrases})
+        wanted = pl.Series(papers[::2])
+        read = []
+        for limit in (wanted.len(), wanted.len() - 1):  # a list, then a semi-join
+            monkeypatch.setattr(summaries, "PAPER_LIST_MAX", limit)
+            read.append(summaries._keyphrases(run, wanted).sort(pl.all()))
+        run.rollback()
+    assert read[0].equals(read[1])
+    assert read[0].equals(
+        keyphrases.filter(pl.col("paper_id").is_in(wanted.implode())).sort(pl.all())
+    )
