@@ -184,12 +184,14 @@ def title_words(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
     """The ``title_words`` rows for ``papers``, none of them indexed yet (the words of the
     papers before them in paper_id order already stored: see :func:`summarize`).  DuckDB
     splits the titles (``title_words.sql``), then counts each of their words' stored titles
-    (``stored_counts.sql``); :func:`first_titles` keeps each word's first ones."""
+    (``stored_counts.sql``); :func:`first_titles` keeps each word's first ones.  Only the
+    titles are read from the lake, the keys are in ``papers``: a daily run's split on a
+    10-year lake cost 0.050 s of CPU reading both, 0.039 s reading the titles alone."""
     if not papers.height:
         return pl.DataFrame(schema=_WORDS)
-    titles = f"(SELECT paper_id, title, title_key FROM {LAKE}.papers"
-    titles += " WHERE paper_id IN (FROM new_papers))"
-    with run.registered(new_papers=papers.select("paper_id")):
+    titles = f"(SELECT paper_id, p.title, n.title_key FROM new_papers AS n JOIN {LAKE}.papers"
+    titles += " AS p USING (paper_id))"
+    with run.registered(new_papers=papers.select("paper_id", "title_key")):
         sql = TITLE_WORDS_SQL.read_text().replace("titles_to_index", titles)
         words = pl.DataFrame(run.con.sql(sql))
     with run.registered(indexed_words=words.select(pl.col("word").unique())):

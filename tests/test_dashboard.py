@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -22,7 +22,7 @@ from paperlake.dashboard import (
     text,
     write_page,
 )
-from paperlake.dashboard.charts import Views
+from paperlake.dashboard.charts import Answer, Params, Views
 
 
 @pytest.mark.parametrize(
@@ -126,3 +126,107 @@ def test_a_failed_query_fails_every_thread_that_asked_it() -> None:
 
         failures = list(pool.map(ask, range(2)))
     assert all("no_such_view" in str(failure) for failure in failures), failures
+
+
+LATEST = date(2025, 6, 30)
+EVERY_DAY_RISING = """
+with ends as (select max(listed_on) as end_day from entity_frequency),
+windows as (
+    select
+        entity,
+        coalesce(sum(n_papers) filter (where listed_on > end_day - $days), 0) as n_recent,
+        coalesce(sum(n_papers) filter (where listed_on <= end_day - $days), 0) as n_previous
+    from entity_frequency cross join ends
+    where listed_on > end_day - 2 * $days
+    group by entity
+)
+select entity, n_recent::bigint, n_previous::bigint from windows where n_recent > n_previous
+order by n_recent - n_previous desc, n_recent desc, entity
+"""
+"""Rising entities by their definition: the windows end on ``entity_frequency``'s last day,
+found over every day."""
+
+
+def _views_over(listed: dict[str, list[int]], named: dict[str, str]) -> duckdb.DuckDBPyConnection:
+    """Every view over ``listed`` (paper -> page days, as days before :data:`LATEST`; one dump
+    a day) and ``named`` (paper -> the entity it introduces); the other lake tables empty."""
+    from paperlake.schemas.tables import PUBLISHED
+    from paperlake.views import create_sql_views, create_staging_views, files_source
+
+    con = duckdb.connect()
+    con.execute(
+        "create table listed (dump_id varchar, listed_on date, position int, paper_id varchar)"
+    )
+    con.execute("create table named (paper_id varchar, entity varchar, role varchar)")
+    for paper, days_before in listed.items():
+        for before in days_before:
+            on = LATEST - timedelta(days=before)
+            con.execute("insert into listed values (?, ?, 1, ?)", [str(on), on, paper])
+    for paper, entity in named.items():
+        con.execute("insert into named values (?, ?, 'introduces')", [paper, entity])
+    sources = {table: files_source(table, []) for table in PUBLISHED}
+    create_staging_views(con, sources | {"listings": "listed", "paper_entities": "named"})
+    create_sql_views(con)
+    return con
+
+
+@pytest.mark.parametrize(
+    "listed",
+    [
+        # the latest page day names entities: one query over the last 56 days
+        {"latest": [0], "x1": [0, 3, 40], "x2": [5], "y1": [1], "y2": [30, 31]},
+        # the last day naming one is 10 days back: its previous window reaches 66 days
+        # back, before the 56 days first looked at (x has 3 and 3, not 3 and 1)
+        {"latest": [0], "x1": [10, 15, 20], "x2": [40, 60, 62], "y1": [12, 14], "y2": [45]},
+        # none named in the last 56 days: every day is looked at
+        {"latest": [0, 1, 2], "x1": [100, 101], "x2": [140], "y1": [120]},
+        # none named at all
+        {"latest": [0]},
+    ],
+)
+def test_rising_entities_end_on_the_last_day_naming_one(listed: dict[str, list[int]]) -> None:
+    from paperlake.dashboard.sections import RISING_DAYS, rising_entity_rows
+
+    named = {paper: paper[0].upper() for paper in listed if paper != "latest"}
+    with _views_over(listed, named) as con, Views(con) as views:
+        expected = con.execute(EVERY_DAY_RISING, {"days": RISING_DAYS}).fetchall()
+        assert [tuple(row.values()) for row in rising_entity_rows(views)] == expected
+
+
+class Asked(Views):
+    """:class:`Views` that keep the text of every query asked."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        super().__init__(con)
+        self.asked: list[str] = []
+
+    def execute(self, sql: str, params: Params = None) -> Answer:
+        self.asked.append(sql)
+        return super().execute(sql, params)
+
+
+def test_no_section_waits_for_the_papers_query_before_another_is_drawn() -> None:
+    from paperlake.dashboard import page, sections
+
+    reading = set()
+    with _views_over({"latest": [0]}, {}) as con:
+        for build in sections.SECTIONS:
+            with Asked(con) as views:
+                build(views)
+            if sections.PAPERS_SQL in views.asked:
+                reading.add(build)
+    order = page.draw_order()
+    assert sorted(order, key=sections.SECTIONS.index) == list(sections.SECTIONS)
+    assert reading and [b in reading for b in order] == sorted(b in reading for b in order)
+
+
+def test_only_the_library_at_the_pages_end_is_skipped(tmp_path: Path) -> None:
+    from paperlake.dashboard.page import EXTERNAL, library_bundle, library_tail
+
+    assert EXTERNAL.search(library_bundle())  # the library names URLs: skipping it matters
+    end = "<script>" + library_tail()
+    assert external_references("<p>ok</p>" + end) == []
+    write_page("<p>ok</p>" + end, tmp_path / "page.html")
+    for own in ('<img src="http://tracker.test/p.gif">', f"<script>{library_bundle()}</script>"):
+        with pytest.raises(ExternalReference):
+            write_page(own + end, tmp_path / "page.html")

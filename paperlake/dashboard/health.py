@@ -9,11 +9,16 @@ from paperlake.dashboard.format import Section, count, day, table, text
 QUARANTINE_ROWS = 20
 
 
+DUMPS_SQL = (
+    "select max(ingested_at), count(*), count(distinct listed_on), min(listed_on), "
+    "max(listed_on) from dumps"
+)
+"""The loaded dumps' figures: last load, dumps, page days, first and last page day (the
+page's headline reads this query's answer too, so ``dumps`` is read once for both)."""
+
+
 def run_health(con: Views) -> Section:
-    [(last_load, n_dumps, n_days, first_day, last_day)] = con.execute(
-        "select max(ingested_at), count(*), count(distinct listed_on), min(listed_on), "
-        "max(listed_on) from dumps"
-    ).fetchall()
+    [(last_load, n_dumps, n_days, first_day, last_day)] = con.execute(DUMPS_SQL).fetchall()
     weekly = records(
         con,
         "select date_trunc('week', listed_on)::date as week, count(*) as n_dumps "
