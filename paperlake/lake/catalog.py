@@ -187,7 +187,7 @@ class Catalog(WarehouseBase):
         commit, cost each run ~0.06 s of CPU)."""
         import polars as pl
 
-        from paperlake.schemas.tables import PARTITIONED, PUBLISHED, polars_schema
+        from paperlake.schemas.tables import PUBLISHED, REPLACED_BY, polars_schema
 
         existing = {
             (table, column)
@@ -202,8 +202,8 @@ class Catalog(WarehouseBase):
             for name, model in PUBLISHED.items()
             if any((name, column) not in existing for column in polars_schema(model).names())
         }
-        unpartitioned = [name for name in PARTITIONED if not self._partitioned(con, name)]
-        if not incomplete and not unpartitioned and (self.shared is None or CLAIM in tables):
+        partitioned = [name for name in REPLACED_BY if self._partitioned(con, name)]
+        if not incomplete and not partitioned and (self.shared is None or CLAIM in tables):
             return  # every run but the first after an upgrade: no transaction to commit
         con.execute("BEGIN TRANSACTION")
         for name, model in incomplete.items():
@@ -214,20 +214,40 @@ class Catalog(WarehouseBase):
                 if name in tables and (name, column) not in existing:
                     con.execute(f"ALTER TABLE {LAKE}.{name} ADD COLUMN {column} {sql_type}")
             con.unregister("typed")
-        for name in unpartitioned:
-            # A month replaced whole then drops its files instead of leaving delete files
-            # that maintenance would rewrite the whole table to remove.
-            con.execute(f"ALTER TABLE {LAKE}.{name} SET PARTITIONED BY ({PARTITIONED[name]})")
+        for name in partitioned:
+            con.execute(f"ALTER TABLE {LAKE}.{name} RESET PARTITIONED BY")
         if self.shared is not None and CLAIM not in tables:
             con.execute(f"CREATE TABLE {LAKE}.{CLAIM} AS SELECT '' AS run_id")
         con.execute(f"CALL {LAKE}.set_commit_message('paperlake', '(tables created)')")
         con.execute("COMMIT")
+        for name in partitioned:
+            self._unpartition(con, name)
+
+    @staticmethod
+    def _unpartition(con: duckdb.DuckDBPyConnection, table: str) -> None:
+        """Rewrite ``table``'s rows into new files, after its partitioning was reset in a
+        commit of its own (DuckLake's extension 1.5.5 fails on an insert in the transaction
+        that resets it).  A lake written while the daily summaries were partitioned by
+        month holds a file per month of each (see
+        :data:`~paperlake.schemas.tables.REPLACED_BY`), and merging keeps files of different
+        months apart, so they are copied once.  Killed before its commit, nothing changed
+        but the partitioning: the rows are all there, in the old files."""
+        con.execute("BEGIN TRANSACTION")
+        con.execute(f"CREATE TEMP TABLE unpartitioned AS FROM {LAKE}.{table}")
+        con.execute(f"DELETE FROM {LAKE}.{table}")
+        con.execute(f"INSERT INTO {LAKE}.{table} FROM unpartitioned ORDER BY listed_on")
+        con.execute("DROP TABLE unpartitioned")
+        con.execute(f"CALL {LAKE}.set_commit_message('paperlake', '({table} unpartitioned)')")
+        con.execute("COMMIT")
 
     @staticmethod
     def _partitioned(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+        """Whether ``table``'s current partitioning has a key (``RESET PARTITIONED BY``
+        leaves a current partitioning with none)."""
         row = con.execute(
             f"SELECT count(*) FROM {METADATA}.ducklake_partition_info AS p "
             f"JOIN {METADATA}.ducklake_table AS t USING (table_id) "
+            f"JOIN {METADATA}.ducklake_partition_column AS c USING (partition_id, table_id) "
             "WHERE t.table_name = ? AND t.end_snapshot IS NULL AND p.end_snapshot IS NULL",
             [table],
         ).fetchone()
