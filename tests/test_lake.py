@@ -203,10 +203,13 @@ def test_the_daily_summaries_are_not_partitioned(tmp_path: Path) -> None:
         assert live_files(con, "keyphrase_daily") == 1
 
 
-def test_a_lake_with_monthly_summaries_is_rewritten_once_unpartitioned(tmp_path: Path) -> None:
+def test_a_lake_with_monthly_summaries_is_rewritten_once_unpartitioned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A lake written while the daily summaries were partitioned by month (a file per
     month) has them unpartitioned and rewritten on its next run: the same rows, in one
-    file; the runs after that rewrite nothing."""
+    file; the runs after that rewrite nothing.  A rewrite that does not commit (killed
+    after the partitioning was reset) is redone by the next run."""
     store = Warehouse(tmp_path)
     with store.session() as con:
         for table in REPLACED_BY:
@@ -216,6 +219,16 @@ def test_a_lake_with_monthly_summaries_is_rewritten_once_unpartitioned(tmp_path:
         run.commit()
         assert live_files(con, "keyphrase_daily") == 2  # February's file and March's
     before = stored_days(store)
+
+    def killed(con: duckdb.DuckDBPyConnection, table: str) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(catalog.Catalog, "_unpartition", staticmethod(killed))
+        with pytest.raises(KeyboardInterrupt), store.session():
+            pass
+    with store.session() as con:
+        assert not catalog.Catalog._partitioned(con, "keyphrase_daily")  # reset, committed
     with store.session() as con:
         for table in REPLACED_BY:
             assert not catalog.Catalog._partitioned(con, table), table
@@ -228,7 +241,8 @@ def test_a_lake_with_monthly_summaries_is_rewritten_once_unpartitioned(tmp_path:
 
 def test_the_file_listing_agrees_with_ducklake(tmp_path: Path) -> None:
     """``Snapshots`` reads the catalog's tables itself: the same files and delete files as
-    ``ducklake_list_files``, partitioned tables and a table without files included."""
+    ``ducklake_list_files``, a table without files included (partitioned files: the
+    migration test's lake)."""
     store = Warehouse(tmp_path)
     day = {"phrase": "a", "listed_on": date(2025, 3, 1), "n_papers": 1, "n_words": 1}
     daily = pl.DataFrame([day | {"month": date(2025, 3, 1)}], schema=polars_schema(KeyphraseDaily))
