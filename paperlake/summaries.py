@@ -45,13 +45,12 @@ TITLE_KEYS_SQL = SUMMARIES_SQL / "title_keys.sql"
 TITLE_PAIRS_SQL = SUMMARIES_SQL / "title_pairs.sql"
 KEYPHRASE_LISTINGS = 60_000
 """The run's new listings whose page dates' ``keyphrase_daily`` is computed, checked and
-written at a time (whole months, at least one: DuckLake partitions the table by month, so a
-backfill writes one file per month): a backfill's summary is never held whole (at 30 years
-it would be most of the run's memory).  Each part reads the lake's ``paper_keyphrases`` once,
-so the cut is by rows, not by a number of months: 60,000 listings are 3 years of the
-10-year backfill (4 reads instead of 10: the stage's 1.9 s of CPU became 1.4 s, side by
-side in ``bench.worker profile``, its peak unchanged) and, as before, one year of the
-30-year one."""
+written at a time (whole months, at least one): a backfill's summary is never held whole
+(at 30 years it would be most of the run's memory).  Each part reads the lake's
+``paper_keyphrases`` once, so the cut is by rows, not by a number of months: 60,000
+listings are 3 years of the 10-year backfill (4 reads instead of 10: the stage's 1.9 s of
+CPU became 1.4 s, side by side in ``bench.worker profile``, its peak unchanged) and, as
+before, one year of the 30-year one."""
 TITLE_SLICE_BYTES = 2 * 1024 * 1024
 """Title-key bytes of papers whose ``title_words`` are computed at a time (~30k synthetic papers;
 ``title_pairs``: :data:`PAIR_SLICE_BYTES`): a slice's words, not the backfill's length, set

@@ -3,7 +3,7 @@
 -- Grain: phrase x listed_on.
 --   n_papers   distinct papers with the phrase listed that day
 --   n_words    1, 2 or 3
--- Summarized at ingest (lake table keyphrase_daily, one partition per month), because the
+-- Summarized at ingest (lake table keyphrase_daily), because the
 -- phrase x day aggregate is millions of rows at 10 years.
 -- Example: select phrase, sum(n_papers) n from keyphrase_frequency where n_words > 1
 --          group by phrase order by n desc limit 20;

@@ -13,7 +13,7 @@ from paperlake.lake import LAKE, CatalogError, Warehouse, WarehouseBusy, catalog
 from paperlake.lake.catalog import PARQUET_OPTIONS
 from paperlake.lake.maintenance import MERGE_AFTER_FILES
 from paperlake.lake.transaction import SPILL, one_thread
-from paperlake.schemas.tables import PUBLISHED, KeyphraseDaily, polars_schema
+from paperlake.schemas.tables import PUBLISHED, REPLACED_BY, KeyphraseDaily, polars_schema
 from paperlake.views import as_of_database, build_database, ensure_database
 
 PAPER = {
@@ -162,7 +162,7 @@ def stored_days(store: Warehouse) -> list[tuple[str, date]]:
 
 def test_a_page_date_is_replaced_and_the_others_kept(tmp_path: Path) -> None:
     """Rows written for a page date replace that date's stored rows only: the other dates
-    of its month stay (the table is partitioned by month)."""
+    of its month stay."""
     store = Warehouse(tmp_path)
     first = commit(store, {"keyphrase_daily": daily_rows(("a", 0), ("a", 1), ("x", 2))}, "r1")
     commit(store, {"keyphrase_daily": daily_rows(("b", 2), ("c", 2))}, "r2")
@@ -189,9 +189,60 @@ def test_a_new_page_date_is_only_appended(tmp_path: Path) -> None:
     assert [phrase for phrase, _ in stored_days(store)] == ["a", "a", "b", "a", "c"]
 
 
+def live_files(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return len(con.execute("FROM ducklake_list_files(?, ?)", [LAKE, table]).fetchall())
+
+
+def test_the_daily_summaries_are_not_partitioned(tmp_path: Path) -> None:
+    """A backfill's page dates of several months land in one file, not one per month."""
+    store = Warehouse(tmp_path)
+    commit(store, {"keyphrase_daily": daily_rows(("a", 0), ("a", 1), ("b", 2))}, "r1")
+    with store.session() as con:
+        for table in REPLACED_BY:
+            assert not catalog.Catalog._partitioned(con, table), table
+        assert live_files(con, "keyphrase_daily") == 1
+
+
+def test_a_lake_with_monthly_summaries_is_rewritten_once_unpartitioned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lake written while the daily summaries were partitioned by month (a file per
+    month) has them unpartitioned and rewritten on its next run: the same rows, in one
+    file; the runs after that rewrite nothing.  A rewrite that does not commit (killed
+    after the partitioning was reset) is redone by the next run."""
+    store = Warehouse(tmp_path)
+    with store.session() as con:
+        for table in REPLACED_BY:
+            con.execute(f"ALTER TABLE {LAKE}.{table} SET PARTITIONED BY (month)")
+        run = store.begin("r1")
+        run.append({"keyphrase_daily": daily_rows(("a", 0), ("a", 1), ("b", 2))})
+        run.commit()
+        assert live_files(con, "keyphrase_daily") == 2  # February's file and March's
+    before = stored_days(store)
+
+    def killed(con: duckdb.DuckDBPyConnection, table: str) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(catalog.Catalog, "_unpartition", staticmethod(killed))
+        with pytest.raises(KeyboardInterrupt), store.session():
+            pass
+    with store.session() as con:
+        assert not catalog.Catalog._partitioned(con, "keyphrase_daily")  # reset, committed
+    with store.session() as con:
+        for table in REPLACED_BY:
+            assert not catalog.Catalog._partitioned(con, table), table
+        assert live_files(con, "keyphrase_daily") == 1
+        version = store.current_version()
+    assert stored_days(store) == before
+    with store.session():
+        assert store.current_version() == version
+
+
 def test_the_file_listing_agrees_with_ducklake(tmp_path: Path) -> None:
     """``Snapshots`` reads the catalog's tables itself: the same files and delete files as
-    ``ducklake_list_files``, partitioned tables and a table without files included."""
+    ``ducklake_list_files``, a table without files included (partitioned files: the
+    migration test's lake)."""
     store = Warehouse(tmp_path)
     day = {"phrase": "a", "listed_on": date(2025, 3, 1), "n_papers": 1, "n_words": 1}
     daily = pl.DataFrame([day | {"month": date(2025, 3, 1)}], schema=polars_schema(KeyphraseDaily))

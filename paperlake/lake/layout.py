@@ -21,8 +21,8 @@ METADATA = f"__ducklake_metadata_{LAKE}"
 CLAIM = "writer_claim"
 """Shared storage only: a one-row table every run updates, so that two runs at once always
 conflict at commit and the later one runs again.  DuckLake lets concurrent inserts into a
-table both commit, and a run's replace of a partition that did not exist yet deletes no row,
-so without the claim two runs could both add the same month's summary rows."""
+table both commit, and a new page date's summary rows are only appended (its replace deletes
+no row), so without the claim two runs could both add the same date's summary rows."""
 ARCHIVE_MODE = 0o640
 """Archived dumps: readable by the owner's group, never world-readable."""
 

@@ -49,7 +49,7 @@ class Transaction:
         self.con = con
         self.run_id = run_id
         self.rows: dict[str, int] = {}
-        """Rows inserted per table (a replaced table or partition counts its new rows)."""
+        """Rows inserted per table (a replaced table or page date counts its new rows)."""
         con.execute(f"SET temp_directory = {sql_str(str(root / SPILL))}")
         con.execute("BEGIN TRANSACTION")
 
