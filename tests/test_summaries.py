@@ -54,6 +54,13 @@ FULL_TITLE_PAIRS = """
     order by all
 """
 
+LISTINGS_SCHEMA = {
+    "dump_id": pl.String,
+    "listed_on": pl.Date,
+    "position": pl.Int32,
+    "paper_id": pl.String,
+}
+
 
 def _keyphrase_frequency(warehouse: Path) -> list[tuple]:
     return query(
@@ -307,12 +314,7 @@ def test_keyphrase_daily_in_parts_equals_one_pass(
             for dump in (0, 1)
             for position, p in enumerate(rng.sample(papers, 8), start=1)
         ],
-        schema={
-            "dump_id": pl.String,
-            "listed_on": pl.Date,
-            "position": pl.Int32,
-            "paper_id": pl.String,
-        },
+        schema=LISTINGS_SCHEMA,
         orient="row",
     )
     tables = []
@@ -335,12 +337,7 @@ def _listings(dump: int, day: date, papers: list[str]) -> pl.DataFrame:
     """One dump's listings of ``papers`` on the page of ``day``."""
     return pl.DataFrame(
         [(f"{dump:064x}", day, position, p) for position, p in enumerate(papers, start=1)],
-        schema={
-            "dump_id": pl.String,
-            "listed_on": pl.Date,
-            "position": pl.Int32,
-            "paper_id": pl.String,
-        },
+        schema=LISTINGS_SCHEMA,
         orient="row",
     )
 
