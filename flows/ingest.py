@@ -40,15 +40,14 @@ from paperlake.flows.report import QuarantineError, RunSummary, report
 from paperlake.flows.tasks import (
     archive_chunk,
     as_is,
-    commit,
     find_inputs,
     open_warehouse,
+    publish_run,
     reload_quarantined,
     retag,
     transform_chunk,
     write,
     write_replay,
-    write_summaries,
 )
 from paperlake.lake import CommitConflict, Transaction, Warehouse
 from paperlake.publish import SUMMARIZED, summarized
@@ -166,7 +165,10 @@ def retopic(
         open_warehouse(store)
         run = store.begin(summary.run_id)
         summary.rows.update(retag(store, as_is(run), as_is(tagger)))
-        summary.snapshot = commit(store, as_is(run), DEFAULT_RETENTION_DAYS)
+        nothing_new: dict[str, list[pl.DataFrame]] = {}  # retag replaced its summary
+        _, summary.snapshot = publish_run(
+            store, as_is(run), as_is(nothing_new), DEFAULT_RETENTION_DAYS
+        )
         _draw_dashboard(store, summary)
     report(summary, store)
     return summary
@@ -297,10 +299,9 @@ def _publish(
     retention_days: float,
 ) -> None:
     """Summaries (when the run added rows), the commit, then the dashboard."""
-    if any(run.rows.values()):
-        for name, n in write_summaries(as_is(run), as_is(new)).items():
-            summary.rows[name] += n
-    summary.snapshot = commit(store, as_is(run), retention_days)
+    counts, summary.snapshot = publish_run(store, as_is(run), as_is(new), retention_days)
+    for name, n in counts.items():
+        summary.rows[name] += n
     if store.shared is None and (
         any(run.rows.values()) or not (store.root / DASHBOARD_NAME).exists()
     ):

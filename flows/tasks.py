@@ -1,7 +1,7 @@
 """The Prefect tasks: each wraps one stage of ``paperlake`` and nothing else.
 
 Tasks are coarse (one per chunk of up to ``BATCH_SIZE`` dumps and ``BATCH_BYTES`` of input,
-never per dump or row) so a ten-year backfill is a few dozen task runs, a daily run seven.
+never per dump or row) so a ten-year backfill is a few dozen task runs, a daily run six.
 Data-carrying arguments are wrapped in :func:`as_is`: Prefect would otherwise walk every
 element (every paper id of the warehouse) to look for futures, which made a daily run's
 overhead grow with the warehouse.  Archiving retries (content-addressed, so a retry is
@@ -103,8 +103,15 @@ def write_replay(
 
 
 @task(cache_policy=NO_CACHE)
-def write_summaries(run: Transaction, new: dict[str, list[pl.DataFrame]]) -> dict[str, int]:
-    return publish.write_summaries(run, new)
+def publish_run(
+    warehouse: Warehouse,
+    run: Transaction,
+    new: dict[str, list[pl.DataFrame]],
+    retention_days: float,
+) -> tuple[dict[str, int], int]:
+    """The summaries and the commit in one task: they always run together, and each task
+    run costs the flow ~4 ms of CPU (a daily run's tasks went from seven to six)."""
+    return publish.publish(warehouse, run, new, retention_days)
 
 
 @task(cache_policy=NO_CACHE)
@@ -116,8 +123,3 @@ def retag(warehouse: Warehouse, run: Transaction, taxonomy: Taxonomy) -> dict[st
     daily = publish.retopic_summaries(run)
     run.replace(daily)
     return {name: frame.height for name, frame in {**retagged, **daily}.items()}
-
-
-@task(cache_policy=NO_CACHE)
-def commit(warehouse: Warehouse, run: Transaction, retention_days: float) -> int:
-    return publish.commit(warehouse, run, retention_days)

@@ -79,6 +79,19 @@ def retopic_summaries(run: Transaction) -> dict[str, pl.DataFrame]:
     return {"topic_daily": validate_derived(PUBLISHED["topic_daily"], daily, "retopic topic_daily")}
 
 
+def publish(
+    warehouse: Warehouse,
+    run: Transaction,
+    new: dict[str, list[pl.DataFrame]],
+    retention_days: float,
+) -> tuple[dict[str, int], int]:
+    """The end of a run: its summaries (:func:`write_summaries`, when it wrote rows), then
+    its commit (:func:`commit`).  Returns the summaries' row counts and the snapshot the
+    views now show."""
+    counts = write_summaries(run, new) if any(run.rows.values()) else {}
+    return counts, commit(warehouse, run, retention_days)
+
+
 def commit(warehouse: Warehouse, run: Transaction, retention_days: float) -> int:
     """Commit the run (its single commit point), then compact, expire and rebuild the views.
 
