@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
 from paperlake import summaries
 from paperlake.lake import LAKE, Warehouse, maintenance
+from paperlake.lake.transaction import one_thread
 from paperlake.normalize import paper_id, title_key
 from paperlake.publish import write_summaries
 from paperlake.summaries import (
@@ -435,3 +439,50 @@ def test_keyphrases_read_by_list_or_by_semi_join_alike(
     assert read[0].equals(
         keyphrases.filter(pl.col("paper_id").is_in(wanted.implode())).sort(pl.all())
     )
+
+
+def test_a_few_dates_are_summarized_on_one_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A daily run's page dates are summarized on one DuckDB thread (a second one only
+    costs CPU on so few rows), a backfill's many on the connection's own; the counts are
+    the same, and the connection gets its setting back."""
+    inside: list[int] = []
+
+    @contextmanager
+    def recording(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+        with one_thread(con):
+            inside.append(con.execute("SELECT current_setting('threads')").fetchone()[0])
+            yield
+
+    monkeypatch.setattr(summaries, "one_thread", recording)
+    rng = random.Random(3)
+    papers = [paper_id(f"paper {n}") for n in range(20)]
+    topics = pl.DataFrame(
+        [(p, f"topic {n % 3}") for n, p in enumerate(papers)],
+        schema={"paper_id": pl.String, "topic": pl.String},
+        orient="row",
+    )
+    keyphrases = topics.select("paper_id", phrase="topic", n_words=pl.lit(2, pl.Int32))
+    days = [date(2025, 3, d) for d in range(1, summaries.ONE_THREAD_DATES + 3)]
+    listings = pl.concat([_listings(n, day, rng.sample(papers, 5)) for n, day in enumerate(days)])
+    store = Warehouse(tmp_path / "wh")
+    with store.session() as con:
+        run = store.begin("run")
+        run.append({"listings": listings, "paper_topics": topics, "paper_keyphrases": keyphrases})
+        default = con.execute("SELECT current_setting('threads')").fetchone()
+        threads = {}
+        for dates in (days[:1], days[: summaries.ONE_THREAD_DATES], days):
+            inside.clear()
+            counted = summaries.topic_daily(run, dates).select("topic", "listed_on", "n_papers")
+            phrases = summaries.keyphrase_daily(run, dates).select(
+                pl.col("phrase").alias("topic"), "listed_on", "n_papers"
+            )
+            threads[len(dates)] = list(inside)
+            full = _daily_counts(listings.filter(pl.col("listed_on").is_in(dates)), topics, "topic")
+            for rows in (counted, phrases):
+                assert rows.sort("topic", "listed_on").equals(full)
+        assert con.execute("SELECT current_setting('threads')").fetchone() == default != (1,)
+        run.rollback()
+    few = summaries.ONE_THREAD_DATES
+    assert threads == {1: [1, 1], few: [1, 1], few + 2: []}

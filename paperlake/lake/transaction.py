@@ -115,17 +115,22 @@ class Transaction:
 
     def commit(self) -> int:
         """The run's single commit point: one snapshot with the run id and rows per table;
-        returns its id."""
+        returns its id.
+
+        On one DuckDB thread: DuckLake's commit is ~50 small catalog statements (a few per
+        table), for which a second thread only costs CPU (a daily run's 12 tables on a
+        10-year lake: 33 ms of CPU against 52 ms, 12 commits each, alternated)."""
         info = json.dumps({"run_id": self.run_id, "rows": self.rows}, sort_keys=True)
-        self.con.execute(
-            f"CALL {LAKE}.set_commit_message('paperlake', ?, extra_info => ?)",
-            [f"paperlake run {self.run_id}", info],
-        )
-        try:
-            self.con.execute("COMMIT")
-        except duckdb.TransactionException as exc:
-            message = f"run {self.run_id} lost the commit to another writer: {exc}"
-            raise CommitConflict(message) from exc
+        with one_thread(self.con):
+            self.con.execute(
+                f"CALL {LAKE}.set_commit_message('paperlake', ?, extra_info => ?)",
+                [f"paperlake run {self.run_id}", info],
+            )
+            try:
+                self.con.execute("COMMIT")
+            except duckdb.TransactionException as exc:
+                message = f"run {self.run_id} lost the commit to another writer: {exc}"
+                raise CommitConflict(message) from exc
         snapshot = self.con.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()
         assert snapshot is not None
         return int(snapshot[0])
