@@ -312,7 +312,7 @@ def _draw_dashboard(store: Warehouse, summary: RunSummary) -> None:
     """Redraw ``dashboard.html`` after a publish; a failure is reported, never raised: the
     run has already published and must not fail or roll back for its page."""
     try:
-        # Imported here: Altair's import (~1 s) is paid only by runs that publish.
+        # Imported here: the page's modules (~25 ms) are loaded only by runs that publish.
         from paperlake.dashboard import write_dashboard
 
         write_dashboard(store.db_path, store.root / DASHBOARD_NAME)
