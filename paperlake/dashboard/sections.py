@@ -49,11 +49,35 @@ TOP_TOPICS_SQL = (
     "select topic from topic_frequency group by topic order by sum(n_papers) desc, topic limit ?"
 )
 """The topics with the most listings over all days (ties by name)."""
+ONE_DUMP_A_DAY_SQL = """
+select count(*) = 0 from (
+    select listed_on from listings group by listed_on having count(distinct dump_id) > 1
+)
+"""
+"""Whether every page date's listings come from one dump.  A dump lists a paper once (the
+Listings contract), so then no paper is listed twice on a date: its page days are its dumps
+and :data:`PAPERS_SQL` needs no per-date aggregate (~0.003 s of CPU at 10 years, against the
+~0.015 s that aggregate costs)."""
 PAPERS_SQL = """
-with p as materialized (
+with listing_stats as (
+    select paper_id, first_listed_on, last_listed_on, n_dumps, n_listing_days
+    from internal.stg_paper_listing_stats
+    where not $one_dump_a_day
+    union all
+    select
+        paper_id,
+        min(listed_on) as first_listed_on,
+        max(listed_on) as last_listed_on,
+        count(*) as n_dumps,
+        count(*) as n_listing_days
+    from listings
+    where $one_dump_a_day
+    group by paper_id
+),
+p as materialized (
     select paper_id, title, n_dumps, n_listing_days, first_listed_on, last_listed_on
     from internal.stg_papers
-    inner join internal.stg_paper_listing_stats using (paper_id)
+    inner join listing_stats using (paper_id)
 ),
 repeated as (
     select title, n_listing_days, n_dumps, first_listed_on, last_listed_on
@@ -86,7 +110,14 @@ paper once, so the count of papers, the most repeated ones (days on the page fir
 dumps, the latest, by title) and the latest page's papers share one pass over them (as
 three queries, a 10-year page paid it three times: ~0.3 s of CPU).  It joins the ``papers``
 view's two staging views itself: the view also counts each paper's repos, which the page
-never shows (~10% of the query's CPU at 10 years)."""
+never shows (~10% of the query's CPU at 10 years).
+
+``$one_dump_a_day`` (:data:`ONE_DUMP_A_DAY_SQL`'s answer, a constant when the query is
+planned, so DuckDB drops the other branch) picks where each paper's listing figures come
+from: with one dump per page date, one aggregate over the listings (a paper's page days are
+then its dumps); otherwise ``stg_paper_listing_stats``, which first groups the listings by
+paper and date.  At 10 years (one dump a day) the query costs 0.061 s of CPU instead of
+0.083 (median of 15, one thread, alternated, load 3.8), the check included."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +133,9 @@ class PaperFigures:
 
 def paper_figures(con: Views) -> PaperFigures:
     """:data:`PAPERS_SQL`'s figures (the query runs once per drawing: ``Views`` keeps it)."""
+    [(one_dump_a_day,)] = con.execute(ONE_DUMP_A_DAY_SQL).fetchall()
     [(n_papers, n_repeated, repeated, on_page)] = con.execute(
-        PAPERS_SQL, {"rows": TABLE_ROWS}
+        PAPERS_SQL, {"rows": TABLE_ROWS, "one_dump_a_day": one_dump_a_day}
     ).fetchall()
     return PaperFigures(n_papers, n_repeated, repeated or [], on_page or [])
 
