@@ -69,8 +69,8 @@ select count(*) = 0 from (
 """
 """Whether every page date's listings come from one dump.  A dump lists a paper once (the
 Listings contract), so then no paper is listed twice on a date: its page days are its dumps
-and :data:`PAPERS_SQL` needs no per-date aggregate (~0.003 s of CPU at 10 years, against the
-~0.015 s that aggregate costs)."""
+and :data:`PAPERS_SQL` needs no per-date aggregate.  At 10 years this check costs 0.004 s of
+CPU, the aggregate it spares 0.015."""
 PAPERS_SQL = """
 with listing_stats as (
     select paper_id, first_listed_on, last_listed_on, n_dumps, n_listing_days
@@ -129,8 +129,11 @@ never shows (~10% of the query's CPU at 10 years).
 planned, so DuckDB drops the other branch) picks where each paper's listing figures come
 from: with one dump per page date, one aggregate over the listings (a paper's page days are
 then its dumps); otherwise ``stg_paper_listing_stats``, which first groups the listings by
-paper and date.  At 10 years (one dump a day) the query costs 0.061 s of CPU instead of
-0.083 (median of 15, one thread, alternated, load 3.8), the check included."""
+paper and date.  At 10 years (one dump a day) the query and the check cost 0.054 s of CPU
+instead of 0.065 (warm, one thread, median of 21 alternated, load 3.3); with a date of two
+dumps, the check's 0.004 more.  Also measured and not kept: one pass over the join, the
+counts and lists as aggregates (the top rows by ``min_by(..., $rows)``) instead of a
+materialized CTE read four times: 0.061 against 0.054."""
 
 
 @dataclass(frozen=True, slots=True)
