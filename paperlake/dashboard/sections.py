@@ -383,5 +383,5 @@ SECTIONS: tuple[Callable[[Views], Section], ...] = (
 )
 
 READS_PAPER_FIGURES = frozenset({repeated_listings, latest_listing})
-"""The sections that read :func:`paper_figures`, the page's longest query (~0.07 s of CPU
+"""The sections that read :func:`paper_figures`, the page's longest query (~0.05 s of CPU
 at 10 years), which the headline asks first."""
