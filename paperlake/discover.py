@@ -104,8 +104,8 @@ def discover(
     seen: set[str] = set()
     for given in paths:
         root = Path(os.path.abspath(given))
-        folder = root.is_dir()
         try:
+            folder = root.is_dir()  # raises on a path it cannot look at (EACCES, too long)
             files = list(_walk(root)) if folder else [str(root)]
         except OSError as exc:
             found.unreadable.append(Unreadable(str(root), f"cannot list folder: {exc}"))

@@ -82,7 +82,7 @@ ONE_THREAD_DATES = 7
 """Up to this many page dates, :func:`keyphrase_daily` and :func:`topic_daily` run on one
 DuckDB thread: a daily run's queries are too small for a second thread to save time, only
 CPU (10-year lake, a new day: 0.025 + 0.026 s of CPU against 0.033 + 0.030).  A backfill's
-parts, hundreds of dates, keep both threads."""
+parts, hundreds of dates, keep the connection's threads."""
 MAX_BLOCK = 50
 """A word shared by more titles than this is too common to block on (``$max_block``)."""
 

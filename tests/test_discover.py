@@ -60,5 +60,22 @@ def test_the_warehouse_itself_is_never_an_input(tmp_path: Path) -> None:
     (tmp_path / "warehouse" / "raw").mkdir(parents=True)
     (tmp_path / "warehouse" / "raw" / "x.txt").write_text("x")
     (tmp_path / "day.txt").write_text("x")
+    (tmp_path / "warehouse2").mkdir()  # its name starts as the warehouse's: an input
+    (tmp_path / "warehouse2" / "next.txt").write_text("x")
     found = discover([tmp_path], {}, exclude=tmp_path / "warehouse")
+    assert [Path(c.path).name for c in found.candidates] == ["day.txt", "next.txt"]
+
+
+def test_a_path_that_cannot_be_looked_at_is_reported_and_the_others_read(
+    tmp_path: Path,
+) -> None:
+    """A given path whose status cannot even be asked (here a name over the system's limit;
+    a folder without permission alike) is reported, and the other paths still discovered."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "day.txt").write_text("x")
+    too_long = tmp_path / ("x" * 300) / "y"
+    found = discover([too_long, landing], {})
     assert [Path(c.path).name for c in found.candidates] == ["day.txt"]
+    [(path, detail)] = [(u.path, u.detail) for u in found.unreadable]
+    assert path == str(too_long) and detail.startswith("cannot list folder:")

@@ -452,7 +452,8 @@ def test_a_few_dates_are_summarized_on_one_thread(
     @contextmanager
     def recording(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         with one_thread(con):
-            inside.append(con.execute("SELECT current_setting('threads')").fetchone()[0])
+            [(threads,)] = con.execute("SELECT current_setting('threads')").fetchall()
+            inside.append(threads)
             yield
 
     monkeypatch.setattr(summaries, "one_thread", recording)
@@ -470,6 +471,7 @@ def test_a_few_dates_are_summarized_on_one_thread(
     with store.session() as con:
         run = store.begin("run")
         run.append({"listings": listings, "paper_topics": topics, "paper_keyphrases": keyphrases})
+        con.execute("SET threads = 4")  # whatever the machine's cores
         default = con.execute("SELECT current_setting('threads')").fetchone()
         threads = {}
         for dates in (days[:1], days[: summaries.ONE_THREAD_DATES], days):
