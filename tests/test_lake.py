@@ -9,7 +9,16 @@ import duckdb
 import polars as pl
 import pytest
 
-from paperlake.lake import LAKE, CatalogError, Warehouse, WarehouseBusy, catalog, maintenance
+from paperlake.lake import (
+    LAKE,
+    CatalogError,
+    CommitConflict,
+    Transaction,
+    Warehouse,
+    WarehouseBusy,
+    catalog,
+    maintenance,
+)
 from paperlake.lake.catalog import PARQUET_OPTIONS
 from paperlake.lake.maintenance import MERGE_AFTER_FILES
 from paperlake.lake.transaction import SPILL, one_thread
@@ -505,3 +514,22 @@ def test_a_connection_loads_the_lake_with_no_unsigned_extension_allowed(tmp_path
         assert con.execute(settings).fetchone() == (False,)
         loaded = "SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'ducklake'"
         assert con.execute(loaded).fetchone() == (True,)
+
+
+def test_a_lost_commit_is_a_conflict_and_gives_the_connection_its_threads_back(
+    tmp_path: Path,
+) -> None:
+    """A commit runs on one DuckDB thread; one that loses to another writer's raises
+    CommitConflict, and the connection has its own thread count again for the next try."""
+    store = Warehouse(tmp_path / "wh")
+    commit(store, {"papers": papers(PAPER)}, "run1")
+    with store.session() as con:
+        con.execute("SET threads = 4")
+        winner = Transaction(con.cursor(), "winner", store.root)
+        loser = Transaction(con.cursor(), "loser", store.root)
+        for run in (winner, loser):
+            run.con.execute(f"DELETE FROM {LAKE}.papers")
+        winner.commit()
+        with pytest.raises(CommitConflict, match="run loser lost the commit"):
+            loser.commit()
+        assert loser.con.execute("SELECT current_setting('threads')").fetchone() == (4,)
