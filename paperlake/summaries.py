@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from paperlake.lake import LAKE, Transaction
@@ -44,6 +45,7 @@ TITLE_WORDS_SQL = SUMMARIES_SQL / "title_words.sql"
 STORED_COUNTS_SQL = SUMMARIES_SQL / "stored_counts.sql"
 TITLE_KEYS_SQL = SUMMARIES_SQL / "title_keys.sql"
 TITLE_PAIRS_SQL = SUMMARIES_SQL / "title_pairs.sql"
+TITLE_MACROS_SQL = SUMMARIES_SQL / "macros.sql"
 KEYPHRASE_LISTINGS = 60_000
 """The run's new listings whose page dates' ``keyphrase_daily`` is computed, checked and
 written at a time (whole months, at least one): a backfill's summary is never held whole
@@ -169,6 +171,12 @@ def _summary_sql(path: Path) -> str:
     )
 
 
+def define_title_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Define on ``con`` the macros mapping words and paper_ids to the integers
+    ``title_words`` stores and back (``macros.sql``), for the title queries."""
+    con.execute(TITLE_MACROS_SQL.read_text())
+
+
 def papers_to_index(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
     """The papers (paper_id, title_key) whose ``title_words`` a run adds: its new ``papers``,
     or every paper in the lake while its ``title_words`` is empty (a lake written before the
@@ -190,6 +198,7 @@ def title_words(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(schema=_WORDS)
     titles = f"(SELECT paper_id, p.title, n.title_key FROM new_papers AS n JOIN {LAKE}.papers"
     titles += " AS p USING (paper_id))"
+    define_title_macros(run.con)
     with run.registered(new_papers=papers.select("paper_id", "title_key")):
         sql = TITLE_WORDS_SQL.read_text().replace("titles_to_index", titles)
         words = pl.DataFrame(run.con.sql(sql))
@@ -234,6 +243,7 @@ def title_keys(run: Transaction, papers: pl.DataFrame, words: pl.DataFrame) -> I
 
 def _store_title_keys(run: Transaction, papers: pl.DataFrame, words: pl.DataFrame) -> None:
     """Create the temporary table of :func:`title_keys`."""
+    define_title_macros(run.con)
     with run.registered(new_papers=papers.select("paper_id"), new_words=words):
         sql = _summary_sql(TITLE_KEYS_SQL)
         with run.bounded(TITLE_KEYS_MEMORY):
@@ -255,6 +265,7 @@ def title_pairs(
 
 def _paired(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
     """The pairs of :func:`title_pairs` for ``papers``, inside :func:`title_keys`."""
+    define_title_macros(run.con)
     with run.registered(new_papers=papers.select("paper_id")):
         rows = run.con.execute(_summary_sql(TITLE_PAIRS_SQL)).fetchall()
     return pl.DataFrame(rows, schema=_PAIRS, orient="row")
@@ -305,7 +316,7 @@ _TOPIC_DAILY = {
     "n_papers": pl.Int32,
     "month": pl.Date,
 }
-_WORDS = {"word": pl.String, "paper_id": pl.String, "is_end": pl.Boolean}
+_WORDS = {"word": pl.UInt64, "paper_id": pl.UInt64, "is_end": pl.Boolean}
 _PAIRS = {"paper_id_a": pl.String, "paper_id_b": pl.String, "similarity": pl.Float64}
 
 

@@ -223,8 +223,8 @@ class TitleWords(pa.DataFrameModel):
     adjacent words and the two ends of its key, stored for at most ``MAX_BLOCK + 1`` titles
     per word (``paperlake.summaries``)."""
 
-    word: str = pa.Field(str_length={"min_value": 1})
-    paper_id: str = pa.Field(str_matches=_PAPER_ID)
+    word: pl.UInt64 = pa.Field(description="word_hash of the word (sql/summaries/macros.sql).")
+    paper_id: pl.UInt64 = pa.Field(description="paper_number of the paper_id: its 16 hex digits.")
     is_end: bool = pa.Field(description="An end of the title key ('^...' or '...$').")
 
     class Config(Strict):

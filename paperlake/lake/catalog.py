@@ -229,6 +229,8 @@ class Catalog(WarehouseBase):
             # (killed, or it lost to another machine's commit) is redone by the next run.
             if self._has_partitioned_files(con, name):
                 self._unpartition(con, name)
+        if self._words_as_text(con):  # decided by the stored type: redone until committed
+            self._hash_title_words(con)
 
     @staticmethod
     def _unpartition(con: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -259,6 +261,53 @@ class Catalog(WarehouseBase):
             )
         con.execute(f"CALL {LAKE}.set_commit_message('paperlake', '({table} unpartitioned)')")
         con.execute("COMMIT")
+
+    @staticmethod
+    def _words_as_text(con: duckdb.DuckDBPyConnection) -> bool:
+        """Whether the lake's ``title_words`` stores its words as strings (a lake written
+        before they were hashed: :meth:`_hash_title_words`)."""
+        row = con.execute(
+            "SELECT data_type FROM duckdb_columns() "
+            "WHERE database_name = ? AND table_name = 'title_words' AND column_name = 'word'",
+            [LAKE],
+        ).fetchone()
+        return row == ("VARCHAR",)
+
+    @staticmethod
+    def _hash_title_words(con: duckdb.DuckDBPyConnection) -> None:
+        """Rewrite a ``title_words`` of strings (word, paper_id VARCHAR) as the integers the
+        title summaries now store (``sql/summaries/macros.sql``), in one commit: its stored
+        rows converted, not every title indexed again, in (word, paper_id) order like the
+        parts a run writes.  DuckLake cannot change a column from VARCHAR to UBIGINT, so the
+        rows go to a new table that replaces the old one.  Killed before its commit, nothing
+        changed: the next run finds the strings and converts them again.  A 10-year lake's
+        971k rows: TODO."""
+        from paperlake.summaries import define_title_macros
+
+        define_title_macros(con)
+        con.execute("BEGIN TRANSACTION")
+        stored = Catalog._rows(con, "title_words")
+        con.execute(
+            f"CREATE TABLE {LAKE}.title_words_hashed AS SELECT word_hash(word) AS word, "
+            f"paper_number(paper_id) AS paper_id, is_end FROM {LAKE}.title_words ORDER BY ALL"
+        )
+        con.execute(f"DROP TABLE {LAKE}.title_words")
+        con.execute(f"ALTER TABLE {LAKE}.title_words_hashed RENAME TO title_words")
+        kept = Catalog._rows(con, "title_words")
+        if kept != stored:  # never seen
+            con.execute("ROLLBACK")
+            raise CatalogError(
+                f"title_words: hashing its {stored} rows would have left {kept}; rolled back, "
+                "its words stay strings"
+            )
+        con.execute(f"CALL {LAKE}.set_commit_message('paperlake', '(title_words hashed)')")
+        con.execute("COMMIT")
+
+    @staticmethod
+    def _rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
+        """How many rows ``table`` holds, as the connection's transaction sees it."""
+        [(rows,)] = con.execute(f"SELECT count(*) FROM {LAKE}.{table}").fetchall()
+        return int(rows)
 
     @staticmethod
     def _has_partitioned_files(con: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -2,7 +2,7 @@
 -- (title_pairs.sql).  new_papers: the run's new papers; new_words: the title_words rows the
 -- run adds and has not stored yet (title_words.sql); stored_words: the lake's title_words;
 -- every_paper: the lake's papers table, the run's own included (the run's transaction names
--- them).
+-- them).  Words and papers are the integers title_words stores (macros.sql); the rows too.
 -- A title's keys are its 5 rarest words or pairs of adjacent words and its two ends
 -- (title_words.sql), each only if at most $max_block titles have it.  The rows: the keys of
 -- the new titles (new_keys) and of every other title sharing a key with one (other_keys,
@@ -20,7 +20,7 @@ with every_word as materialized (
 
 new_title_words as (
     select word, paper_id, is_end from every_word
-    where paper_id in (select paper_id from new_papers)
+    where paper_id in (select paper_number(paper_id) from new_papers)
 ),
 
 hits as (
@@ -54,7 +54,7 @@ others as (
     select distinct paper_id from hits
     where
         word in (select word from new_keys)
-        and paper_id not in (select paper_id from new_papers)
+        and paper_id not in (select paper_number(paper_id) from new_papers)
 ),
 
 other_words as (
