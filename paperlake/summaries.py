@@ -22,6 +22,22 @@ transaction (so from the lake as the run leaves it), and only for what the run c
   or tokenizes the other titles.  The keys are found once (``title_keys.sql``), the pairs
   a slice of new papers at a time (``title_pairs.sql``).
 
+``title_words`` stores integers, not strings (``sql/summaries/macros.sql``): a word as the lower
+64 bits of its md5 (``word_hash``), a paper as its paper_id's 16 hex digits read as a UBIGINT
+(``paper_number``, lossless: ``paper_hex`` gives the paper_id back), and the title queries join
+on them; only ``title_pairs`` turns them back into paper_ids.  A daily run reads the table
+whole twice, and its strings were most of the cost: 971k rows at 10 years, of ~13-character
+words and 16-character paper_ids (too long for DuckDB's inline strings).  Two distinct words
+share a hash with probability ~n^2/2^65 over a lake's n distinct words: ~6e-9 at 10 years
+(469k words), ~6e-8 at 30 (~1.5M).  Such a pair of words would count as one: their titles
+share a block, which can only add candidate pairs (each still kept only at Jaro-Winkler >=
+0.9 and past the sibling rules, as every candidate), or make the merged word commoner and
+push it out of a title's 5 rarest keys (a near-duplicate found only through it would be
+missed).  At those odds, accepted rather than storing the strings again.  Among a title's
+equally rare words, the keys are now picked by hash instead of alphabetically: the pairs
+found are the same in every comparison made (``bench.same_tables``, typo'd titles run after
+run, a converted lake), near-copies sharing more keys than the ties decide.
+
 ``title_words`` and ``title_pairs`` are computed :data:`TITLE_SLICE_BYTES` and
 :data:`PAIR_SLICE_BYTES` of titles at a time, so a backfill's summaries take the memory of a
 slice, not of all its papers.

@@ -221,10 +221,11 @@ class TopicDaily(pa.DataFrameModel):
 class TitleWords(pa.DataFrameModel):
     """Summary: the blocking words of each title (``title_pairs``): its words, pairs of
     adjacent words and the two ends of its key, stored for at most ``MAX_BLOCK + 1`` titles
-    per word (``paperlake.summaries``)."""
+    per word (``paperlake.summaries``).  Integers, not strings: a daily run reads the whole
+    table, and its strings were most of that cost (``sql/summaries/macros.sql``)."""
 
-    word: pl.UInt64 = pa.Field(description="word_hash of the word (sql/summaries/macros.sql).")
-    paper_id: pl.UInt64 = pa.Field(description="paper_number of the paper_id: its 16 hex digits.")
+    word: pl.UInt64 = pa.Field(description="The word's word_hash: its md5's lower 64 bits.")
+    paper_id: pl.UInt64 = pa.Field(description="The paper_id's paper_number: its 16 hex digits.")
     is_end: bool = pa.Field(description="An end of the title key ('^...' or '...$').")
 
     class Config(Strict):

@@ -2,7 +2,8 @@
 -- (title_pairs.sql).  new_papers: the run's new papers; new_words: the title_words rows the
 -- run adds and has not stored yet (title_words.sql); stored_words: the lake's title_words;
 -- every_paper: the lake's papers table, the run's own included (the run's transaction names
--- them).  Words and papers are the integers title_words stores (macros.sql); the rows too.
+-- them).  Words and papers are the integers title_words stores (macros.sql), the rows too;
+-- equally rare words are ranked by their hashes (paperlake.summaries says why that is fine).
 -- A title's keys are its 5 rarest words or pairs of adjacent words and its two ends
 -- (title_words.sql), each only if at most $max_block titles have it.  The rows: the keys of
 -- the new titles (new_keys) and of every other title sharing a key with one (other_keys,
