@@ -183,11 +183,21 @@ def _has_rows(run: Transaction, table: str) -> bool:
 
 def _summary_sql(path: Path) -> str:
     """A summary query with its lake tables named as the run's transaction names them."""
-    return (
-        path.read_text()
-        .replace("every_paper", f"{LAKE}.papers")
-        .replace("stored_words", f"{LAKE}.title_words")
+    return _lake_named(path.read_text())
+
+
+def _lake_named(sql: str) -> str:
+    """``sql`` with its lake tables named as the run's transaction names them."""
+    return sql.replace("every_paper", f"{LAKE}.papers").replace(
+        "stored_words", f"{LAKE}.title_words"
     )
+
+
+def title_keys_sql() -> str:
+    """``title_keys.sql`` with the query spelling its tied titles' words in place (the
+    words of ``title_words.sql``, with their ``spelling``)."""
+    spelled = TITLE_WORDS_SQL.read_text().replace("titles_to_index", "tied_titles")
+    return TITLE_KEYS_SQL.read_text().replace("spelled_tied_titles", f"({spelled})")
 
 
 def define_title_macros(con: duckdb.DuckDBPyConnection) -> None:
@@ -220,7 +230,7 @@ def title_words(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
     define_title_macros(run.con)
     with run.registered(new_papers=papers.select("paper_id", "title_key")):
         sql = TITLE_WORDS_SQL.read_text().replace("titles_to_index", titles)
-        words = pl.DataFrame(run.con.sql(sql))
+        words = pl.DataFrame(run.con.sql(f"SELECT word, paper_id, is_end FROM ({sql})"))
     with run.registered(indexed_words=words.select(pl.col("word").unique())):
         stored = pl.DataFrame(run.con.sql(_summary_sql(STORED_COUNTS_SQL)))
     counted = words.join(stored, on="word", how="left").with_columns(
@@ -264,7 +274,7 @@ def _store_title_keys(run: Transaction, papers: pl.DataFrame, words: pl.DataFram
     """Create the temporary table of :func:`title_keys`."""
     define_title_macros(run.con)
     with run.registered(new_papers=papers.select("paper_id"), new_words=words):
-        sql = _summary_sql(TITLE_KEYS_SQL)
+        sql = _lake_named(title_keys_sql())
         with run.bounded(TITLE_KEYS_MEMORY):
             run.con.execute(f"CREATE TEMP TABLE title_keys AS {sql}", {"max_block": MAX_BLOCK})
 
