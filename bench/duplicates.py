@@ -39,10 +39,10 @@ from paperlake.normalize import paper_id, title_key
 from paperlake.parse import parse_dump
 from paperlake.summaries import (
     MAX_BLOCK,
+    TITLE_KEYS_SQL,
     TITLE_MACROS_SQL,
-    TITLE_PAIRS_SQL,
     TITLE_WORDS_SQL,
-    title_keys_sql,
+    title_pairs_sql,
 )
 from tests.dumps import with_typo
 
@@ -118,8 +118,8 @@ def after_build() -> list[str]:
         "create table stored_words (word ubigint, paper_id ubigint, is_end boolean)",
         # a title's repeats once
         f"create table new_words as select distinct word, paper_id, is_end from ({words})",
-        f"create table title_keys as {title_keys_sql()}",
-        TITLE_PAIRS_SQL.read_text(),
+        f"create table title_keys as {TITLE_KEYS_SQL.read_text()}",
+        title_pairs_sql(),
     ]
 
 

@@ -193,11 +193,11 @@ def _lake_named(sql: str) -> str:
     )
 
 
-def title_keys_sql() -> str:
-    """``title_keys.sql`` with the query spelling its tied titles' words in place (the
+def title_pairs_sql() -> str:
+    """``title_pairs.sql`` with the query spelling its tied titles' words in place (the
     words of ``title_words.sql``, with their ``spelling``)."""
     spelled = TITLE_WORDS_SQL.read_text().replace("titles_to_index", "tied_titles")
-    return TITLE_KEYS_SQL.read_text().replace("spelled_tied_titles", f"({spelled})")
+    return TITLE_PAIRS_SQL.read_text().replace("spelled_tied_titles", f"({spelled})")
 
 
 def define_title_macros(con: duckdb.DuckDBPyConnection) -> None:
@@ -274,7 +274,7 @@ def _store_title_keys(run: Transaction, papers: pl.DataFrame, words: pl.DataFram
     """Create the temporary table of :func:`title_keys`."""
     define_title_macros(run.con)
     with run.registered(new_papers=papers.select("paper_id"), new_words=words):
-        sql = _lake_named(title_keys_sql())
+        sql = _summary_sql(TITLE_KEYS_SQL)
         with run.bounded(TITLE_KEYS_MEMORY):
             run.con.execute(f"CREATE TEMP TABLE title_keys AS {sql}", {"max_block": MAX_BLOCK})
 
@@ -296,7 +296,7 @@ def _paired(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
     """The pairs of :func:`title_pairs` for ``papers``, inside :func:`title_keys`."""
     define_title_macros(run.con)
     with run.registered(new_papers=papers.select("paper_id")):
-        rows = run.con.execute(_summary_sql(TITLE_PAIRS_SQL)).fetchall()
+        rows = run.con.execute(_lake_named(title_pairs_sql())).fetchall()
     return pl.DataFrame(rows, schema=_PAIRS, orient="row")
 
 

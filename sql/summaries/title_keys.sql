@@ -12,11 +12,12 @@
 -- Only the words of the new titles and of the titles sharing one are counted: the query
 -- reads title_words once (materialized: a daily run pays 35% less CPU than scanning it for
 -- each use, a backfill ~110 MB more at its peak) and no title.
--- Equally rare words are ranked by their spelling, not their hash: the hashes rank the words
--- (ranked), and only a title whose 5th and 6th rarest words are as rare (and shared: a word
--- of one title never pairs) has its words spelled again from its title (title_words.sql) to
--- break that tie (~19% of titles).  Until then a new title's candidate keys include its whole
--- tie, so that every title one of its keys may reach is among the others.
+-- Equally rare words are ranked by their spelling, not their hash, as when title_words held
+-- strings: the hashes rank the words, and a title whose 5th and 6th rarest words are as rare
+-- (and shared: a word of one title never pairs) is tied (~19% of titles).  Its rows are every
+-- word that may be a key (settled false, with n_titles), and title_pairs.sql, which reads the
+-- titles anyway, breaks the tie by the words' spelling.  A new title's candidate keys include
+-- its whole tie, so that every title one of its keys may reach is among the others.
 with every_word as materialized (
     select word, paper_id, is_end from stored_words
     union all
@@ -93,36 +94,15 @@ ranked as (
 
 tied as (
     -- the titles whose 5th and 6th rarest words are as rare, and shared
-    select paper_id from ranked
+    select paper_id, n_titles from ranked
     where not is_end and rank in (5, 6)
     group by paper_id, n_titles
     having count(*) = 2 and n_titles >= 2
-),
-
-tied_titles as (
-    -- paper_hex on the few tied titles, not paper_number on every paper: 0.003 s less
-    select paper_id, title, title_key from every_paper
-    where paper_id in (select paper_hex(paper_id) from tied)
-),
-
-spelled as (
-    select distinct paper_id, word, spelling from spelled_tied_titles
-),
-
-respelled as (
-    select
-        r.paper_id,
-        r.word,
-        r.is_end,
-        row_number() over (
-            partition by r.paper_id, r.is_end order by r.n_titles, s.spelling
-        ) as rank
-    from ranked as r
-    inner join spelled as s using (paper_id, word)
 )
 
-select paper_id, word from ranked
+select paper_id, word, true as settled, is_end, n_titles from ranked
 where (is_end or rank <= 5) and paper_id not in (select paper_id from tied)
 union all
-select paper_id, word from respelled
-where is_end or rank <= 5
+select r.paper_id, r.word, false, r.is_end, r.n_titles from ranked as r
+inner join tied as t using (paper_id)
+where r.is_end or r.n_titles <= t.n_titles
