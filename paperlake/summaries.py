@@ -27,19 +27,23 @@ transaction (so from the lake as the run leaves it), and only for what the run c
 (``paper_number``, lossless: ``paper_hex`` gives the paper_id back), and the title queries join
 on them; only ``title_pairs`` turns them back into paper_ids.  A daily run reads the table
 whole twice, and its strings were most of the cost: 971k rows at 10 years, of ~13-character
-words and 16-character paper_ids (too long for DuckDB's inline strings).  A daily run on a
-10-year lake, strings -> integers (``daydiff``, 3 days, 3 runs alternated, medians, load ~5):
-``title_words`` 0.097 -> 0.072 s of CPU, ``title_pairs`` 0.220 -> 0.125 s; on one thread,
-``title_keys.sql`` 0.153 -> 0.062 s, ``title_words`` 0.070 -> 0.047 s.  Two distinct words
-share a hash with probability ~n^2/2^65 over a lake's n distinct words: ~6e-9 at 10 years
-(469k words), ~6e-8 at 30 (~1.5M).  Such a pair of words would count as one: their titles
-share a block, which can only add candidate pairs (each still kept only at Jaro-Winkler >=
-0.9 and past the sibling rules, as every candidate), or make the merged word commoner and
-push it out of a title's 5 rarest keys (a near-duplicate found only through it would be
-missed).  At those odds, accepted rather than storing the strings again.  Among a title's
-equally rare words, the keys are now picked by hash instead of alphabetically: the pairs
-found are the same in every comparison made (``bench.same_tables``, typo'd titles run after
-run, a converted lake), near-copies sharing more keys than the ties decide.
+words and 16-character paper_ids (too long for DuckDB's inline strings).  On one thread, a
+10-year lake, 60 titles as new (strings -> integers, medians of 7): ``title_keys.sql`` 0.149 ->
+0.065 s of CPU, ``title_pairs.sql`` 0.036 -> 0.048 s, ``title_words`` 0.068 -> 0.046 s.
+
+A title's keys are its 5 rarest words; equally rare ones were ranked by their spelling, and
+still are (a hash order kept the near-copies' pairs but not every other pair: 1 pair in 366
+and in 3,107 differed in ``bench.duplicates``' real-shaped 20k and 60k titles).  The hashes
+rank the words, and only a title whose 5th and 6th rarest are as rare and shared by other
+titles (~19% of them) has its words spelled again, from its title, which ``title_pairs.sql``
+reads anyway (``title_keys.sql`` says how).
+
+Two distinct words share a hash with probability ~n^2/2^65 over a lake's n distinct words:
+~6e-9 at 10 years (469k words), ~6e-8 at 30 (~1.5M).  Such a pair of words would count as
+one: their titles share a block, which can only add candidate pairs (each still kept only at
+Jaro-Winkler >= 0.9 and past the sibling rules, as every candidate), or make the merged word
+commoner and push it out of a title's 5 rarest keys (a near-duplicate found only through it
+would be missed).  At those odds, accepted rather than storing the strings again.
 
 ``title_words`` and ``title_pairs`` are computed :data:`TITLE_SLICE_BYTES` and
 :data:`PAIR_SLICE_BYTES` of titles at a time, so a backfill's summaries take the memory of a

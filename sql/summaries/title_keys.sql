@@ -4,10 +4,10 @@
 -- every_paper: the lake's papers table, the run's own included (the run's transaction names
 -- them).  Words and papers are the integers title_words stores (macros.sql), the rows too.
 -- A title's keys are its 5 rarest words or pairs of adjacent words and its two ends
--- (title_words.sql), each only if at most $max_block titles have it.  The rows: the keys of
--- the new titles (new_keys) and of every other title sharing a key with one (other_keys,
--- ranked the same way; in a backfill into an empty lake there is none), the only titles a
--- new one can pair with.  A typo or a LaTeX leftover changes at most 3 of a title's words and word
+-- (title_words.sql), each only if at most $max_block titles have it.  The rows (paper_id,
+-- word, settled, is_end, n_titles): the keys of the new titles (new_ranked) and of every
+-- other title sharing a key with one (ranked the same way; in a backfill into an empty lake
+-- there is none), the only titles a new one can pair with.  A typo or a LaTeX leftover changes at most 3 of a title's words and word
 -- pairs, so two near-copies share their next-rarest ones (or an end, after a new subtitle).
 -- Only the words of the new titles and of the titles sharing one are counted: the query
 -- reads title_words once (materialized: a daily run pays 35% less CPU than scanning it for
