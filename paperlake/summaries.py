@@ -29,9 +29,9 @@ on them; only ``title_pairs`` turns them back into paper_ids.  A daily run reads
 whole twice, and its strings were most of the cost: 971k rows at 10 years, of ~13-character
 words and 16-character paper_ids (too long for DuckDB's inline strings).  A daily run on a
 10-year lake (``daydiff``, 3 days, 3 runs alternated, load ~1.4): ``title_pairs`` 0.202 ->
-0.138 s of CPU, ``title_words`` 0.081 -> 0.061 s.  On one thread, a
-10-year lake, 60 titles as new (strings -> integers, medians of 7): ``title_keys.sql`` 0.149 ->
-0.065 s of CPU, ``title_pairs.sql`` 0.036 -> 0.048 s, ``title_words`` 0.068 -> 0.046 s.
+0.138 s of CPU, ``title_words`` 0.081 -> 0.061 s.  On one thread, 60 of its titles as new
+(medians of 7): ``title_keys.sql`` 0.149 -> 0.065 s, ``title_pairs.sql`` 0.036 -> 0.048 s
+(it now settles the ties, below), ``title_words`` 0.068 -> 0.046 s.
 
 A title's keys are its 5 rarest words; equally rare ones were ranked by their spelling, and
 still are (a hash order kept the near-copies' pairs but not every other pair: 1 pair in 366
