@@ -96,6 +96,28 @@ def test_an_older_lakes_title_words_are_hashed_once_with_the_same_pairs(
     assert _rows(old, "title_words").equals(_rows(new, "title_words"))
 
 
+def test_equally_rare_words_rank_by_spelling_as_when_stored_as_strings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pairs of a lake storing integers are those of one storing strings, even where a
+    title's 5th and 6th rarest words are as rare: their spelling, not their hash, decides
+    (these titles pair differently when the hashes break the tie)."""
+    papers = _papers(_titles(400, seed=37))
+    strings, integers = Warehouse(tmp_path / "strings"), Warehouse(tmp_path / "integers")
+    (tmp_path / "old_macros.sql").write_text(OLD_MACROS)
+    with monkeypatch.context() as patched, strings.session() as con:
+        con.execute(f"DROP TABLE {LAKE}.title_words")
+        con.execute(
+            f"CREATE TABLE {LAKE}.title_words (word VARCHAR, paper_id VARCHAR, is_end BOOL)"
+        )
+        patched.setattr(summaries, "TITLE_MACROS_SQL", tmp_path / "old_macros.sql")
+        patched.setattr(summaries, "_WORDS", OLD_WORDS)
+        expected = _ingest(strings, papers, "run")
+    with integers.session():
+        assert _ingest(integers, papers, "run").equals(expected)
+    assert expected.height > 20
+
+
 def _ingest(store: Warehouse, papers: pl.DataFrame, run_id: str) -> pl.DataFrame:
     """Commit ``papers`` and their summaries, as a run does; return the run's pairs."""
     run = store.begin(run_id)
