@@ -37,7 +37,13 @@ import polars as pl
 from bench.generate import _new_paper, learn_vocabulary
 from paperlake.normalize import paper_id, title_key
 from paperlake.parse import parse_dump
-from paperlake.summaries import MAX_BLOCK, TITLE_KEYS_SQL, TITLE_PAIRS_SQL, TITLE_WORDS_SQL
+from paperlake.summaries import (
+    MAX_BLOCK,
+    TITLE_KEYS_SQL,
+    TITLE_MACROS_SQL,
+    TITLE_WORDS_SQL,
+    title_pairs_sql,
+)
 from tests.dumps import with_typo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,10 +114,12 @@ def after_build() -> list[str]:
     since a word more titles share cannot block."""
     words = TITLE_WORDS_SQL.read_text().replace("titles_to_index", "every_paper")
     return [
-        "create table stored_words (word varchar, paper_id varchar, is_end boolean)",
-        f"create table new_words as select distinct * from ({words})",  # a title's repeats once
+        TITLE_MACROS_SQL.read_text(),  # the integers title_words stores
+        "create table stored_words (word ubigint, paper_id ubigint, is_end boolean)",
+        # a title's repeats once
+        f"create table new_words as select distinct word, paper_id, is_end from ({words})",
         f"create table title_keys as {TITLE_KEYS_SQL.read_text()}",
-        TITLE_PAIRS_SQL.read_text(),
+        title_pairs_sql(),
     ]
 
 

@@ -22,6 +22,31 @@ transaction (so from the lake as the run leaves it), and only for what the run c
   or tokenizes the other titles.  The keys are found once (``title_keys.sql``), the pairs
   a slice of new papers at a time (``title_pairs.sql``).
 
+``title_words`` stores integers, not strings (``sql/summaries/macros.sql``): a word as the lower
+64 bits of its md5 (``word_hash``), a paper as its paper_id's 16 hex digits read as a UBIGINT
+(``paper_number``, lossless: ``paper_hex`` gives the paper_id back), and the title queries join
+on them; only ``title_pairs`` turns them back into paper_ids.  A daily run reads the table
+whole twice, and its strings were most of the cost: 971k rows at 10 years, of ~13-character
+words and 16-character paper_ids (too long for DuckDB's inline strings).  A daily run on a
+10-year lake (``daydiff``, 3 days, 3 runs alternated, load ~1.4): ``title_pairs`` 0.202 ->
+0.138 s of CPU, ``title_words`` 0.081 -> 0.061 s.  On one thread, 60 of its titles as new
+(medians of 7): ``title_keys.sql`` 0.149 -> 0.065 s, ``title_pairs.sql`` 0.036 -> 0.048 s
+(it now settles the ties, below), ``title_words`` 0.068 -> 0.046 s.
+
+A title's keys are its 5 rarest words; equally rare ones were ranked by their spelling, and
+still are (a hash order kept the near-copies' pairs but not every other pair: 1 pair in 366
+and in 3,107 differed in ``bench.duplicates``' real-shaped 20k and 60k titles).  The hashes
+rank the words, and only a title whose 5th and 6th rarest are as rare and shared by other
+titles (~19% of them) has its words spelled again, from its title, which ``title_pairs.sql``
+reads anyway (``title_keys.sql`` says how).
+
+Two distinct words share a hash with probability ~n^2/2^65 over a lake's n distinct words:
+~6e-9 at 10 years (469k words), ~6e-8 at 30 (~1.5M).  Such a pair of words would count as
+one: their titles share a block, which can only add candidate pairs (each still kept only at
+Jaro-Winkler >= 0.9 and past the sibling rules, as every candidate), or make the merged word
+commoner and push it out of a title's 5 rarest keys (a near-duplicate found only through it
+would be missed).  At those odds, accepted rather than storing the strings again.
+
 ``title_words`` and ``title_pairs`` are computed :data:`TITLE_SLICE_BYTES` and
 :data:`PAIR_SLICE_BYTES` of titles at a time, so a backfill's summaries take the memory of a
 slice, not of all its papers.
@@ -34,6 +59,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from paperlake.lake import LAKE, Transaction
@@ -44,6 +70,7 @@ TITLE_WORDS_SQL = SUMMARIES_SQL / "title_words.sql"
 STORED_COUNTS_SQL = SUMMARIES_SQL / "stored_counts.sql"
 TITLE_KEYS_SQL = SUMMARIES_SQL / "title_keys.sql"
 TITLE_PAIRS_SQL = SUMMARIES_SQL / "title_pairs.sql"
+TITLE_MACROS_SQL = SUMMARIES_SQL / "macros.sql"
 KEYPHRASE_LISTINGS = 60_000
 """The run's new listings whose page dates' ``keyphrase_daily`` is computed, checked and
 written at a time (whole months, at least one): a backfill's summary is never held whole
@@ -176,11 +203,27 @@ def _has_rows(run: Transaction, table: str) -> bool:
 
 def _summary_sql(path: Path) -> str:
     """A summary query with its lake tables named as the run's transaction names them."""
-    return (
-        path.read_text()
-        .replace("every_paper", f"{LAKE}.papers")
-        .replace("stored_words", f"{LAKE}.title_words")
+    return _lake_named(path.read_text())
+
+
+def _lake_named(sql: str) -> str:
+    """``sql`` with its lake tables named as the run's transaction names them."""
+    return sql.replace("every_paper", f"{LAKE}.papers").replace(
+        "stored_words", f"{LAKE}.title_words"
     )
+
+
+def title_pairs_sql() -> str:
+    """``title_pairs.sql`` with the query spelling its tied titles' words in place (the
+    words of ``title_words.sql``, with their ``spelling``)."""
+    spelled = TITLE_WORDS_SQL.read_text().replace("titles_to_index", "tied_titles")
+    return TITLE_PAIRS_SQL.read_text().replace("spelled_tied_titles", f"({spelled})")
+
+
+def define_title_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Define on ``con`` the macros mapping words and paper_ids to the integers
+    ``title_words`` stores and back (``macros.sql``), for the title queries."""
+    con.execute(TITLE_MACROS_SQL.read_text())
 
 
 def papers_to_index(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
@@ -204,9 +247,10 @@ def title_words(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(schema=_WORDS)
     titles = f"(SELECT paper_id, p.title, n.title_key FROM new_papers AS n JOIN {LAKE}.papers"
     titles += " AS p USING (paper_id))"
+    define_title_macros(run.con)
     with run.registered(new_papers=papers.select("paper_id", "title_key")):
         sql = TITLE_WORDS_SQL.read_text().replace("titles_to_index", titles)
-        words = pl.DataFrame(run.con.sql(sql))
+        words = pl.DataFrame(run.con.sql(f"SELECT word, paper_id, is_end FROM ({sql})"))
     with run.registered(indexed_words=words.select(pl.col("word").unique())):
         stored = pl.DataFrame(run.con.sql(_summary_sql(STORED_COUNTS_SQL)))
     counted = words.join(stored, on="word", how="left").with_columns(
@@ -248,6 +292,7 @@ def title_keys(run: Transaction, papers: pl.DataFrame, words: pl.DataFrame) -> I
 
 def _store_title_keys(run: Transaction, papers: pl.DataFrame, words: pl.DataFrame) -> None:
     """Create the temporary table of :func:`title_keys`."""
+    define_title_macros(run.con)
     with run.registered(new_papers=papers.select("paper_id"), new_words=words):
         sql = _summary_sql(TITLE_KEYS_SQL)
         with run.bounded(TITLE_KEYS_MEMORY):
@@ -269,8 +314,9 @@ def title_pairs(
 
 def _paired(run: Transaction, papers: pl.DataFrame) -> pl.DataFrame:
     """The pairs of :func:`title_pairs` for ``papers``, inside :func:`title_keys`."""
+    define_title_macros(run.con)
     with run.registered(new_papers=papers.select("paper_id")):
-        rows = run.con.execute(_summary_sql(TITLE_PAIRS_SQL)).fetchall()
+        rows = run.con.execute(_lake_named(title_pairs_sql())).fetchall()
     return pl.DataFrame(rows, schema=_PAIRS, orient="row")
 
 
@@ -319,7 +365,7 @@ _TOPIC_DAILY = {
     "n_papers": pl.Int32,
     "month": pl.Date,
 }
-_WORDS = {"word": pl.String, "paper_id": pl.String, "is_end": pl.Boolean}
+_WORDS = {"word": pl.UInt64, "paper_id": pl.UInt64, "is_end": pl.Boolean}
 _PAIRS = {"paper_id_a": pl.String, "paper_id_b": pl.String, "similarity": pl.Float64}
 
 

@@ -221,10 +221,11 @@ class TopicDaily(pa.DataFrameModel):
 class TitleWords(pa.DataFrameModel):
     """Summary: the blocking words of each title (``title_pairs``): its words, pairs of
     adjacent words and the two ends of its key, stored for at most ``MAX_BLOCK + 1`` titles
-    per word (``paperlake.summaries``)."""
+    per word (``paperlake.summaries``).  Integers, not strings: a daily run reads the whole
+    table, and its strings were most of that cost (``sql/summaries/macros.sql``)."""
 
-    word: str = pa.Field(str_length={"min_value": 1})
-    paper_id: str = pa.Field(str_matches=_PAPER_ID)
+    word: pl.UInt64 = pa.Field(description="The word's word_hash: its md5's lower 64 bits.")
+    paper_id: pl.UInt64 = pa.Field(description="The paper_id's paper_number: its 16 hex digits.")
     is_end: bool = pa.Field(description="An end of the title key ('^...' or '...$').")
 
     class Config(Strict):

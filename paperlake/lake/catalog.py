@@ -34,7 +34,6 @@ _ATTACH_WAIT_SECONDS = 10.0
 
 PARQUET_OPTIONS = {
     "papers": {"parquet_compression": "zstd", "parquet_compression_level": "1"},
-    "title_words": {"parquet_version": "2"},
 }
 """DuckLake ``set_option``s per table: how its Parquet files are written, DuckLake's defaults
 (snappy, 122,880-row groups, format 1) for the others.  They are kept in the catalog, so they
@@ -51,14 +50,13 @@ MB with snappy, for less CPU to write (0.63-0.70 s against 0.86) and to read (th
 view: 300 ms against 456).  zstd everywhere would halve the lake (83 MB against 164) but
 made the search 13% slower (``paper_terms``), ``topic_daily``'s small files 2x slower to
 read, and compaction dearer (its files fall under ``SMALL_FILE_BYTES`` and are merged).
-``title_words`` is the other: every daily run scans it whole twice (its ~600 new words'
-stored counts, then ``title_keys.sql``'s copy of it), and format 2 stores its strings
-(random 16-hex paper ids, words) delta-length encoded, cheaper to decode than format 1's
-plain ones: on a 10-year lake a daily run's two queries cost 0.057 + 0.19 s of CPU with
-format 1, 0.049 + 0.16 s with format 2 (4 days each, 3 runs alternated), while indexing
-every title again took as long (2.8 s of CPU, ``python -m bench.title_words``) and a 30-year
-backfill no longer (92 s of CPU, peak RSS 875 MB; format 1: 95.5 s, 880 MB).  A lake made
-before keeps its big title_words files in format 1 until they are rewritten."""
+``title_words`` was the other while it stored strings: format 2 delta-length encodes them, and a
+daily run's two reads of it on a 10-year lake cost 0.057 + 0.19 s of CPU with format 1, 0.049 +
+0.16 s with format 2.  It stores integers now (``paperlake.summaries``), which format 2
+delta-packs for nothing: its 971k rows materialized in 0.036 s of CPU with format 1, 0.037 s
+with format 2, 600 words' rows counted in 0.013 s and 0.014 s (one thread, medians of 7,
+alternated).  A lake that set it keeps it on the string table it drops when it converts it
+(:meth:`Catalog._hash_title_words`)."""
 
 
 class Catalog(WarehouseBase):
@@ -229,6 +227,8 @@ class Catalog(WarehouseBase):
             # (killed, or it lost to another machine's commit) is redone by the next run.
             if self._has_partitioned_files(con, name):
                 self._unpartition(con, name)
+        if self._words_as_text(con):  # decided by the stored type: redone until committed
+            self._hash_title_words(con)
 
     @staticmethod
     def _unpartition(con: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -259,6 +259,56 @@ class Catalog(WarehouseBase):
             )
         con.execute(f"CALL {LAKE}.set_commit_message('paperlake', '({table} unpartitioned)')")
         con.execute("COMMIT")
+
+    @staticmethod
+    def _words_as_text(con: duckdb.DuckDBPyConnection) -> bool:
+        """Whether the lake's ``title_words`` stores its words as strings (a lake written
+        before they were hashed: :meth:`_hash_title_words`)."""
+        row = con.execute(
+            "SELECT data_type FROM duckdb_columns() "
+            "WHERE database_name = ? AND table_name = 'title_words' AND column_name = 'word'",
+            [LAKE],
+        ).fetchone()
+        return row == ("VARCHAR",)
+
+    @staticmethod
+    def _hash_title_words(con: duckdb.DuckDBPyConnection) -> None:
+        """Rewrite a ``title_words`` of strings (word, paper_id VARCHAR) as the integers the
+        title summaries now store (``sql/summaries/macros.sql``), in one commit: its stored
+        rows converted, not every title indexed again, in (word, paper_id) order like the
+        parts a run writes.  DuckLake cannot change a column from VARCHAR to UBIGINT, so the
+        rows go to a new table that replaces the old one.  Killed before its commit, nothing
+        changed: the next run finds the strings and converts them again.  A 10-year lake's
+        970k rows: 1.0 s of CPU, once, and +52 MB of peak RSS over opening the lake (237
+        against 185 MB).  The dropped table's files stay while a kept snapshot names them
+        (:meth:`~paperlake.lake.maintenance.Maintenance.maintain` expires them)."""
+        from paperlake.summaries import define_title_macros
+
+        define_title_macros(con)
+        con.execute("BEGIN TRANSACTION")
+        stored = Catalog._rows(con, "title_words")
+        con.execute(
+            "CREATE TEMP TABLE hashed_words AS SELECT word_hash(word) AS word, "
+            f"paper_number(paper_id) AS paper_id, is_end FROM {LAKE}.title_words ORDER BY ALL"
+        )
+        con.execute(f"DROP TABLE {LAKE}.title_words")
+        con.execute(f"CREATE TABLE {LAKE}.title_words AS FROM temp.hashed_words")
+        con.execute("DROP TABLE temp.hashed_words")
+        kept = Catalog._rows(con, "title_words")
+        if kept != stored:  # never seen
+            con.execute("ROLLBACK")
+            raise CatalogError(
+                f"title_words: hashing its {stored} rows would have left {kept}; rolled back, "
+                "its words stay strings"
+            )
+        con.execute(f"CALL {LAKE}.set_commit_message('paperlake', '(title_words hashed)')")
+        con.execute("COMMIT")
+
+    @staticmethod
+    def _rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
+        """How many rows ``table`` holds, as the connection's transaction sees it."""
+        [(rows,)] = con.execute(f"SELECT count(*) FROM {LAKE}.{table}").fetchall()
+        return int(rows)
 
     @staticmethod
     def _has_partitioned_files(con: duckdb.DuckDBPyConnection, table: str) -> bool:

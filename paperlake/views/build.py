@@ -42,6 +42,7 @@ def _duckdb_type(dtype: pl.DataType) -> str:
         pl.String: "VARCHAR",
         pl.Int32: "INTEGER",
         pl.Int64: "BIGINT",
+        pl.UInt64: "UBIGINT",
         pl.Date: "DATE",
         pl.Boolean: "BOOLEAN",
         pl.Float64: "DOUBLE",

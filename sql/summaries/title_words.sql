@@ -1,6 +1,7 @@
 -- Summary query (run at ingest, not a view): the blocking words of the titles a run indexes,
 -- stored in title_words for title_pairs.sql.  titles_to_index: the papers to index
--- (paper_id, title, title_key).
+-- (paper_id, title, title_key).  Stored as integers (macros.sql): a word as word_hash(word), the
+-- paper as paper_number(paper_id); the word itself is its spelling (title_keys.sql's ties).
 -- A title's words are its distinct runs of letters/digits (lower-cased) and pairs of
 -- adjacent ones; its two ends are the first and last 12 letters of its key ('^...', '...$').
 -- Only a word at most MAX_BLOCK titles share can block, so a word's first MAX_BLOCK + 1
@@ -13,7 +14,7 @@
 -- 0.42 s: a 10-year lake's titles indexed again in 3.3-3.4 s of CPU, without it 3.1).
 with split as (
     select
-        paper_id,
+        paper_number(paper_id) as paper_id,
         title_key,
         list_filter(
             regexp_split_to_array(lower(title), '[^\p{L}\p{N}]+'), lambda w: w <> ''
@@ -21,7 +22,7 @@ with split as (
     from titles_to_index
 )
 
-select word, paper_id, is_end
+select word_hash(word) as word, paper_id, is_end, word as spelling
 from (
     select paper_id, unnest(ws) as word, false as is_end from split
     union all
