@@ -38,7 +38,7 @@ def measure(warehouse: str, slice_bytes: int) -> dict[str, float]:
     store = Warehouse(Path(warehouse))
     with store.session(create=False):
         run = store.begin("bench-title-words")
-        papers = pl.DataFrame(run.con.sql(f"SELECT paper_id, title_key FROM {LAKE}.papers"))
+        papers = pl.DataFrame(run.con.sql(f"SELECT paper_id, title_key, title FROM {LAKE}.papers"))
         run.con.execute(f"DELETE FROM {LAKE}.title_words")
         parts = summaries.title_slices(summaries.papers_to_index(run, papers), slice_bytes)
         peak = [before_mb := _rss_mb()]

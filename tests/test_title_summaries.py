@@ -12,7 +12,7 @@ import pytest
 
 from paperlake import summaries
 from paperlake.lake import LAKE, Warehouse, catalog
-from paperlake.publish import write_summaries
+from paperlake.publish import SUMMARIZED, write_summaries
 from tests.test_summaries import _papers, _titles
 
 OLD_MACROS = """
@@ -34,7 +34,7 @@ def test_title_words_are_stored_as_sorted_integers(tmp_path: Path) -> None:
     with store.session():
         run = store.begin("run")
         run.append({"papers": papers})
-        write_summaries(run, {"papers": [papers.drop("title")]})
+        write_summaries(run, {"papers": [papers]})
         run.commit()
         files = store.current().tables
     words = pl.read_parquet(files["title_words"])
@@ -123,7 +123,7 @@ def _ingest(store: Warehouse, papers: pl.DataFrame, run_id: str) -> pl.DataFrame
     run = store.begin(run_id)
     run.append({"papers": papers})
     pairs = []
-    for name, part in summaries.summarize(run, {"papers": papers.drop("title")}):
+    for name, part in summaries.summarize(run, {"papers": papers.select(SUMMARIZED["papers"])}):
         run.append({name: part})
         pairs += [part] if name == "title_pairs" else []
     run.commit()
