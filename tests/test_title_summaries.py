@@ -65,15 +65,7 @@ def test_an_older_lakes_title_words_are_hashed_once_with_the_same_pairs(
     old, new = Warehouse(tmp_path / "old"), Warehouse(tmp_path / "new")
     with new.session():
         _ingest(new, runs[0], "run-0")
-    (tmp_path / "old_macros.sql").write_text(OLD_MACROS)
-    with monkeypatch.context() as patched, old.session() as con:
-        con.execute(f"DROP TABLE {LAKE}.title_words")
-        con.execute(
-            f"CREATE TABLE {LAKE}.title_words (word VARCHAR, paper_id VARCHAR, is_end BOOL)"
-        )
-        patched.setattr(summaries, "TITLE_MACROS_SQL", tmp_path / "old_macros.sql")
-        patched.setattr(summaries, "_WORDS", OLD_WORDS)
-        _ingest(old, runs[0], "run-0")
+    _ingest_as_strings(old, runs[0], "run-0", monkeypatch)
     strings = _rows(old, "title_words")
     assert (
         strings.schema == pl.Schema(OLD_WORDS)
@@ -104,18 +96,27 @@ def test_equally_rare_words_rank_by_spelling_as_when_stored_as_strings(
     (these titles pair differently when the hashes break the tie)."""
     papers = _papers(_titles(400, seed=37))
     strings, integers = Warehouse(tmp_path / "strings"), Warehouse(tmp_path / "integers")
-    (tmp_path / "old_macros.sql").write_text(OLD_MACROS)
-    with monkeypatch.context() as patched, strings.session() as con:
+    expected = _ingest_as_strings(strings, papers, "run", monkeypatch)
+    with integers.session():
+        assert _ingest(integers, papers, "run").equals(expected)
+    assert expected.height > 20
+
+
+def _ingest_as_strings(
+    store: Warehouse, papers: pl.DataFrame, run_id: str, monkeypatch: pytest.MonkeyPatch
+) -> pl.DataFrame:
+    """:func:`_ingest` into a new lake whose title_words stores strings, as a lake did
+    before they were hashed (:data:`OLD_MACROS`); return the run's pairs."""
+    macros = store.root.parent / f"{store.root.name}-old_macros.sql"
+    macros.write_text(OLD_MACROS)
+    with monkeypatch.context() as patched, store.session() as con:
         con.execute(f"DROP TABLE {LAKE}.title_words")
         con.execute(
             f"CREATE TABLE {LAKE}.title_words (word VARCHAR, paper_id VARCHAR, is_end BOOL)"
         )
-        patched.setattr(summaries, "TITLE_MACROS_SQL", tmp_path / "old_macros.sql")
+        patched.setattr(summaries, "TITLE_MACROS_SQL", macros)
         patched.setattr(summaries, "_WORDS", OLD_WORDS)
-        expected = _ingest(strings, papers, "run")
-    with integers.session():
-        assert _ingest(integers, papers, "run").equals(expected)
-    assert expected.height > 20
+        return _ingest(store, papers, run_id)
 
 
 def _ingest(store: Warehouse, papers: pl.DataFrame, run_id: str) -> pl.DataFrame:
