@@ -244,21 +244,11 @@ class Catalog(WarehouseBase):
         200 MB peak (through a temporary table, 2.2 s and 520 MB).  Killed before its
         commit, nothing changed: the rows are all there, in the old files, and the next
         run rewrites them."""
-        con.execute("BEGIN TRANSACTION")
-        [(stored, last)] = con.execute(
-            f"SELECT count(*), max(rowid) FROM {LAKE}.{table}"
-        ).fetchall()
-        con.execute(f"INSERT INTO {LAKE}.{table} FROM {LAKE}.{table}")
-        con.execute(f"DELETE FROM {LAKE}.{table} WHERE rowid <= ?", [last])
-        [(kept,)] = con.execute(f"SELECT count(*) FROM {LAKE}.{table}").fetchall()
-        if kept != stored:  # never seen: the copies' row ids not above the stored ones
-            con.execute("ROLLBACK")
-            raise CatalogError(
-                f"{table}: rewriting its {stored} rows into unpartitioned files would have "
-                f"left {kept}; rolled back, its rows stay in their monthly files"
-            )
-        con.execute(f"CALL {LAKE}.set_commit_message('paperlake', '({table} unpartitioned)')")
-        con.execute("COMMIT")
+        kept_as = "its rows stay in their monthly files"
+        with Catalog._rewriting(con, table, "rewriting", "unpartitioned", kept_as):
+            [(last,)] = con.execute(f"SELECT max(rowid) FROM {LAKE}.{table}").fetchall()
+            con.execute(f"INSERT INTO {LAKE}.{table} FROM {LAKE}.{table}")
+            con.execute(f"DELETE FROM {LAKE}.{table} WHERE rowid <= ?", [last])
 
     @staticmethod
     def _words_as_text(con: duckdb.DuckDBPyConnection) -> bool:
@@ -285,23 +275,37 @@ class Catalog(WarehouseBase):
         from paperlake.summaries import define_title_macros
 
         define_title_macros(con)
+        with Catalog._rewriting(con, "title_words", "hashing", "hashed", "its words stay strings"):
+            con.execute(
+                "CREATE TEMP TABLE hashed_words AS SELECT word_hash(word) AS word, "
+                f"paper_number(paper_id) AS paper_id, is_end FROM {LAKE}.title_words "
+                "ORDER BY ALL"
+            )
+            con.execute(f"DROP TABLE {LAKE}.title_words")
+            con.execute(f"CREATE TABLE {LAKE}.title_words AS FROM temp.hashed_words")
+            con.execute("DROP TABLE temp.hashed_words")
+
+    @staticmethod
+    @contextmanager
+    def _rewriting(
+        con: duckdb.DuckDBPyConnection, table: str, doing: str, done: str, otherwise: str
+    ) -> Iterator[None]:
+        """One commit in which the block rewrites ``table``'s rows (a migration of a lake
+        written before: :meth:`_unpartition`, :meth:`_hash_title_words`), committed as
+        ``(<table> <done>)`` only if the table still holds as many rows; otherwise rolled
+        back with a :class:`CatalogError` (never seen).  Killed before the commit, nothing
+        changed, and the next run rewrites the table again."""
         con.execute("BEGIN TRANSACTION")
-        stored = Catalog._rows(con, "title_words")
-        con.execute(
-            "CREATE TEMP TABLE hashed_words AS SELECT word_hash(word) AS word, "
-            f"paper_number(paper_id) AS paper_id, is_end FROM {LAKE}.title_words ORDER BY ALL"
-        )
-        con.execute(f"DROP TABLE {LAKE}.title_words")
-        con.execute(f"CREATE TABLE {LAKE}.title_words AS FROM temp.hashed_words")
-        con.execute("DROP TABLE temp.hashed_words")
-        kept = Catalog._rows(con, "title_words")
-        if kept != stored:  # never seen
+        stored = Catalog._rows(con, table)
+        yield
+        kept = Catalog._rows(con, table)
+        if kept != stored:
             con.execute("ROLLBACK")
             raise CatalogError(
-                f"title_words: hashing its {stored} rows would have left {kept}; rolled back, "
-                "its words stay strings"
+                f"{table}: {doing} its {stored} rows would have left {kept}; rolled back, "
+                f"{otherwise}"
             )
-        con.execute(f"CALL {LAKE}.set_commit_message('paperlake', '(title_words hashed)')")
+        con.execute(f"CALL {LAKE}.set_commit_message('paperlake', ?)", [f"({table} {done})"])
         con.execute("COMMIT")
 
     @staticmethod
