@@ -88,10 +88,11 @@ def publish(
     new: dict[str, list[pl.DataFrame]],
     retention_days: float,
 ) -> tuple[dict[str, int], int]:
-    """The end of a run: its summaries (:func:`write_summaries`, when it wrote rows), then
-    its commit (:func:`commit`).  Returns the summaries' row counts and the snapshot the
-    views now show."""
-    counts = write_summaries(run, new) if any(run.rows.values()) else {}
+    """The end of a run: its summaries (:func:`write_summaries`, when it wrote rows and
+    ``new`` holds any: ``retopic`` has none, its summary already replaced), then its commit
+    (:func:`commit`).  Returns the summaries' row counts and the snapshot the views now
+    show."""
+    counts = write_summaries(run, new) if any(run.rows.values()) and any(new.values()) else {}
     return counts, commit(warehouse, run, retention_days)
 
 
