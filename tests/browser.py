@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import os
 import re
+import signal
 import subprocess
 import tempfile
 import time
@@ -53,6 +55,7 @@ class Browser:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,
         )
         self.events: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
@@ -149,6 +152,13 @@ class Browser:
         return found
 
     def close(self) -> None:
+        """Stop Chromium and every helper process it started, then remove the profile.
+
+        Chromium's helpers (zygotes, network service) outlive the browser process by a few
+        milliseconds and write the profile while they shut down: removing it as soon as the
+        browser process exits once failed a CI run ("Directory not empty: 'Default'"). The
+        browser runs in its own process group, so the profile goes once no process of the
+        group is alive; a zombie waiting for the container's init to reap it counts as dead."""
         self.ws.close()
         self.process.terminate()
         try:
@@ -156,6 +166,11 @@ class Browser:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        group = self.process.pid
+        if not group_ends(group, timeout=10):
+            os.killpg(group, signal.SIGKILL)
+            if not group_ends(group, timeout=10):
+                raise RuntimeError(f"chromium's processes {alive_in_group(group)} survived SIGKILL")
         self.profile.cleanup()
 
     def __enter__(self) -> Browser:
@@ -168,6 +183,42 @@ class Browser:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def processes() -> list[tuple[int, str, int, int]]:
+    """Every process as (pid, state, parent pid, process group), read from ``/proc``."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:  # the process ended while we looked
+            continue
+        state, parent, group = stat.rsplit(")", 1)[1].split()[:3]
+        found.append((int(entry.name), state, int(parent), int(group)))
+    return found
+
+
+DEAD = ("Z", "X")
+"""Process states of a process that has ended: a zombie waits only to be reaped."""
+
+
+def alive_in_group(group: int) -> list[int]:
+    """The processes of process group ``group`` that have not ended."""
+    return [
+        pid for pid, state, _, member_of in processes() if member_of == group and state not in DEAD
+    ]
+
+
+def group_ends(group: int, timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds for every process of ``group`` to end."""
+    deadline = time.monotonic() + timeout
+    while alive_in_group(group):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 CHARTS_DRAWN = (

@@ -1,0 +1,44 @@
+"""The test browser itself: closing it leaves no Chromium process and no profile behind.
+
+CI once failed removing the profile ("Directory not empty: 'Default'"): Chromium's helper
+processes were still writing it after the browser process had exited."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.browser import CHROMIUM, DEAD, Browser, alive_in_group, group_ends, processes
+
+pytestmark = pytest.mark.e2e
+
+
+def test_closing_waits_for_every_chromium_process_before_removing_the_profile() -> None:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
+    browser = Browser()
+    browser.open("data:text/html,<p id=x>ok</p>", "document.getElementById('x') !== null")
+    profile = Path(browser.profile.name)
+    helpers = {pid for pid, _, parent, _ in processes() if parent == browser.process.pid}
+    assert helpers and (profile / "Default").is_dir()
+    browser.close()
+    alive = [pid for pid, state, _, _ in processes() if pid in helpers and state not in DEAD]
+    assert alive == [] and not profile.exists()
+
+
+def test_a_group_ends_only_when_the_process_its_leader_left_behind_ends() -> None:
+    leader = subprocess.Popen(["sh", "-c", "sleep 0.5 & exit 0"], start_new_session=True)
+    leader.wait()
+    assert alive_in_group(leader.pid), "the sleep the leader started runs on in its group"
+    started = time.monotonic()
+    assert group_ends(leader.pid, timeout=5)
+    assert time.monotonic() - started > 0.3 and alive_in_group(leader.pid) == []
+    lasting = subprocess.Popen(["sleep", "5"], start_new_session=True)
+    try:
+        assert not group_ends(lasting.pid, timeout=0.2)
+    finally:
+        lasting.kill()
+        lasting.wait()
