@@ -8,6 +8,7 @@ request the page makes is recorded, so a test can assert there were none.
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import os
@@ -168,7 +169,8 @@ class Browser:
             self.process.wait()
         group = self.process.pid
         if not group_ends(group, timeout=10):
-            os.killpg(group, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # the group ended meanwhile
+                os.killpg(group, signal.SIGKILL)
             if not group_ends(group, timeout=10):
                 raise RuntimeError(f"chromium's processes {alive_in_group(group)} survived SIGKILL")
         self.profile.cleanup()
