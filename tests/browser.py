@@ -23,6 +23,8 @@ from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
 
+from tests.e2e.processes import alive_in_group, group_ends
+
 CHROMIUM = Path("/usr/bin/chromium")
 OFFLINE_FLAGS = [
     "--headless",
@@ -159,7 +161,7 @@ class Browser:
         milliseconds and write the profile while they shut down: removing it as soon as the
         browser process exits once failed a CI run ("Directory not empty: 'Default'"). The
         browser runs in its own process group, so the profile goes once no process of the
-        group is alive; a zombie waiting for the container's init to reap it counts as dead."""
+        group is alive (:func:`~tests.e2e.processes.group_ends`)."""
         self.ws.close()
         self.process.terminate()
         try:
@@ -185,42 +187,6 @@ class Browser:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def processes() -> list[tuple[int, str, int, int]]:
-    """Every process as (pid, state, parent pid, process group), read from ``/proc``."""
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:  # the process ended while we looked
-            continue
-        state, parent, group = stat.rsplit(")", 1)[1].split()[:3]
-        found.append((int(entry.name), state, int(parent), int(group)))
-    return found
-
-
-DEAD = ("Z", "X")
-"""Process states of a process that has ended: a zombie waits only to be reaped."""
-
-
-def alive_in_group(group: int) -> list[int]:
-    """The processes of process group ``group`` that have not ended."""
-    return [
-        pid for pid, state, _, member_of in processes() if member_of == group and state not in DEAD
-    ]
-
-
-def group_ends(group: int, timeout: float) -> bool:
-    """Wait up to ``timeout`` seconds for every process of ``group`` to end."""
-    deadline = time.monotonic() + timeout
-    while alive_in_group(group):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 CHARTS_DRAWN = (

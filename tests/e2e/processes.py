@@ -26,15 +26,22 @@ def wait_for(what: str, seconds: float, probe: Callable[[], T | None], log: Path
     raise AssertionError(f"no {what} within {seconds} s; log:\n{log.read_text()[-4000:]}")
 
 
-def descendants(pid: int) -> set[int]:
-    """Every live process below ``pid`` (from /proc)."""
-    children: dict[int, list[int]] = {}
+def _stats() -> Iterator[tuple[int, list[str]]]:
+    """Each process's pid and its /proc stat fields after the command name (state, parent
+    pid, process group, ...)."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # exited meanwhile
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        yield int(stat.parent.name), fields
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for child, fields in _stats():
+        children.setdefault(int(fields[1]), []).append(child)
     found: set[int] = set()
     todo = [pid]
     while todo:
@@ -50,6 +57,22 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def alive_in_group(group: int) -> list[int]:
+    """The processes of process group ``group`` that have not ended: a zombie has, it only
+    waits to be reaped (this container's init reaps ~1.5 s late)."""
+    return [pid for pid, fields in _stats() if int(fields[2]) == group and fields[0] != "Z"]
+
+
+def group_ends(group: int, timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds for every process of ``group`` to end."""
+    deadline = time.monotonic() + timeout
+    while alive_in_group(group):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 @contextmanager

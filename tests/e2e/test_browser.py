@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import CHROMIUM, DEAD, Browser, alive_in_group, group_ends, processes
+from tests.browser import CHROMIUM, Browser
+from tests.e2e.processes import alive, alive_in_group, descendants, group_ends
 
 pytestmark = pytest.mark.e2e
 
@@ -21,11 +22,10 @@ def test_closing_waits_for_every_chromium_process_before_removing_the_profile() 
     browser = Browser()
     browser.open("data:text/html,<p id=x>ok</p>", "document.getElementById('x') !== null")
     profile = Path(browser.profile.name)
-    helpers = {pid for pid, _, parent, _ in processes() if parent == browser.process.pid}
+    helpers = descendants(browser.process.pid)
     assert helpers and (profile / "Default").is_dir()
     browser.close()
-    alive = [pid for pid, state, _, _ in processes() if pid in helpers and state not in DEAD]
-    assert alive == [] and not profile.exists()
+    assert [pid for pid in helpers if alive(pid)] == [] and not profile.exists()
 
 
 def test_a_group_ends_only_when_the_process_its_leader_left_behind_ends() -> None:
@@ -33,7 +33,7 @@ def test_a_group_ends_only_when_the_process_its_leader_left_behind_ends() -> Non
     leader.wait()
     [sleeper] = alive_in_group(leader.pid)  # the leader has exited; its sleep runs on
     assert group_ends(leader.pid, timeout=10)
-    assert [pid for pid, state, _, _ in processes() if pid == sleeper and state not in DEAD] == []
+    assert not alive(sleeper)
     lasting = subprocess.Popen(["sleep", "30"], start_new_session=True)
     try:
         assert not group_ends(lasting.pid, timeout=0.2)
