@@ -20,19 +20,30 @@ with split as (
             regexp_split_to_array(lower(title), '[^\p{L}\p{N}]+'), lambda w: w <> ''
         ) as ws
     from titles_to_index
+),
+
+words as (
+    select paper_id, word, is_end from (
+        select paper_id, unnest(ws) as word, false as is_end from split
+        union all
+        select
+            paper_id,
+            unnest(list_transform(range(1, len(ws)), lambda i: ws[i] || ' ' || ws[i + 1])),
+            false
+        from split
+        union all
+        select paper_id, '^' || left(title_key, 12), true from split
+        union all
+        select paper_id, right(title_key, 12) || '$', true from split
+    )
+),
+
+hashed as (
+    -- word_hash once per distinct word: md5 for each of a title's words cost a 10-year
+    -- backfill's titles (100k, 2.1M words) 1.5 s of CPU, once per word 0.8 s
+    select word, word_hash(word) as hash from (select distinct word from words)
 )
 
-select word_hash(word) as word, paper_id, is_end, word as spelling
-from (
-    select paper_id, unnest(ws) as word, false as is_end from split
-    union all
-    select
-        paper_id,
-        unnest(list_transform(range(1, len(ws)), lambda i: ws[i] || ' ' || ws[i + 1])),
-        false
-    from split
-    union all
-    select paper_id, '^' || left(title_key, 12), true from split
-    union all
-    select paper_id, right(title_key, 12) || '$', true from split
-)
+select h.hash as word, w.paper_id, w.is_end, w.word as spelling
+from words as w
+inner join hashed as h using (word)
