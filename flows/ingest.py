@@ -50,7 +50,7 @@ from paperlake.flows.tasks import (
     write_replay,
 )
 from paperlake.lake import CommitConflict, Transaction, Warehouse
-from paperlake.publish import SUMMARIZED, summarized
+from paperlake.publish import SUMMARIZED, Writer, summarized
 from paperlake.schemas.tables import PUBLISHED
 from paperlake.topics import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy
 from paperlake.transform import Batch, Known, Reconciler
@@ -207,6 +207,7 @@ def _write_chunks(
     groups = chunks(found.candidates, batch_size, BATCH_BYTES)
     groups = groups or ([[]] if found.unreadable else [])  # unreadable ones get reported
     reconciler = Reconciler()
+    writer = Writer(run)
     new: dict[str, list[pl.DataFrame]] = {name: [] for name in SUMMARIZED}
     pending: deque[PrefectFuture[Batch]] = deque()
     archiving = _archived if len(groups) > 1 else _archived_in_turn
@@ -216,12 +217,12 @@ def _write_chunks(
             chunk = (as_is(raws), as_is(unreadable), as_is(known), as_is(tagger))
             if len(groups) == 1:  # a daily run: nothing to overlap, so no hop to another thread
                 batch = transform_chunk(*chunk, summary.run_id, summary.now)
-                _write(run, reconciler.add(batch), summary, new, 1)
+                _write(writer, reconciler.add(batch), summary, new, 1)
                 break
             pending.append(transform_chunk.submit(*chunk, summary.run_id, summary.now))
             while pending and (len(pending) >= CHUNKS_IN_FLIGHT or number == len(groups) - 1):
                 batch = reconciler.add(pending.popleft().result())
-                _write(run, batch, summary, new, len(groups))
+                _write(writer, batch, summary, new, len(groups))
                 gc.collect()
     return new
 
@@ -271,14 +272,15 @@ def _collecting() -> Iterator[None]:
 
 
 def _write(
-    run: Transaction,
+    writer: Writer,
     batch: Batch,
     summary: RunSummary,
     new: dict[str, list[pl.DataFrame]],
     chunks: int,
 ) -> None:
-    """Write a reconciled batch, count it, keep what the summaries need of it."""
-    write(as_is(run), as_is(batch))
+    """Write a reconciled batch (the last of ``chunks`` flushes what the writer holds), count
+    it, keep what the summaries need of it."""
+    write(as_is(writer), as_is(batch), last=len(new["papers"]) == chunks - 1)
     summary.add(batch)
     for name, part in summarized(batch).items():
         new[name].append(part)

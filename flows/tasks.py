@@ -91,8 +91,10 @@ def transform_chunk(
 
 
 @task(cache_policy=NO_CACHE)
-def write(run: Transaction, batch: Batch) -> None:
-    publish.write(run, batch)
+def write(writer: publish.Writer, batch: Batch, last: bool) -> None:
+    writer.write(batch)
+    if last:
+        writer.flush()
 
 
 @task(cache_policy=NO_CACHE)

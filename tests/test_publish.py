@@ -7,6 +7,8 @@ import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from paperlake import publish
 from paperlake.archive import archive_inputs
 from paperlake.discover import chunks, discover
@@ -31,11 +33,13 @@ def test_batches_and_summaries_publish_in_one_commit(tmp_path: Path) -> None:
             batches.append(transform(raws, [], Known(), taxonomy, "run-1", NOW))
         new: dict = {name: [] for name in publish.SUMMARIZED}
         published = list(reconcile(batches))
+        writer = publish.Writer(run)
         for batch in published:
             assert set(batch.tables) | SUMMARIES == set(PUBLISHED)  # a contract per table
-            publish.write(run, batch)
+            writer.write(batch)
             for name, part in publish.summarized(batch).items():  # all a run keeps of it
                 new[name].append(part)
+        writer.flush()
         summaries = publish.write_summaries(run, new)
         assert summaries.keys() == SUMMARIES and summaries["keyphrase_daily"] > 0
         assert "run-1" not in {e.run_id for e in store.history()}  # invisible until the commit
@@ -56,7 +60,9 @@ def test_a_written_batch_is_not_held_until_the_commit(tmp_path: Path) -> None:
         raws, _ = archive_inputs(store, discover([SAMPLES], {}).candidates, SAMPLE_CAPTURE)
         batch = transform(raws, [], Known(), load_taxonomy(), "run-1", NOW)
         written = [weakref.ref(frame) for frame in batch.tables.values() if frame.height]
-        publish.write(run, batch)
+        writer = publish.Writer(run)
+        writer.write(batch)
+        writer.flush()
         del batch
         gc.collect()
         assert [frame() for frame in written] == [None] * len(written)
@@ -70,7 +76,9 @@ def test_retag_replaces_topics_and_version(tmp_path: Path) -> None:
     with store.session():
         run = store.begin("run-1")
         raws, _ = archive_inputs(store, discover([SAMPLES], {}).candidates, SAMPLE_CAPTURE)
-        publish.write(run, next(reconcile([transform(raws, [], Known(), taxonomy, "r", NOW)])))
+        writer = publish.Writer(run)
+        writer.write(next(reconcile([transform(raws, [], Known(), taxonomy, "r", NOW)])))
+        writer.flush()
         publish.commit(store, run, retention_days=30)
         papers = store.scan("papers").collect()
     edited = taxonomy.__class__(taxonomy.topics[:1], "edited")
@@ -78,3 +86,37 @@ def test_retag_replaces_topics_and_version(tmp_path: Path) -> None:
     assert set(retagged["papers"]["taxonomy_version"]) == {"edited"}
     assert set(retagged["paper_topics"]["topic"]) <= {taxonomy.topics[0].name}
     assert retagged["papers"].height == papers.height
+
+
+def test_the_writer_appends_a_table_once_it_holds_enough_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backfill's smaller tables are appended once HOLD_BYTES of their rows are held, not
+    once per chunk: fewer, bigger files, and fewer left for maintenance to merge."""
+    store = Warehouse(tmp_path / "warehouse")
+    taxonomy = load_taxonomy()
+    with store.session():
+        run = store.begin("run-1")
+        batches = []
+        for chunk in chunks(discover([SAMPLES], {}).candidates, 1, 1 << 30):  # a dump each
+            raws, _ = archive_inputs(store, chunk, SAMPLE_CAPTURE)
+            batches.append(transform(raws, [], Known(), taxonomy, "run-1", NOW))
+        first, second = reconcile(batches)
+        # papers (abstracts) fill the limit in each batch; listings, a few bytes a row, do not
+        limit = min(first.tables["papers"].estimated_size(), 2 * 1024 * 1024)
+        assert sum(b.tables["listings"].estimated_size() for b in (first, second)) < limit
+        monkeypatch.setattr(publish, "HOLD_BYTES", limit)
+        writer = publish.Writer(run)
+        writer.write(first)
+        big = {n: f.height for n, f in first.tables.items() if f.estimated_size() >= limit}
+        assert "papers" in big and "listings" not in big
+        assert run.rows == big  # the rest is held
+        assert run.scan("listings").collect().height == 0
+        writer.write(second)
+        writer.flush()
+        assert writer.held == {}
+        both = (first, second)
+        assert run.rows == {name: sum(b.tables[name].height for b in both) for name in first.tables}
+        publish.commit(store, run, retention_days=30)
+    files = store.current().tables
+    assert len(files["listings"]) == 1 and len(files["papers"]) == 2
