@@ -33,13 +33,17 @@ entities, topics, keyphrases, dumps, sources, links) in files under
 :data:`~paperlake.lake.maintenance.SMALL_FILE_BYTES`, each chunk's INSERT paying DuckLake's
 fixed cost, and maintenance merged them all again after the commit, alone on the run's last
 seconds.  At 8 MiB their files come out at 1 MB or more of Parquet (their rows are 1.7-8x
-smaller as Parquet); ``papers`` and ``paper_terms`` pass it in every chunk, as before."""
+smaller as Parquet).  A batch's frame of half the limit or more is appended at once, with
+what its table holds: its file is near 1 MB already (``papers``, ~4.3 MB a chunk of a
+backfill; ``paper_terms``), and holding it would add its size to the run's peak (30 years: holding
+``papers`` too raised the peak from 929-932 MB to 955-977)."""
 
 
 class Writer:
     """A run's batches into its transaction, invisible until :func:`commit`: each table's
-    rows held until :data:`HOLD_BYTES` of them, then appended in one INSERT; :meth:`flush`
-    appends what is held, before anything reads the run's tables (the summaries)."""
+    rows held until :data:`HOLD_BYTES` of them (a big frame at once), then appended in one
+    INSERT; :meth:`flush` appends what is held, before anything reads the run's tables (the
+    summaries)."""
 
     def __init__(self, run: Transaction) -> None:
         self.run = run
@@ -51,7 +55,7 @@ class Writer:
         for name, frame in batch.tables.items():
             held = self.held.setdefault(name, [])
             held.append(frame)
-            if sum(part.estimated_size() for part in held) >= HOLD_BYTES:
+            if frame.estimated_size() >= HOLD_BYTES // 2 or _size(held) >= HOLD_BYTES:
                 full[name] = pl.concat(self.held.pop(name), rechunk=False)
         self.run.append(full)
 
@@ -59,6 +63,10 @@ class Writer:
         """Append every table's held rows (a table held only empty frames counts 0 rows)."""
         held, self.held = self.held, {}
         self.run.append({name: pl.concat(parts, rechunk=False) for name, parts in held.items()})
+
+
+def _size(frames: list[pl.DataFrame]) -> int:
+    return sum(frame.estimated_size() for frame in frames)
 
 
 def summarized(batch: Batch) -> dict[str, pl.DataFrame]:
