@@ -28,22 +28,22 @@ titles too, so that ``title_words`` need not read them back from the lake (a dai
 
 HOLD_BYTES = 8 * 1024 * 1024
 """A table's rows a run holds (polars' estimate of their size in memory) before it appends
-them to its transaction: one file per chunk left a backfill's smaller tables (listings,
-entities, topics, keyphrases, dumps, sources, links) in files under
-:data:`~paperlake.lake.maintenance.SMALL_FILE_BYTES`, each chunk's INSERT paying DuckLake's
-fixed cost, and maintenance merged them all again after the commit, alone on the run's last
-seconds.  At 8 MiB their files come out at 1 MB or more of Parquet (their rows are 1.7-8x
-smaller as Parquet).  A batch's frame of half the limit or more is appended at once, with
-what its table holds: its file is near 1 MB already (``papers``, ~4.3 MB a chunk of a
-backfill; ``paper_terms``), and holding it would add its size to the run's peak (30 years: holding
-``papers`` too raised the peak from 929-932 MB to 955-977)."""
+them to its transaction.  One file per chunk left a backfill's smaller tables (listings,
+entities, topics, keyphrases, dumps, sources, links; ``papers`` near the line) in files
+under :data:`~paperlake.lake.maintenance.SMALL_FILE_BYTES`, each chunk's INSERT paying
+DuckLake's fixed cost, and maintenance merged them all again after the commit, alone on the
+run's last seconds (10 years: 0.55 s, 30 years: 1.65 s).  At 8 MiB their files come out at
+1 MB or more of Parquet (their rows are 1.7-8x smaller as Parquet) and nothing is left to
+merge; ``paper_terms`` passes the limit in every chunk.  The cost is memory: a 30-year
+backfill peaked at 955-977 MB against 929-932 (``bench.worker backfill``, 4 and 3 runs).
+Appending a frame of half the limit or more at once (``papers``) did not lower that peak
+(953, 974) and left ``papers``' files to merge again (0.45 s at 30 years)."""
 
 
 class Writer:
     """A run's batches into its transaction, invisible until :func:`commit`: each table's
-    rows held until :data:`HOLD_BYTES` of them (a big frame at once), then appended in one
-    INSERT; :meth:`flush` appends what is held, before anything reads the run's tables (the
-    summaries)."""
+    rows held until :data:`HOLD_BYTES` of them, then appended in one INSERT; :meth:`flush`
+    appends what is held, before anything reads the run's tables (the summaries)."""
 
     def __init__(self, run: Transaction) -> None:
         self.run = run
@@ -55,7 +55,7 @@ class Writer:
         for name, frame in batch.tables.items():
             held = self.held.setdefault(name, [])
             held.append(frame)
-            if frame.estimated_size() >= HOLD_BYTES // 2 or _size(held) >= HOLD_BYTES:
+            if sum(part.estimated_size() for part in held) >= HOLD_BYTES:
                 full[name] = pl.concat(self.held.pop(name), rechunk=False)
         self.run.append(full)
 
@@ -63,10 +63,6 @@ class Writer:
         """Append every table's held rows (a table held only empty frames counts 0 rows)."""
         held, self.held = self.held, {}
         self.run.append({name: pl.concat(parts, rechunk=False) for name, parts in held.items()})
-
-
-def _size(frames: list[pl.DataFrame]) -> int:
-    return sum(frame.estimated_size() for frame in frames)
 
 
 def summarized(batch: Batch) -> dict[str, pl.DataFrame]:
