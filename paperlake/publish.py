@@ -26,18 +26,19 @@ titles too, so that ``title_words`` need not read them back from the lake (a dai
 (``bench.worker backfill``, back to back)."""
 
 
-HOLD_BYTES = 8 * 1024 * 1024
+HOLD_BYTES = 6 * 1024 * 1024
 """A table's rows a run holds (polars' estimate of their size in memory) before it appends
 them to its transaction.  One file per chunk left a backfill's smaller tables (listings,
-entities, topics, keyphrases, dumps, sources, links; ``papers`` near the line) in files
-under :data:`~paperlake.lake.maintenance.SMALL_FILE_BYTES`, each chunk's INSERT paying
-DuckLake's fixed cost, and maintenance merged them all again after the commit, alone on the
-run's last seconds (10 years: 0.55 s, 30 years: 1.65 s).  At 8 MiB their files come out at
-1 MB or more of Parquet (their rows are 1.7-8x smaller as Parquet) and nothing is left to
-merge; ``paper_terms`` passes the limit in every chunk.  The cost is memory: a 30-year
-backfill peaked at 955-977 MB against 929-932 (``bench.worker backfill``, 4 and 3 runs).
-Appending a frame of half the limit or more at once (``papers``) did not lower that peak
-(953, 974) and left ``papers``' files to merge again (0.45 s at 30 years)."""
+entities, topics, keyphrases, dumps, sources, links) in files under
+:data:`~paperlake.lake.maintenance.SMALL_FILE_BYTES`, each chunk's INSERT paying DuckLake's
+fixed cost, and maintenance merged them all again after the commit, alone on the run's last
+seconds (10 years: 0.55 s, 30 years: 1.65 s).  Held to 6 MiB, their files come out near
+1 MB of Parquet or more (their rows are 1.7-8x smaller as Parquet): a 10-year backfill leaves
+nothing to merge (0.013 s), a 30-year one only its listings, topics and a few ``papers``
+files (``papers`` and ``paper_terms`` pass the limit in most chunks).  The cost is memory,
+more than the rows held (the allocator keeps what they fragment): a 30-year backfill's
+peak was 916-932 MB holding nothing, 942-945 at 4 MiB, 945-951 at 6, 955-978 at 8, where
+nothing was left to merge even at 30 years (``bench.worker backfill``, 1-4 runs each)."""
 
 
 class Writer:

@@ -23,8 +23,8 @@ backfill wrote (merging into them rewrote a 10-year lake's 75 MB papers file eve
 a backfill leaves the files its chunks wrote (``BATCH_BYTES`` of input each: 1-4 MB for
 the big tables) as they are instead of writing its largest tables a second time (merging
 them after a 10-year backfill cost ~2.5 s of CPU, as much as writing them).  Its smaller
-tables come in files of 1 MB or more too (:data:`paperlake.publish.HOLD_BYTES`), so after a
-backfill there is nothing to merge (10 years: 0.55 s of maintenance, now 0.013)."""
+tables come in files near 1 MB or more too (:data:`paperlake.publish.HOLD_BYTES`): after a
+10-year backfill there is nothing to merge (0.55 s of maintenance, now 0.013)."""
 MERGE_AFTER_FILES = 8
 """Small files are merged once some table has this many: most daily runs merge nothing, and
 a merge rewrites at most about ``MERGE_AFTER_FILES`` days of rows per table."""
