@@ -36,10 +36,10 @@ seconds (10 years: 0.55 s, 30 years: 1.65 s).  Held to 6 MiB, their files come o
 1 MB of Parquet or more (their rows are 1.7-8x smaller as Parquet): a 10-year backfill leaves
 nothing to merge (0.013 s), a 30-year one only its listings, topics and a few ``papers``
 files (``papers`` and ``paper_terms`` pass the limit in most chunks).  The cost is memory,
-more than the rows held (the allocator keeps what they fragment): a 30-year backfill's
-peak was 916-932 MB holding nothing, 942-945 at 4 MiB, 945-972 at 6, 955-978 at 8, where
-nothing was left to merge even at 30 years (``bench.worker backfill`` and ``bench.backfill``,
-1-5 runs each)."""
+more than the rows held (probably what they fragment, kept by the allocator): a 30-year
+backfill's peak was 916-932 MB holding nothing, 942-945 at 4 MiB, 945-972 at 6, 955-978 at
+8, where nothing was left to merge even at 30 years (``bench.worker backfill`` and
+``bench.backfill``, 1-5 runs each)."""
 
 
 class Writer:
