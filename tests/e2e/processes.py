@@ -26,15 +26,27 @@ def wait_for(what: str, seconds: float, probe: Callable[[], T | None], log: Path
     raise AssertionError(f"no {what} within {seconds} s; log:\n{log.read_text()[-4000:]}")
 
 
+def _fields(stat: Path) -> list[str] | None:
+    """A /proc stat file's fields after the command name (state, parent pid, process group,
+    ...); None once the process is gone."""
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def _stats() -> Iterator[tuple[int, list[str]]]:
-    """Each process's pid and its /proc stat fields after the command name (state, parent
-    pid, process group, ...)."""
+    """Each process's pid and its :func:`_fields`."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # exited meanwhile
-        yield int(stat.parent.name), fields
+        fields = _fields(stat)
+        if fields is not None:  # else exited meanwhile
+            yield int(stat.parent.name), fields
+
+
+def _running(fields: list[str]) -> bool:
+    """Not ended: a zombie has, it only waits to be reaped (this container's init reaps
+    ~1.5 s late)."""
+    return fields[0] != "Z"
 
 
 def descendants(pid: int) -> set[int]:
@@ -52,17 +64,13 @@ def descendants(pid: int) -> set[int]:
 
 
 def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    fields = _fields(Path(f"/proc/{pid}/stat"))
+    return fields is not None and _running(fields)
 
 
 def alive_in_group(group: int) -> list[int]:
-    """The processes of process group ``group`` that have not ended: a zombie has, it only
-    waits to be reaped (this container's init reaps ~1.5 s late)."""
-    return [pid for pid, fields in _stats() if int(fields[2]) == group and fields[0] != "Z"]
+    """The processes of process group ``group`` that have not ended (:func:`_running`)."""
+    return [pid for pid, fields in _stats() if int(fields[2]) == group and _running(fields)]
 
 
 def group_ends(group: int, timeout: float) -> bool:
