@@ -224,6 +224,7 @@ def _write_chunks(
                 batch = reconciler.add(pending.popleft().result())
                 _write(writer, batch, summary, new, len(groups))
                 gc.collect()
+        writer.flush()  # what the writer holds, before the summaries read the run's tables
     return new
 
 
@@ -278,9 +279,8 @@ def _write(
     new: dict[str, list[pl.DataFrame]],
     chunks: int,
 ) -> None:
-    """Write a reconciled batch (the last of ``chunks`` flushes what the writer holds), count
-    it, keep what the summaries need of it."""
-    write(as_is(writer), as_is(batch), last=len(new["papers"]) == chunks - 1)
+    """Write a reconciled batch, count it, keep what the summaries need of it."""
+    write(as_is(writer), as_is(batch))
     summary.add(batch)
     for name, part in summarized(batch).items():
         new[name].append(part)

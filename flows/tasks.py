@@ -91,10 +91,8 @@ def transform_chunk(
 
 
 @task(cache_policy=NO_CACHE)
-def write(writer: publish.Writer, batch: Batch, last: bool) -> None:
+def write(writer: publish.Writer, batch: Batch) -> None:
     writer.write(batch)
-    if last:
-        writer.flush()
 
 
 @task(cache_policy=NO_CACHE)
