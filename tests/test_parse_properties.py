@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from datetime import date
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +16,21 @@ from tests.dumps import render
 
 CAPTURED = date(2025, 3, 20)
 EXAMPLES = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_prefect_events_thread() -> Iterator[None]:
+    """Stop Prefect's event workers, if earlier tests ran flows in this process, before
+    Hypothesis draws: their websocket pings the server with the global ``random`` from a
+    thread of their own, and Hypothesis, which watches that state while it generates
+    data, then warns that a strategy used ``random`` (ours use none).  A later flow starts
+    a new worker."""
+    if "prefect.events.worker" in sys.modules:
+        from prefect.events.worker import EventsWorker
+
+        EventsWorker.drain_all(timeout=10)
+    yield
+
 
 # Words of any script, with inner punctuation, but never a sentence end: that is what titles
 # look like.  Abstracts are sentences ending in a full stop.
