@@ -90,7 +90,7 @@ def backfill(dumps: str, warehouse: str) -> dict[str, float]:
 
 
 def _profiled_ingest(dumps: str, warehouse: str) -> dict[str, object]:
-    """One ingest with the functions of ``bench.backfill.STAGES`` timed (Prefect warm)."""
+    """One ingest with the functions of ``bench.stages.STAGES`` timed (Prefect warm)."""
     from bench.stages import PREFECT_REST, StageTimers
     from paperlake.flows.ingest import ingest
 
