@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -19,7 +18,7 @@ EXAMPLES = settings(max_examples=500, deadline=None, suppress_health_check=[Heal
 
 
 @pytest.fixture(scope="module", autouse=True)
-def no_prefect_events_thread() -> Iterator[None]:
+def no_prefect_events_thread() -> None:
     """Stop Prefect's event workers, if earlier tests ran flows in this process, before
     Hypothesis draws: their websocket pings the server with the global ``random`` from a
     thread of their own, and Hypothesis, which watches that state while it generates
@@ -29,7 +28,6 @@ def no_prefect_events_thread() -> Iterator[None]:
         from prefect.events.worker import EventsWorker
 
         EventsWorker.drain_all(timeout=10)
-    yield
 
 
 # Words of any script, with inner punctuation, but never a sentence end: that is what titles
