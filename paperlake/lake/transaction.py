@@ -59,9 +59,12 @@ class Transaction:
 
     def append(self, frames: dict[str, pl.DataFrame]) -> None:
         """Insert ``frames``; a table of :data:`~paperlake.schemas.tables.REPLACED_BY` has
-        the stored rows of each value of its column in its frame replaced."""
+        the stored rows of each value of its column in its frame replaced.  No frames, no
+        statement (a :class:`~paperlake.publish.Writer` holding every table appends none)."""
         from paperlake.schemas.tables import REPLACED_BY
 
+        if not frames:
+            return
         with one_thread(self.con):
             for name, frame in frames.items():
                 column = REPLACED_BY.get(name)
