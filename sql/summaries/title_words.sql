@@ -23,19 +23,17 @@ with split as (
 ),
 
 words as (
-    select paper_id, word, is_end from (
-        select paper_id, unnest(ws) as word, false as is_end from split
-        union all
-        select
-            paper_id,
-            unnest(list_transform(range(1, len(ws)), lambda i: ws[i] || ' ' || ws[i + 1])),
-            false
-        from split
-        union all
-        select paper_id, '^' || left(title_key, 12), true from split
-        union all
-        select paper_id, right(title_key, 12) || '$', true from split
-    )
+    select paper_id, unnest(ws) as word, false as is_end from split
+    union all
+    select
+        paper_id,
+        unnest(list_transform(range(1, len(ws)), lambda i: ws[i] || ' ' || ws[i + 1])),
+        false
+    from split
+    union all
+    select paper_id, '^' || left(title_key, 12), true from split
+    union all
+    select paper_id, right(title_key, 12) || '$', true from split
 ),
 
 hashed as (
