@@ -186,12 +186,16 @@ def incremental(dumps: str, warehouse: str, *new_dumps: str) -> dict[str, float]
     finally:
         for landed in added:
             landed.unlink(missing_ok=True)
+    works = [d - n for d, n in zip(dailies, noops, strict=True)]
     return {
         "imports_s": imports,
         "server_boot_s": server,
         "noop_run_s": statistics.median(noops),
         "daily_run_s": statistics.median(dailies),
-        "work_s": statistics.median(d - n for d, n in zip(dailies, noops, strict=True)),
+        "work_s": statistics.median(works),
+        "work_min_s": min(works),
+        "work_max_s": max(works),
+        "runs": len(works),
         "work_cpu_s": statistics.median(d - n for d, n in zip(daily_cpu, noop_cpu, strict=True)),
     }
 
