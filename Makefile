@@ -15,13 +15,13 @@ demo: .venv/.synced  ## ingest the bundled sample dumps into ./warehouse and pri
 test: .venv/.synced  ## lint, type-check and run the whole test suite (what CI runs)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy -p paperlake
+	$(RUN) mypy -p paperlake -p bench
 	$(RUN) pytest
 
 test-quick: .venv/.synced  ## the quick loop: lint, type-check, the tests that need no Prefect
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy -p paperlake
+	$(RUN) mypy -p paperlake -p bench
 	$(RUN) pytest -m "not e2e"
 
 bench: .venv/.synced  ## benchmark a backfill: make bench SCALE=1y (1d, 1y, 10y)

@@ -57,7 +57,7 @@ def dask_setting(dask: str | None = None, workers: int | None = None) -> str | N
     return dask
 
 
-def task_runner(dask: str | None = None, workers: int | None = None) -> TaskRunner | None:
+def task_runner(dask: str | None = None, workers: int | None = None) -> TaskRunner[Any] | None:
     """The task runner for :func:`dask_setting`'s answer; None: Prefect's default.
 
     ``workers`` sizes a local cluster (default: one per CPU); a scheduler address is checked
