@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -26,6 +27,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         needs_prefect = "prefect_harness" in getattr(item, "fixturenames", ())
         if needs_prefect or item.path.is_relative_to(E2E):
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(autouse=True)
+def no_prefect_events_thread(request: pytest.FixtureRequest) -> None:
+    """Before each Hypothesis test, stop Prefect's event workers if earlier tests ran flows
+    in this process: their websocket pings the server with the global ``random`` from a
+    thread of their own, and Hypothesis, which watches that state while it generates data,
+    then warns that a strategy used ``random`` (ours use none).  A later flow starts a new
+    worker."""
+    hypothesis_test = getattr(request.function, "is_hypothesis_test", False)
+    if hypothesis_test and "prefect.events.worker" in sys.modules:
+        from prefect.events.worker import EventsWorker
+
+        EventsWorker.drain_all(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,19 +13,6 @@ from tests.dumps import render
 
 CAPTURED = date(2025, 3, 20)
 EXAMPLES = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-@pytest.fixture(scope="module", autouse=True)
-def no_prefect_events_thread() -> None:
-    """Stop Prefect's event workers, if earlier tests ran flows in this process, before
-    Hypothesis draws: their websocket pings the server with the global ``random`` from a
-    thread of their own, and Hypothesis, which watches that state while it generates
-    data, then warns that a strategy used ``random`` (ours use none).  A later flow starts
-    a new worker."""
-    if "prefect.events.worker" in sys.modules:
-        from prefect.events.worker import EventsWorker
-
-        EventsWorker.drain_all(timeout=10)
 
 
 # Words of any script, with inner punctuation, but never a sentence end: that is what titles
