@@ -57,6 +57,11 @@ def main() -> None:
     parser.add_argument("--cprofile", type=int, default=0)
     args = parser.parse_args()
     chunk = raws(args.dumps, args.n)
+    if not chunk:
+        raise SystemExit(
+            f"bench.chunk: no dumps (*.txt) in {args.dumps}: generate the 10-year ones with "
+            "`python -m bench.generate --days 3650 --out bench/out/10y/dumps`, or pass --dumps DIR"
+        )
     taxonomy = load_taxonomy()
     if args.cprofile:
         profile = cProfile.Profile()

@@ -161,6 +161,10 @@ def _run_flow(
     except ValueError as wrong:  # before anything starts
         print(f"paperlake: {wrong}", file=sys.stderr)
         return EXIT_USAGE
+    holder = None if parameters.get("wait_seconds") else _holder(parameters.get("warehouse"))
+    if holder:
+        print(f"paperlake: {holder}", file=sys.stderr)
+        return EXIT_BUSY
     unavailable = _prefect_api()
     if unavailable:
         return unavailable
@@ -176,6 +180,37 @@ def _run_flow(
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _holder(warehouse: object) -> str | None:
+    """Who holds the warehouse, if another run does: a run that may not wait for it says so
+    at once, before Prefect starts (a temporary server boots for 5-15 s) and without the
+    traceback Prefect logs for a flow that fails.  The flow still takes the lock itself."""
+    from paperlake.lake import Warehouse, WarehouseBusy
+
+    store = Warehouse(warehouse_root(warehouse if isinstance(warehouse, str) else None))
+    if not store.root.is_dir():
+        return None
+    try:
+        with store.lock():
+            return None
+    except WarehouseBusy as busy:
+        return str(busy)
+
+
+def _local_only(command: str, warehouse: str | None) -> int:
+    """Refuse ``command`` (exit 2) on shared storage: it works on a local warehouse's own
+    files (the catalog file, the raw archive folder), which a shared lake does not have."""
+    from paperlake.lake import Warehouse
+
+    if Warehouse(warehouse_root(warehouse)).shared is None:
+        return EXIT_OK
+    print(
+        f"paperlake: `{command}` works on a local warehouse only, not on shared storage "
+        "(--lake/--catalog or PAPERLAKE_LAKE/PAPERLAKE_CATALOG are set): nothing was done",
+        file=sys.stderr,
+    )
+    return EXIT_USAGE
 
 
 def _run(
@@ -467,6 +502,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from paperlake.migrate import migrate
     from paperlake.views import ensure_database
 
+    refused = _local_only("migrate", args.warehouse)
+    if refused:
+        return refused
     store = Warehouse(warehouse_root(args.warehouse))
     with store.lock(args.wait):
         rows = migrate(store)
@@ -484,6 +522,9 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     from paperlake.lake import Warehouse
     from paperlake.migrate import prepare_rebuild
 
+    refused = _local_only("rebuild", args.warehouse)
+    if refused:
+        return refused
     store = Warehouse(warehouse_root(args.warehouse))
     with tempfile.TemporaryDirectory(prefix="paperlake-rebuild-") as landing:
         with store.lock(args.wait):

@@ -198,6 +198,43 @@ def test_every_writing_command_says_busy_with_exit_75(
     assert sorted(p.name for p in store.root.iterdir()) == [".lock"]  # nothing moved or made
 
 
+@pytest.mark.parametrize(
+    "command",
+    [["ingest", str(SAMPLES)], ["replay"], ["retopic"]],
+    ids=["ingest", "replay", "retopic"],
+)
+def test_a_run_refused_for_a_busy_warehouse_says_so_before_prefect_starts(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from paperlake.lake import Warehouse
+
+    store = Warehouse(tmp_path / "wh")
+    with store.lock():  # another run holds the warehouse
+        started = time.monotonic()
+        assert main(["--warehouse", str(store.root), *command]) == cli.EXIT_BUSY
+        took = time.monotonic() - started
+    err = capsys.readouterr().err
+    assert err.startswith("paperlake: another run holds the warehouse") and " since " in err
+    assert "Traceback" not in err and "temporary server" not in err  # no flow, no server
+    assert took < 5, f"refused after {took:.1f} s: a temporary server boots for 5-15 s"
+    assert sorted(p.name for p in store.root.iterdir()) == [".lock"]
+
+
+@pytest.mark.parametrize("command", ["migrate", "rebuild"])
+def test_local_only_commands_refuse_shared_storage(
+    command: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("PAPERLAKE_LAKE", "s3://lake/papers")
+    monkeypatch.setenv("PAPERLAKE_CATALOG", "postgres://paperlake@127.0.0.1:9/lake")  # no server
+    root = tmp_path / "machine"
+    assert main(["--warehouse", str(root), command]) == cli.EXIT_USAGE
+    assert f"`{command}` works on a local warehouse only" in capsys.readouterr().err
+    assert not root.exists()  # nothing moved aside, no catalog, not even the lock
+
+
 def test_a_symlinked_lock_is_a_message_not_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -151,6 +151,13 @@ def test_ingest_into_the_bucket_and_read_from_a_fresh_folder(
     assert done.stdout.strip().splitlines()[-1] == ",".join(map(str, expected))
     assert not (tmp_path / "machine-b").exists() or not any((tmp_path / "machine-b").iterdir())
 
+    # The dashboard, drawn on demand from the shared lake (a run draws none).
+    page = tmp_path / "shared-dashboard.html"
+    command = cli(tmp_path, "machine-b", "dashboard", "-o", str(page))
+    drawn = subprocess.run(command, capture_output=True, text=True, timeout=RUN_SECONDS)
+    assert drawn.returncode == 0, drawn.stderr
+    assert f'id="n-papers">{expected[0]:,}<' in page.read_text()
+
 
 def test_two_machines_write_at_once(shared_env: dict[str, str], tmp_path: Path) -> None:
     landings = [tmp_path / "landing-a", tmp_path / "landing-b"]
