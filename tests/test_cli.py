@@ -210,13 +210,11 @@ def test_a_run_refused_for_a_busy_warehouse_says_so_before_prefect_starts(
 
     store = Warehouse(tmp_path / "wh")
     with store.lock():  # another run holds the warehouse
-        started = time.monotonic()
         assert main(["--warehouse", str(store.root), *command]) == cli.EXIT_BUSY
-        took = time.monotonic() - started
     err = capsys.readouterr().err
     assert err.startswith("paperlake: another run holds the warehouse") and " since " in err
-    assert "Traceback" not in err and "temporary server" not in err  # no flow, no server
-    assert took < 5, f"refused after {took:.1f} s: a temporary server boots for 5-15 s"
+    # Refused before Prefect: no temporary server said to start, no flow run's traceback.
+    assert "Traceback" not in err and "temporary server" not in err, err
     assert sorted(p.name for p in store.root.iterdir()) == [".lock"]
 
 
