@@ -49,7 +49,7 @@ as if the page were captured three times a day: three times the papers and listi
 SIDE_BY_SIDE = {"1y": 3, "10y": 3, "30y": 1}
 """Runs of the yardstick and the unprofiled backfill per scale, one after the other in turn:
 the figures are their medians, each multiple of the loader the median of the pairs' own.  The
-loader alone moved ~40% between runs at 10 years (4.7 to 6.8 s over two days, same machine),
+loader alone moved ~40% between runs at 10 years (4.7 to 6.8 s over two sessions, one machine),
 so one pair read 2.4x for the code another read 2.9x.  30 years: one pair (~80 s)."""
 NEW_DAYS = 7
 """New days the daily-run figure is the median of (each a run with nothing new, then one with
