@@ -79,8 +79,10 @@ class S3Server:
         _wait("the S3 server", self._bucket_ready, self.log)
 
     def _bucket_ready(self) -> bool:
-        """The bucket lists (signed, as the runs will ask): the server serves and has
-        created it."""
+        """The bucket lists (signed, as the runs will ask) and every object in it reads: the
+        server serves, has created the bucket and, after a restart, knows where its volumes
+        are (the listing comes from the filer alone; until the volume server has reported to
+        the master a read answered HTTP 500, "volume 1 not found", and a test's run failed)."""
         assert self.process is not None
         if self.process.poll() is not None:
             raise AssertionError(f"weed exited:\n{self.log.read_text()[-3000:]}")
@@ -92,7 +94,9 @@ class S3Server:
                 f"'path', USE_SSL false, ENDPOINT '127.0.0.1:{self.ports['s3']}')"
             )
             try:
-                con.execute(f"FROM glob('s3://{BUCKET}/**')").fetchall()
+                if con.execute(f"FROM glob('s3://{BUCKET}/**')").fetchall():
+                    every = f"read_blob('s3://{BUCKET}/**')"
+                    con.execute(f"SELECT sum(octet_length(content)) FROM {every}").fetchall()
             except duckdb.Error:
                 return False
         return True
