@@ -198,13 +198,9 @@ def _holder(warehouse: object) -> str | None:
         return str(busy)
 
 
-def _local_only(command: str, warehouse: str | None) -> int:
-    """Refuse ``command`` (exit 2) on shared storage: it works on a local warehouse's own
+def _local_only(command: str) -> int:
+    """Refuse ``command`` on shared storage (exit 2): it works on a local warehouse's own
     files (the catalog file, the raw archive folder), which a shared lake does not have."""
-    from paperlake.lake import Warehouse
-
-    if Warehouse(warehouse_root(warehouse)).shared is None:
-        return EXIT_OK
     print(
         f"paperlake: `{command}` works on a local warehouse only, not on shared storage "
         "(--lake/--catalog or PAPERLAKE_LAKE/PAPERLAKE_CATALOG are set): nothing was done",
@@ -502,10 +498,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from paperlake.migrate import migrate
     from paperlake.views import ensure_database
 
-    refused = _local_only("migrate", args.warehouse)
-    if refused:
-        return refused
     store = Warehouse(warehouse_root(args.warehouse))
+    if store.shared is not None:
+        return _local_only("migrate")
     with store.lock(args.wait):
         rows = migrate(store)
         with store.session(create=False):
@@ -522,10 +517,9 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     from paperlake.lake import Warehouse
     from paperlake.migrate import prepare_rebuild
 
-    refused = _local_only("rebuild", args.warehouse)
-    if refused:
-        return refused
     store = Warehouse(warehouse_root(args.warehouse))
+    if store.shared is not None:
+        return _local_only("rebuild")
     with tempfile.TemporaryDirectory(prefix="paperlake-rebuild-") as landing:
         with store.lock(args.wait):
             count = prepare_rebuild(store, Path(landing))
