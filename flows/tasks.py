@@ -69,11 +69,24 @@ def reload_quarantined(
     files = (
         warehouse.scan("quarantine")
         .filter(pl.col("scope") == "file")
-        .unique("source_file", keep="last", maintain_order=True)
-        .select("source_file", "dump_id", "archive_path")
+        .unique(["source_file", "dump_id"], keep="last", maintain_order=True)
+        .select("source_file", "dump_id", "archive_path", "quarantined_at")
         .collect()
     )
-    return archive.quarantined_inputs(warehouse, list(files.iter_rows()), known.files, captured_on)
+    reads = (
+        warehouse.scan("sources")
+        .sort("seen_at")
+        .unique(["path", "dump_id"], keep="last")
+        .select("path", "dump_id", "n_bytes", "mtime_ns", "captured_on", "captured_on_source")
+        .collect()
+    )
+    return archive.quarantined_inputs(
+        warehouse,
+        [archive.Quarantined(*row) for row in files.iter_rows()],
+        {(path, dump_id): archive.Read(*read) for path, dump_id, *read in reads.iter_rows()},
+        known.files,
+        captured_on,
+    )
 
 
 @task(cache_policy=NO_CACHE, persist_result=False)

@@ -38,6 +38,9 @@ class RawDump:
     mtime_ns: int
     captured_on: date
     captured_on_source: CaptureSource
+    from_archive: bool = False
+    """Read from the raw archive by a replay, not from ``path``: no ``sources`` row (the path
+    was not read), so the next ingest still compares the path with its last real read."""
 
 
 Archived = tuple[list[RawDump], list[Unreadable]]
@@ -123,47 +126,119 @@ class Replay:
     raws: list[RawDump]
     unreadable: list[Unreadable]
     dump_ids: set[str]
+    """The quarantined dumps parsed again: their quarantine rows go."""
     paths: set[str]
+    """Every path replayed: its rows of inputs never read (no dump_id) go."""
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """A file quarantined whole (a ``quarantine`` row of scope ``file``)."""
+
+    path: str
+    dump_id: str | None
+    """None when the input could not be read."""
+    archive_path: str | None
+    quarantined_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """How an input's bytes were read from their path (its ``sources`` row)."""
+
+    n_bytes: int
+    mtime_ns: int
+    captured_on: date | None
+    """None for a read recorded before ``sources`` kept the capture date."""
+    captured_on_source: CaptureSource | None
 
 
 def quarantined_inputs(
     warehouse: Warehouse,
-    quarantined: list[tuple[str, str | None, str | None]],
+    quarantined: list[Quarantined],
+    reads: dict[tuple[str, str], Read],
     known_files: dict[str, tuple[int, int]],
     captured_on: date | None,
 ) -> Replay:
-    """What to replay for each quarantined (source_file, dump_id, archive_path).
+    """What to replay for the files quarantined whole: every quarantined dump's archived
+    bytes are parsed again (after a parser fix), each with the capture date it was read
+    with (``reads``, by path and dump id) unless ``captured_on`` overrides it; and a path
+    that now holds bytes not read before (a corrected re-drop, or the next capture under a
+    fixed name) or whose input could not be read is read again from the landing folder.
 
-    A file whose path now holds other bytes (a corrected re-drop) is read again from the
-    landing folder; otherwise its archived bytes are parsed again (after a parser fix).
+    Every quarantined dump of a path is parsed again, not only its latest: a landing name
+    reused for each day's capture may have several, and a row dropped without a new parse
+    would leave its bytes neither loaded nor quarantined.
     """
     replay = Replay([], [], set(), set())
-    for path, dump_id, archive_path in quarantined:
+    by_path: dict[str, list[Quarantined]] = {}
+    for row in quarantined:
+        by_path.setdefault(row.path, []).append(row)
+    for path, rows in by_path.items():
         replay.paths.add(path)
-        if dump_id is not None:
-            replay.dump_ids.add(dump_id)
-        bad_name = undecodable_name(landing_name(path))
-        if bad_name is not None:  # still there under a name no table can hold
-            replay.unreadable.append(Unreadable(path, bad_name))
-            continue
-        try:
-            stat = os.stat(path)
-            current = Candidate(path, stat.st_size, stat.st_mtime_ns)
-            changed = known_files.get(path) != (stat.st_size, stat.st_mtime_ns)
-        except OSError:
-            current, changed = None, False
-        try:
-            if current is not None and (changed or archive_path is None):
-                replay.raws.append(read_into_archive(warehouse, current, captured_on))
-            elif archive_path is not None and dump_id is not None:
-                data = warehouse.read_raw(archive_path)
-                size, mtime_ns = known_files.get(path, (len(data), 0))
-                on, source = capture_date(Candidate(path, size, mtime_ns), captured_on)
-                replay.raws.append(
-                    RawDump(path, data, len(data), dump_id, archive_path, mtime_ns, on, source)
-                )
-            else:
-                replay.unreadable.append(Unreadable(path, "cannot stat: file is gone"))
-        except OSError as exc:
-            replay.unreadable.append(Unreadable(path, f"cannot read: {exc.strerror or exc}"))
+        archived = [row for row in rows if row.dump_id is not None]
+        for row in archived:
+            assert row.dump_id is not None and row.archive_path is not None  # read, so kept
+            replay.dump_ids.add(row.dump_id)
+            try:
+                raw = _archived_again(warehouse, row, reads.get((path, row.dump_id)), captured_on)
+            except OSError as exc:
+                replay.unreadable.append(Unreadable(path, f"cannot read: {exc.strerror or exc}"))
+                continue
+            replay.raws.append(raw)
+        _landing_again(warehouse, path, known_files, captured_on, replay, len(archived) < len(rows))
     return replay
+
+
+def _archived_again(
+    warehouse: Warehouse, row: Quarantined, read: Read | None, captured_on: date | None
+) -> RawDump:
+    """A quarantined dump's archived bytes, with what its read recorded (without a
+    ``sources`` row: its size, and the time it was quarantined as its mtime)."""
+    assert row.dump_id is not None and row.archive_path is not None
+    if read is None:
+        data: bytes | None = warehouse.read_raw(row.archive_path)
+        assert data is not None
+        n_bytes, mtime_ns = len(data), int(row.quarantined_at.timestamp() * 1e9)
+    else:
+        n_bytes, mtime_ns = read.n_bytes, read.mtime_ns
+        # too large to be a dump: quarantined again by its size, never held
+        data = warehouse.read_raw(row.archive_path) if n_bytes <= MAX_DUMP_BYTES else None
+    if captured_on is None and read is not None and read.captured_on is not None:
+        assert read.captured_on_source is not None
+        on, source = read.captured_on, read.captured_on_source
+    else:
+        on, source = capture_date(Candidate(row.path, n_bytes, mtime_ns), captured_on)
+    return RawDump(
+        row.path, data, n_bytes, row.dump_id, row.archive_path, mtime_ns, on, source, True
+    )
+
+
+def _landing_again(
+    warehouse: Warehouse,
+    path: str,
+    known_files: dict[str, tuple[int, int]],
+    captured_on: date | None,
+    replay: Replay,
+    unread: bool,
+) -> None:
+    """Read ``path`` again into ``replay`` if it holds bytes not read before, or if its
+    input could not be read (``unread``: then a path still unreadable is reported again)."""
+    bad_name = undecodable_name(landing_name(path))
+    if bad_name is not None:  # still there under a name no table can hold
+        if unread:
+            replay.unreadable.append(Unreadable(path, bad_name))
+        return
+    try:
+        stat = os.stat(path)
+    except OSError:
+        if unread:
+            replay.unreadable.append(Unreadable(path, "cannot stat: file is gone"))
+        return
+    if not unread and known_files.get(path) == (stat.st_size, stat.st_mtime_ns):
+        return  # the bytes last read there: quarantined, so parsed from the archive
+    try:
+        candidate = Candidate(path, stat.st_size, stat.st_mtime_ns)
+        replay.raws.append(read_into_archive(warehouse, candidate, captured_on))
+    except OSError as exc:
+        replay.unreadable.append(Unreadable(path, f"cannot read: {exc.strerror or exc}"))

@@ -137,7 +137,8 @@ ENRICHMENTS: dict[str, Callable[[pl.DataFrame, Taxonomy], pl.DataFrame]] = {
 
 
 def sources(raws: list[RawDump], now: datetime) -> pl.DataFrame:
-    """Every path read, so later runs skip unchanged files without reading them."""
+    """Every path read, so later runs skip unchanged files without reading them, and the
+    capture date each read gave its bytes (a replay parses them again with it)."""
     rows = [
         {
             "path": raw.path,
@@ -145,8 +146,11 @@ def sources(raws: list[RawDump], now: datetime) -> pl.DataFrame:
             "mtime_ns": raw.mtime_ns,
             "dump_id": raw.dump_id,
             "seen_at": now,
+            "captured_on": raw.captured_on,
+            "captured_on_source": raw.captured_on_source,
         }
         for raw in raws
+        if not raw.from_archive
     ]
     return _frame(Sources, rows)
 

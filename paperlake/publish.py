@@ -78,10 +78,13 @@ def write_replay(run: Transaction, store: Warehouse, again: Replay, batch: Batch
     (quarantine rewritten copy-on-write)."""
     if not again.paths:  # nothing to rewrite
         return
-    kept = store.scan("quarantine").filter(
-        ~pl.col("source_file").is_in(list(again.paths))
-        & ~pl.col("dump_id").is_in(list(again.dump_ids)).fill_null(False)
+    # The rows of the dumps parsed again, and of the replayed paths' inputs never read; the
+    # entry and row rows of a dump that loaded stay (it is not parsed again).
+    dump_id = pl.col("dump_id")
+    replayed = dump_id.is_in(list(again.dump_ids)) | (
+        dump_id.is_null() & pl.col("source_file").is_in(list(again.paths))
     )
+    kept = store.scan("quarantine").filter(~replayed.fill_null(False))
     run.replace({"quarantine": pl.concat([kept.collect(), batch.quarantine])})
     run.append({name: frame for name, frame in batch.tables.items() if name != "quarantine"})
 

@@ -255,6 +255,12 @@ class Sources(pa.DataFrameModel):
     mtime_ns: pl.Int64
     dump_id: str = pa.Field(str_matches=_SHA256)
     seen_at: pe.DateTime = pa.Field(dtype_kwargs=_UTC)
+    captured_on: date = pa.Field(
+        nullable=True,
+        description="The capture date the read gave the bytes (``paperlake replay`` parses "
+        "quarantined bytes again with it); null for reads before it was kept.",
+    )
+    captured_on_source: str = pa.Field(nullable=True, isin=get_args(CaptureSource))
 
     class Config(Strict):
         pass

@@ -62,26 +62,70 @@ def test_an_input_too_large_to_be_a_dump_is_streamed_not_held(
     assert not list((store.root / "raw").glob(".*"))  # no temp file left
 
 
-def test_replay_reads_a_changed_file_else_its_archived_bytes(tmp_path: Path) -> None:
+def quarantined(raws: list[archive.RawDump]) -> list[archive.Quarantined]:
+    at = datetime(2025, 3, 20, tzinfo=UTC)
+    return [archive.Quarantined(r.path, r.dump_id, r.archive_path, at) for r in raws]
+
+
+def reads(raws: list[archive.RawDump]) -> dict[tuple[str, str], archive.Read]:
+    return {
+        (r.path, r.dump_id): archive.Read(
+            r.n_bytes, r.mtime_ns, r.captured_on, r.captured_on_source
+        )
+        for r in raws
+    }
+
+
+def test_replay_parses_every_quarantined_dump_and_reads_a_changed_file(tmp_path: Path) -> None:
+    """Every quarantined dump of a path is parsed from the archive: a name reused for each
+    day's capture (``today.txt``) has one per day.  A path now holding bytes not read before
+    is read too; one never read (no dump) is read or reported again."""
     store = Warehouse(tmp_path / "warehouse")
     same, changed = tmp_path / "same.txt", tmp_path / "changed.txt"
     same.write_bytes(b"old same")
-    changed.write_bytes(b"old changed")
-    raws, _ = archive_inputs(store, [candidate(same), candidate(changed)], None)
-    known = {r.path: (r.n_bytes, r.mtime_ns) for r in raws}
+    changed.write_bytes(b"first capture")
+    first, _ = archive_inputs(store, [candidate(same), candidate(changed)], None)
+    changed.write_bytes(b"second capture")
+    os.utime(changed, (1.6e9, 1.6e9))
+    second, _ = archive_inputs(store, [candidate(changed)], None)
+    raws = [*first, *second]
+    known = {r.path: (r.n_bytes, r.mtime_ns) for r in raws}  # the last read of each path
     changed.write_bytes(b"corrected")
     os.utime(changed, (1.7e9, 1.7e9))
-    quarantined = [(r.path, r.dump_id, r.archive_path) for r in raws]
-    quarantined.append((str(tmp_path / "vanished.txt"), None, None))
-    again = quarantined_inputs(store, quarantined, known, None)
-    assert {r.path: r.data for r in again.raws} == {
-        str(same): b"old same",
-        str(changed): b"corrected",
-    }
-    assert again.unreadable == [
-        Unreadable(str(tmp_path / "vanished.txt"), "cannot stat: file is gone")
+    rows = quarantined(raws)
+    vanished = str(tmp_path / "vanished.txt")
+    rows.append(archive.Quarantined(vanished, None, None, rows[0].quarantined_at))
+    again = quarantined_inputs(store, rows, reads(raws), known, None)
+    assert sorted((r.path, r.data, r.from_archive) for r in again.raws) == [
+        (str(changed), b"corrected", False),
+        (str(changed), b"first capture", True),
+        (str(changed), b"second capture", True),
+        (str(same), b"old same", True),
     ]
+    assert again.unreadable == [Unreadable(vanished, "cannot stat: file is gone")]
     assert again.dump_ids == {r.dump_id for r in raws}
+    assert again.paths == {str(same), str(changed), vanished}
+
+
+def test_replay_parses_a_dump_with_the_capture_date_it_was_read_with(tmp_path: Path) -> None:
+    store = Warehouse(tmp_path / "warehouse")
+    plain = tmp_path / "daily.txt"  # no date in the name: an override or the mtime decides
+    plain.write_bytes(b"bytes")
+    overridden, _ = archive_inputs(store, [candidate(plain)], date(2024, 3, 20))
+    os.utime(plain, (1.7e9, 1.7e9))  # touched since: the mtime says 2023-11-14
+    known = {str(plain): (5, plain.stat().st_mtime_ns)}
+    rows, read = quarantined(overridden), reads(overridden)
+    [again] = quarantined_inputs(store, rows, read, known, None).raws
+    assert (again.captured_on, again.captured_on_source) == (date(2024, 3, 20), "override")
+    [redone] = quarantined_inputs(store, rows, read, known, date(2024, 3, 21)).raws
+    assert (redone.captured_on, redone.captured_on_source) == (date(2024, 3, 21), "override")
+    # A read recorded before sources kept the capture date: the name, else its mtime.
+    old = {key: archive.Read(5, int(1.6e18), None, None) for key in read}
+    [legacy] = quarantined_inputs(store, rows, old, known, None).raws
+    assert (legacy.captured_on, legacy.captured_on_source) == (date(2020, 9, 13), "mtime")
+    # No read recorded at all: the time it was quarantined stands for its mtime (not 1970).
+    [unrecorded] = quarantined_inputs(store, rows, {}, known, None).raws
+    assert (unrecorded.captured_on, unrecorded.mtime_ns) == (date(2025, 3, 20), 1742428800 * 10**9)
 
 
 @pytest.mark.parametrize("stat_size", [0, 5, 6, 7, 100])
