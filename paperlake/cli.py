@@ -59,6 +59,8 @@ EXIT_TIMEOUT = 124
 EXIT_PIPE_CLOSED = 141
 """stdout was closed early (``| head``): 128 + SIGPIPE, as a shell reports it."""
 SQL_TIMEOUT_SECONDS = 300.0
+INTERRUPT_GRACE_SECONDS = 5.0
+"""How long a query may run on after ``--timeout`` interrupted it (see :func:`time_limit`)."""
 API_TIMEOUT_SECONDS = 15.0
 """How long a configured Prefect API may take to answer its health check, and each request."""
 SERVER_HINT = (
@@ -324,22 +326,61 @@ def connect(
 
 
 @contextmanager
-def time_limit(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[threading.Timer]:
-    """Interrupt ``con``'s query after ``seconds`` (0: no limit); ``timer.finished`` says so."""
-    timer = threading.Timer(seconds, con.interrupt)
+def time_limit(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[threading.Event]:
+    """Interrupt ``con``'s query after ``seconds`` (0: no limit); the event says it was.
+
+    DuckDB looks for an interrupt between chunks of rows: one call of a list function over
+    millions of elements never does (``list_sort(range(20000000))`` ran 18 s past a 1 s
+    limit).  A query still running :data:`INTERRUPT_GRACE_SECONDS` after its interrupt
+    ends the process, exit :data:`EXIT_TIMEOUT`, with the same message."""
+    fired, stopped = threading.Event(), threading.Event()
+
+    def interrupt() -> None:
+        fired.set()
+        con.interrupt()
+        if not stopped.wait(INTERRUPT_GRACE_SECONDS):
+            print(_timeout_message(seconds), file=sys.stderr, flush=True)
+            os._exit(EXIT_TIMEOUT)  # the query holds the connection: nothing else can end it
+
+    timer = threading.Timer(seconds, interrupt)
     timer.daemon = True
     if seconds > 0:
         timer.start()
     try:
-        yield timer
+        yield fired
     finally:
+        stopped.set()
         timer.cancel()
 
 
-def cmd_sql(args: argparse.Namespace) -> int:
-    import duckdb
+def _timeout_message(seconds: float) -> str:
+    return f"paperlake: query stopped after --timeout {seconds:g} s"
 
-    from paperlake.views import QueryRefused, read_statement
+
+@contextmanager
+def capped_address_space() -> Iterator[None]:
+    """Run the block with this process's address space capped (twice DuckDB's memory limit
+    for user queries, plus 2 GiB for Python and DuckDB's own reservations), then as before:
+    a list function's memory is not counted against DuckDB's limit, and one such query
+    grew to 24 GB until the kernel killed a process.  Past the cap the query fails with
+    DuckDB's out-of-memory error, and nothing else on the machine is starved."""
+    import resource
+
+    from paperlake.views import READ_MEMORY_BYTES
+
+    cap = 2 * READ_MEMORY_BYTES + (2 << 30)
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY and soft <= cap:
+        yield
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
 
     if args.format == "parquet" and args.output is None:
         print("paperlake: --format parquet writes a file: give -o FILE", file=sys.stderr)
@@ -348,10 +389,28 @@ def cmd_sql(args: argparse.Namespace) -> int:
         print("paperlake: -o FILE needs --format csv, json or parquet", file=sys.stderr)
         return EXIT_USAGE
     target = None if args.output is None else Path(args.output).resolve()
+    root = warehouse_root(args.warehouse)
+    if target is not None and target.is_relative_to(root):
+        print(
+            f"paperlake: -o {target}: inside the warehouse {root}, which only paperlake writes "
+            "(write the result elsewhere)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     tmp = None if target is None else target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    with capped_address_space():
+        return _run_sql(args, target, tmp)
+
+
+def _run_sql(args: argparse.Namespace, target: Path | None, tmp: Path | None) -> int:
+    """``sql``'s query on the locked connection, printed or written to ``target``."""
+    import duckdb
+
+    from paperlake.views import QueryRefused, read_statement
+
     con = connect(args.warehouse, tmp if args.format == "parquet" else None, args.as_of)
     try:
-        with time_limit(con, args.timeout) as timer:
+        with time_limit(con, args.timeout) as interrupted:
             try:
                 query = read_statement(con, args.query)
                 if tmp is None or target is None:
@@ -359,12 +418,9 @@ def cmd_sql(args: argparse.Namespace) -> int:
                 else:
                     _write_file(con.sql(query), args.format, tmp, target)
             except duckdb.InterruptException:
-                if not timer.finished.is_set():
+                if not interrupted.is_set():
                     raise
-                print(
-                    f"paperlake: query stopped after --timeout {args.timeout:g} s",
-                    file=sys.stderr,
-                )
+                print(_timeout_message(args.timeout), file=sys.stderr)
                 return EXIT_TIMEOUT
     except QueryRefused as refused:
         print(f"paperlake: {refused}", file=sys.stderr)

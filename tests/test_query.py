@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
+import time
 from pathlib import Path
 
 import duckdb
@@ -17,6 +19,7 @@ from paperlake.dashboard.page import READ_SETTINGS, open_views
 from paperlake.lake import Warehouse
 from paperlake.schemas.tables import PUBLISHED, polars_schema
 from paperlake.views import INTERNAL, build_database, lake_folder, open_read_only, public_views
+from tests.test_cli import paperlake
 
 TITLES = ["Attention is all you need", "Order matters", "Mixture of experts"]
 
@@ -60,7 +63,8 @@ def sql(root: Path, *argv: str) -> int:
 
 
 # (statement, exit code, error text).  {lake} is the lake's data folder (readable, so DuckDB's
-# allow-list alone would let a COPY write there), {out} a folder outside the warehouse.
+# allow-list alone would let a COPY write there), {out} a folder outside the warehouse,
+# {catalog} the lake's catalog file.
 ESCAPES = [
     ("copy (select 1) to '{out}/x.csv'", EXIT_USAGE, "COPY statements are refused"),
     ("copy (select 1) to '{lake}/x.csv'", EXIT_USAGE, "COPY statements are refused"),
@@ -76,11 +80,29 @@ ESCAPES = [
         "EXPLAIN only of a SELECT statement",
     ),
     ("export database '{lake}/exported'", EXIT_USAGE, "EXPORT statements are refused"),
+    ("from query('copy (select 1) to ''{lake}/x.csv''')", EXIT_USAGE, "query() is refused"),
+    ("from query('select 1')", EXIT_USAGE, "query() is refused"),
+    # Functions a SELECT may call that write, delete, change settings or lock the catalog:
     (
-        "from query('copy (select 1) to ''{lake}/x.csv''')",
-        EXIT_FAILED,
-        "Expected a single SELECT statement",
+        "from ducklake_rewrite_data_files('lk', delete_threshold => 0)",
+        EXIT_USAGE,
+        "ducklake_rewrite_data_files() is refused",
     ),
+    (
+        "select * from ducklake_cleanup_old_files('lk', cleanup_all => true)",
+        EXIT_USAGE,
+        "ducklake_cleanup_old_files() is refused",
+    ),
+    ("from lk.snapshots()", EXIT_USAGE, "lk.snapshots() is refused"),
+    ("select checkpoint()", EXIT_USAGE, "checkpoint() is refused"),
+    ("explain select * from enable_logging()", EXIT_USAGE, "enable_logging() is refused"),
+    ("select * from enable_profiling()", EXIT_USAGE, "enable_profiling() is refused"),
+    (
+        "select * from READ_DUCKDB('{catalog}', table_name => 'ducklake_snapshot')",
+        EXIT_USAGE,
+        "read_duckdb() is refused",
+    ),
+    ("select * from read_blob('{catalog}')", EXIT_FAILED, "Cannot access file"),
     (
         "explain (format json) copy (select 1) to '{lake}/x.csv'",
         EXIT_USAGE,
@@ -129,7 +151,8 @@ def test_escape_is_refused_and_nothing_is_written(
     raw.parent.mkdir()
     raw.write_text("an archived dump: not the lake's data folder")
     before = tree(root)
-    query = statement.format(lake=lake_folder(Warehouse(root)), out=out, raw=raw)
+    catalog = Warehouse(root).catalog_path
+    query = statement.format(lake=lake_folder(Warehouse(root)), out=out, raw=raw, catalog=catalog)
     # --as-of opens the catalog with DuckLake loaded: the same door must hold there.
     snapshot = ["--as-of", str(Warehouse(root).current_version())] if as_of else []
     assert sql(root, *snapshot, query) == code
@@ -219,6 +242,46 @@ def test_timeout_stops_the_query(root: Path, capsys: pytest.CaptureFixture[str])
     slow = "select count(*) from range(100000000) a, range(100000000) b"
     assert sql(root, slow, "--timeout", "0.5") == EXIT_TIMEOUT
     assert "query stopped after --timeout 0.5 s" in capsys.readouterr().err
+
+
+def test_a_query_deaf_to_its_interrupt_ends_the_process(root: Path) -> None:
+    """One call of a list function never looks for DuckDB's interrupt: the process ends
+    :data:`INTERRUPT_GRACE_SECONDS` after it (and its memory is capped meanwhile)."""
+    deaf = "select len(list_sort(list_reverse(range(150000000))))"
+    started = time.monotonic()
+    done = paperlake("--warehouse", str(root), "sql", deaf, "--timeout", "1")
+    assert done.returncode == EXIT_TIMEOUT, done.stderr
+    assert "query stopped after --timeout 1 s" in done.stderr
+    assert time.monotonic() - started < 60
+
+
+def test_output_inside_the_warehouse_is_refused(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = tree(root)
+    catalog = Warehouse(root).catalog_path
+    for target in (catalog, root / "paperlake.duckdb", root / "lake" / "data" / "x.csv"):
+        assert sql(root, "select 'x' as x", "--format", "csv", "-o", str(target)) == EXIT_USAGE
+        assert "inside the warehouse" in capsys.readouterr().err
+    assert tree(root) == before
+
+
+COUNT_PAPERS = f"select count(*) from {INTERNAL}.stg_papers"
+
+
+def test_a_long_time_travel_query_leaves_the_catalog_to_runs(root: Path) -> None:
+    """``--as-of`` reads a private copy of the catalog: while its query runs, a run still
+    attaches the catalog at once (it used to wait 10 s, then fail as busy)."""
+    store = Warehouse(root)
+    with connect(str(root), as_of=str(store.current_version())) as reader:
+        assert reader.execute(COUNT_PAPERS).fetchone() == (len(TITLES),)
+        started = time.monotonic()
+        with store.session():
+            run = store.begin("run2")
+            run.commit()
+        assert time.monotonic() - started < 5
+        assert reader.execute(COUNT_PAPERS).fetchone() == (len(TITLES),)
+    assert not list(Path(tempfile.gettempdir()).glob("paperlake-catalog-*"))
 
 
 def test_json_parses_back(root: Path, capsys: pytest.CaptureFixture[str]) -> None:

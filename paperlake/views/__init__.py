@@ -22,6 +22,7 @@ the one-read-statement check).
 """
 
 from paperlake.views.access import (
+    READ_MEMORY_BYTES,
     QueryRefused,
     lake_folder,
     open_read_only,
@@ -49,6 +50,7 @@ from paperlake.views.files import (
 
 __all__ = [
     "INTERNAL",
+    "READ_MEMORY_BYTES",
     "SQL_DIR",
     "QueryRefused",
     "ViewError",

@@ -4,8 +4,10 @@ exactly one read statement."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import duckdb
@@ -17,6 +19,29 @@ READ_STATEMENTS = frozenset({"SELECT"})
 """Statement types (as DuckDB's parser classifies them) that ``sql`` runs; ``SHOW``,
 ``DESCRIBE``, ``SUMMARIZE`` and ``PRAGMA show_tables`` parse as SELECT.  ``EXPLAIN`` is
 allowed around one of these."""
+
+
+DENIED_FUNCTIONS = frozenset(
+    {
+        "checkpoint",
+        "force_checkpoint",
+        "enable_logging",
+        "disable_logging",
+        "truncate_duckdb_logs",
+        "enable_profiling",
+        "disable_profiling",
+        "read_duckdb",
+        "query",
+        "query_table",
+        "json_execute_serialized_sql",
+    }
+)
+"""Functions a user query may not call, though a SELECT may name them: they change settings
+the lock leaves open (logging, profiling), write (checkpoint), run SQL built from a string
+past :func:`read_statement`, or open a DuckDB file (holding its lock: the lake catalog).
+Every ``ducklake_*`` function and every function of the attached lake (``lk.*``) is refused
+too: some of them write or delete lake files before their catalog write fails."""
+_DENIED_PREFIXES = ("ducklake_", "__ducklake")
 
 
 class QueryRefused(PermissionError):
@@ -57,12 +82,16 @@ def lock_down(
     installed or loaded from now on, and lock the configuration; closes ``con`` on failure."""
     try:
         # Order matters: the allow-lists cannot change once external access is off.
-        readable = warehouse.shared.lake if warehouse.shared else str(lake_folder(warehouse))
+        readable = (
+            f"{warehouse.shared.lake}/data" if warehouse.shared else str(lake_folder(warehouse))
+        )
         con.execute(f"SET allowed_directories = [{sql_str(readable + '/')}]")
         if writable_file is not None:
             con.execute(f"SET allowed_paths = [{sql_str(str(writable_file))}]")
         for setting in _NO_EXTENSIONS:
             con.execute(f"SET {setting} = false")
+        for setting, value in READ_LIMITS.items():
+            con.execute(f"SET {setting} = {sql_str(value)}")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     except BaseException:
@@ -70,6 +99,16 @@ def lock_down(
         raise
     return con
 
+
+READ_MEMORY_BYTES = min(4 << 30, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4)
+"""DuckDB's memory limit for a user's queries: a quarter of the machine, 4 GiB at most
+(DuckDB's default is 80%: one analyst's sort could starve a run).  Beyond it a query spills,
+within :data:`READ_LIMITS`' temp size."""
+READ_LIMITS = {
+    "memory_limit": f"{READ_MEMORY_BYTES // (1 << 20)}MiB",
+    "max_temp_directory_size": "4GiB",
+}
+"""Settings :func:`lock_down` gives every user connection before locking them."""
 
 _NO_EXTENSIONS = (
     "autoinstall_known_extensions",
@@ -81,8 +120,9 @@ _NO_EXTENSIONS = (
 
 
 def lake_folder(warehouse: Warehouse) -> Path:
-    """The folder holding every data file the views read."""
-    return warehouse.root / "lake"
+    """The folder holding every data file the views read (not the lake's catalog, nor the
+    raw archive)."""
+    return warehouse.data_path
 
 
 def read_statement(con: duckdb.DuckDBPyConnection, query: str) -> str:
@@ -107,6 +147,7 @@ def read_statement(con: duckdb.DuckDBPyConnection, query: str) -> str:
         except duckdb.ParserException:
             wrapped = []  # EXPLAIN (options) ...: not recognised, so not run
         if len(wrapped) == 1 and wrapped[0].type.name in READ_STATEMENTS:
+            _refuse_functions(con, wrapped[0].query)
             return query
         raise QueryRefused("paperlake sql is read-only: EXPLAIN only of a SELECT statement")
     if kind not in READ_STATEMENTS:
@@ -114,7 +155,52 @@ def read_statement(con: duckdb.DuckDBPyConnection, query: str) -> str:
             f"paperlake sql is read-only: {kind} statements are refused "
             f"(allowed: {', '.join(sorted(READ_STATEMENTS))}, and EXPLAIN of one)"
         )
+    _refuse_functions(con, statement.query)
     return query
+
+
+def _refuse_functions(con: duckdb.DuckDBPyConnection, query: str) -> None:
+    """:class:`QueryRefused` if the read statement ``query`` calls a function of
+    :data:`DENIED_FUNCTIONS`, a ``ducklake_*`` one or one of the lake's (``lk.*``).
+
+    The functions are read from DuckDB's own parse tree (``json_serialize_sql``), so a name
+    inside a string literal is not a call.  A statement it cannot serialize (a ``PRAGMA``
+    that reads as a SELECT) is refused if a denied name appears in it at all."""
+    from paperlake.lake import LAKE
+
+    # A literal, not a parameter: binding one makes DuckDB import pandas (~0.3 s).
+    [(tree,)] = con.execute(f"SELECT json_serialize_sql({sql_str(query)})").fetchall()
+    parsed = json.loads(tree)
+    if parsed.get("error"):
+        words = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", query)
+        calls = [("", "", word) for word in words]
+    else:
+        calls = list(_calls(parsed))
+    for catalog, schema, name in calls:
+        lowered = name.lower()
+        if (
+            lowered in DENIED_FUNCTIONS
+            or lowered.startswith(_DENIED_PREFIXES)
+            or LAKE in (catalog, schema)
+            or schema.startswith(_DENIED_PREFIXES)
+        ):
+            qualified = ".".join(part for part in (catalog, schema, name) if part)
+            raise QueryRefused(
+                f"paperlake sql is read-only: {qualified}() is refused (it writes, changes "
+                "settings, runs SQL from a string or opens the lake's own files)"
+            )
+
+
+def _calls(tree: object) -> Iterator[tuple[str, str, str]]:
+    """(catalog, schema, name) of every function call in a ``json_serialize_sql`` tree."""
+    if isinstance(tree, dict):
+        if isinstance(tree.get("function_name"), str):
+            yield tree.get("catalog") or "", tree.get("schema") or "", tree["function_name"]
+        for value in tree.values():
+            yield from _calls(value)
+    elif isinstance(tree, list):
+        for value in tree:
+            yield from _calls(value)
 
 
 _EXPLAIN_PREFIX = re.compile(r"^\s*explain(\s+analyze)?\s", re.IGNORECASE)

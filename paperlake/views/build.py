@@ -75,15 +75,21 @@ def files_source(table: str, files: list[str]) -> str:
     ``UNION ALL BY NAME`` with the empty relation gives every declared column its type even
     when no file exists yet, or when older files predate a column (schema evolution).
     """
+    if not files:
+        return typed_source(table)
+    paths = ", ".join(sql_str(path) for path in files)
+    return typed_source(table, f"read_parquet([{paths}], union_by_name=true)")
+
+
+def typed_source(table: str, relation: str | None = None) -> str:
+    """``relation`` (none: no rows) with every column of ``table``'s model, typed: a
+    column it lacks (older files, or a snapshot from before the column) reads as null."""
     from paperlake.schemas.tables import PUBLISHED, polars_schema
 
     schema = polars_schema(PUBLISHED[table])
     typed = ", ".join(f"NULL::{_duckdb_type(dtype)} AS {name}" for name, dtype in schema.items())
     empty = f"SELECT {typed} WHERE false"
-    if not files:
-        return f"({empty})"
-    paths = ", ".join(sql_str(path) for path in files)
-    return f"({empty} UNION ALL BY NAME SELECT * FROM read_parquet([{paths}], union_by_name=true))"
+    return f"({empty})" if relation is None else f"({empty} UNION ALL BY NAME FROM {relation})"
 
 
 def create_staging_views(con: duckdb.DuckDBPyConnection, sources: dict[str, str]) -> None:
@@ -186,10 +192,13 @@ def as_of_database(
     from paperlake.schemas.tables import PUBLISHED
 
     at = f"VERSION => {int(as_of)}" if as_of.isdigit() else f"TIMESTAMP => {sql_str(as_of)}"
-    con = warehouse.connect(read_only=True)
+    con = warehouse.connect(read_only=True, private=True)
     con.execute("SET enable_progress_bar = false")
     try:
-        create_staging_views(con, {table: f"{LAKE}.{table} AT ({at})" for table in PUBLISHED})
+        # Typed: a snapshot from before a column was added has no such column.
+        create_staging_views(
+            con, {table: typed_source(table, f"{LAKE}.{table} AT ({at})") for table in PUBLISHED}
+        )
         for table in PUBLISHED:  # an unknown snapshot fails here, before the views
             con.execute(f"SELECT * FROM {INTERNAL}.{staging_name(table)} LIMIT 0")
         create_sql_views(con)
