@@ -4,8 +4,8 @@ Landing-folder rules: every regular, non-hidden file below a folder is an input 
 is not a dump is quarantined, not ignored, so nothing dropped is silently lost); hidden
 files and in-progress downloads (``.part``, ``.tmp``, ``.crdownload``) are left for a later
 run.  Folder symlinks are not followed (no loops): they are reported, as are named pipes,
-sockets, devices, names that are not UTF-8 and files whose read fails, each with what it is;
-file symlinks are followed.  Reading them is the archive stage (``paperlake.archive``).
+sockets, devices, names that are not UTF-8, folders that cannot be listed and files whose
+read fails, each with what it is; file symlinks are followed.  Reading them is the archive stage (``paperlake.archive``).
 """
 
 from __future__ import annotations
@@ -45,12 +45,15 @@ def _is_in_progress(name: str) -> bool:
     return name.startswith(".") or name.endswith(IN_PROGRESS_SUFFIXES)
 
 
-def _walk(root: Path) -> Iterable[str]:
+def _walk(root: Path, unlisted: list[Unreadable]) -> Iterable[str]:
     """Paths of the files below ``root``, and of links to folders (not followed, so
-    reported, not lost)."""
+    reported, not lost).  A folder that cannot be listed (a root-only ``lost+found``, a path
+    too long) goes to ``unlisted`` and the walk goes on: it used to end the walk, and no
+    file of the landing folder loaded."""
 
     def fail(error: OSError) -> None:
-        raise error
+        where = str(error.filename) if error.filename is not None else str(root)
+        unlisted.append(Unreadable(where, f"cannot list folder: {error.strerror or error}"))
 
     for folder, dirs, files in os.walk(root, onerror=fail, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -106,12 +109,17 @@ def discover(
         root = Path(os.path.abspath(given))
         try:
             folder = root.is_dir()  # raises on a path it cannot look at (EACCES, too long)
-            files = list(_walk(root)) if folder else [str(root)]
+            files = list(_walk(root, found.unreadable)) if folder else [str(root)]
         except OSError as exc:
             found.unreadable.append(Unreadable(str(root), f"cannot list folder: {exc}"))
             continue
+        # The warehouse is compared with the real path: a landing folder given through a
+        # link to the warehouse must not archive the warehouse's own files.
+        real, shown = os.path.realpath(root), str(root)
         for name in files:  # strings, not Paths: ~4x cheaper for a 10-year landing folder
-            if name in seen or (exclude is not None and _is_below(name, exclude)):
+            if name in seen or (
+                exclude is not None and _is_below(real + name[len(shown) :], exclude)
+            ):
                 continue
             seen.add(name)
             if folder and _is_in_progress(os.path.basename(name)):

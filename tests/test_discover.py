@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from paperlake.discover import Candidate, chunks, discover
 
 
@@ -79,3 +81,39 @@ def test_a_path_that_cannot_be_looked_at_is_reported_and_the_others_read(
     assert [Path(c.path).name for c in found.candidates] == ["day.txt"]
     [(path, detail)] = [(u.path, u.detail) for u in found.unreadable]
     assert path == str(too_long) and detail.startswith("cannot list folder:")
+
+
+def test_a_folder_that_cannot_be_listed_is_reported_and_the_rest_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A subfolder the run may not list (a root-only ``lost+found`` in a landing folder that
+    is a mount point) is reported; the files beside and below the others still load.  Before,
+    the whole landing folder was reported instead, and none of its files loaded."""
+    landing = tmp_path / "landing"
+    (landing / "lost+found").mkdir(parents=True)
+    (landing / "lost+found" / "hidden.txt").write_text("x")
+    (landing / "2025").mkdir()
+    (landing / "2025" / "day.txt").write_text("x")
+    (landing / "today.txt").write_text("x")
+    scandir = os.scandir
+
+    def refuse(path: str) -> object:
+        if os.path.basename(path) == "lost+found":
+            raise PermissionError(13, "Permission denied", path)
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    found = discover([landing], {})
+    assert sorted(Path(c.path).name for c in found.candidates) == ["day.txt", "today.txt"]
+    assert [(u.path, u.detail) for u in found.unreadable] == [
+        (str(landing / "lost+found"), "cannot list folder: Permission denied")
+    ]
+
+
+def test_a_landing_path_through_a_link_to_the_warehouse_reads_none_of_it(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse"
+    (warehouse / "lake").mkdir(parents=True)
+    (warehouse / "lake" / "catalog.ducklake").write_text("x")
+    (tmp_path / "link").symlink_to(warehouse)
+    found = discover([tmp_path / "link"], {}, exclude=warehouse)
+    assert found.candidates == [] and found.unreadable == []
