@@ -46,18 +46,21 @@ LinkKind = Literal["repo", "project_page", "other"]
 
 # GitHub's naming rules: an owner is 1-39 letters, digits or single inner hyphens; a repository
 # name is 1-100 letters, digits, ".", "-" or "_".  Anything else (a LaTeX "{", "\\", ")", a
-# "/tree/main" path) ends the name, so leftovers around a link cannot leak into it.
+# "/tree/main" path) ends the name, so leftovers around a link cannot leak into it.  ASCII
+# letters only: with Unicode case folding, [A-Za-z] also matched "ſ" and the Kelvin sign,
+# and a repo no contract allows went to quarantine instead of counting as another link.
 _OWNER = r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}"
 _NAME = r"[A-Za-z0-9._-]{1,100}"
 _NAME_CHAR = r"[A-Za-z0-9._-]"
 _GITHUB_REPO = re.compile(
     rf"(?<![\w.-])(?:https?://)?(?:www\.)?github\.com/(?P<owner>{_OWNER})"
     rf"/(?P<name>{_NAME})(?!{_NAME_CHAR})",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
 # "https://github.com/owner/ name": a link broken by a space after the owner's slash.
 _SPLIT_REPO = re.compile(
-    rf"(?P<head>github\.com/{_OWNER}/)\s+(?P<name>{_NAME})(?!{_NAME_CHAR})", re.IGNORECASE
+    rf"(?P<head>github\.com/{_OWNER}/)\s+(?P<name>{_NAME})(?!{_NAME_CHAR})",
+    re.IGNORECASE | re.ASCII,
 )
 _NOT_REPOS = frozenset(
     "about apps collections enterprise events explore features login marketplace orgs "

@@ -151,6 +151,8 @@ def test_links_in_text_deduplicated_case_insensitively() -> None:
         ("see https://github.com/orgs/x/repositories", []),
         ("see https://gist.github.com/a/0123abcd and notgithub.com/a/b", []),
         ("see https://github.com/-bad/x and https://github.com/a/b%20c", ["a/b"]),
+        # look-alike letters (long s, Kelvin sign) are no GitHub name: another link
+        ("code at https://github.com/\u017ftanford/\u212aelvin-repo and", []),
     ],
 )
 def test_repos_in_real_world_link_spellings(text: str, repos: list[str]) -> None:
