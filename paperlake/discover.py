@@ -5,7 +5,8 @@ is not a dump is quarantined, not ignored, so nothing dropped is silently lost);
 files and in-progress downloads (``.part``, ``.tmp``, ``.crdownload``) are left for a later
 run.  Folder symlinks are not followed (no loops): they are reported, as are named pipes,
 sockets, devices, names that are not UTF-8, folders that cannot be listed and files whose
-read fails, each with what it is; file symlinks are followed.  Reading them is the archive stage (``paperlake.archive``).
+read fails, each with what it is; file symlinks are followed.  Reading them is the archive
+stage (``paperlake.archive``).
 """
 
 from __future__ import annotations

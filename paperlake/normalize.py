@@ -47,7 +47,7 @@ LinkKind = Literal["repo", "project_page", "other"]
 # GitHub's naming rules: an owner is 1-39 letters, digits or single inner hyphens; a repository
 # name is 1-100 letters, digits, ".", "-" or "_".  Anything else (a LaTeX "{", "\\", ")", a
 # "/tree/main" path) ends the name, so leftovers around a link cannot leak into it.  ASCII
-# letters only: with Unicode case folding, [A-Za-z] also matched "ſ" and the Kelvin sign,
+# letters only: with Unicode case folding, [A-Za-z] also matched the long s and the Kelvin sign,
 # and a repo no contract allows went to quarantine instead of counting as another link.
 _OWNER = r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}"
 _NAME = r"[A-Za-z0-9._-]{1,100}"

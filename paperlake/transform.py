@@ -151,6 +151,7 @@ def transform(
     dumps = frames.dumps(parsed, fresh, entries, rejects.entry_problems(), run_id, now)
     tables = {"dumps": validated(Dumps, dumps, rejects, ("dump_id",), "file")}
     entries = frames.published_entries(entries, tables["dumps"])
+    rejects.describe_papers(entries)
     listings = frames.listings(entries)
     tables["listings"] = validated(Listings, listings, rejects, ("dump_id",))
     papers = frames.papers(entries, known.papers, taxonomy)

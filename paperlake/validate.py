@@ -55,6 +55,8 @@ class Rejects:
             self._raws.setdefault(raw.dump_id, raw)
         self._run_id = run_id
         self._now = now
+        self._entries: pl.DataFrame | None = None
+        """The chunk's published entries, to name the file and line of a per-paper row."""
 
     def add(
         self,
@@ -125,6 +127,20 @@ class Rejects:
         raw = self._raws.get(dump_id or "")
         return raw.path if raw else "(unknown)"
 
+    def describe_papers(self, entries: pl.DataFrame) -> None:
+        """Keep the chunk's entries (dump_id, line, title, paper_id): a failing row of a
+        per-paper table (links, entities, topics...) is then quarantined with the file,
+        line and title of the entry that brought its paper in, not as "(unknown)".  Only
+        read when a row fails."""
+        self._entries = entries
+
+    def paper_origin(self, paper_id: str) -> dict[str, Any]:
+        """The dump_id, line and title of the first entry of ``paper_id`` (none known: {})."""
+        if self._entries is None:
+            return {}
+        first = self._entries.filter(pl.col("paper_id") == paper_id).head(1)
+        return first.select("dump_id", "line", "title").to_dicts()[0] if first.height else {}
+
     def entry_problems(self) -> Counter[str]:
         """Entries quarantined so far, per dump."""
         return Counter(row["dump_id"] for row in self.rows if row["scope"] == "entry")
@@ -155,6 +171,8 @@ def validated(
     good, failures = validate_rows(model, frame)
     for failure in failures:
         row = frame.row(failure.row, named=True)
+        if "paper_id" in row and not ({"dump_id", "first_dump_id"} & row.keys()):
+            row = rejects.paper_origin(row["paper_id"]) | row
         dump_id = row.get("dump_id") or row.get("first_dump_id")
         rejects.add(
             source_file=row.get("source_file") or row.get("path") or rejects.source_file(dump_id),

@@ -158,3 +158,27 @@ def test_a_chunk_and_its_batch_pickle_for_any_task_runner() -> None:
     assert copy.tables.keys() == batch.tables.keys()
     assert all(copy.tables[name].equals(frame) for name, frame in batch.tables.items())
     assert copy.owners == batch.owners and copy.duplicates == batch.duplicates
+
+
+def test_a_failing_per_paper_row_names_the_file_line_and_title_of_its_entry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A row of an enrichment (here a link whose repo breaks ``PaperLinks``) carries only a
+    paper_id: its quarantine row names the file, line and title of the entry that brought
+    the paper in (it used to say "(unknown)" with no line)."""
+    from paperlake import frames
+
+    links = frames.ENRICHMENTS["paper_links"]
+
+    def with_a_bad_repo(papers: pl.DataFrame, taxonomy: object) -> pl.DataFrame:
+        good = links(papers, taxonomy)  # type: ignore[arg-type]
+        bad = {"paper_id": papers["paper_id"][1], "url": "https://x.org/a", "kind": "repo"}
+        return pl.concat([good, pl.DataFrame([{**bad, "repo": "not a repo"}], schema=good.schema)])
+
+    monkeypatch.setitem(frames.ENRICHMENTS, "paper_links", with_a_bad_repo)
+    day = raw("/land/2025-03-14_day.txt", dump_bytes(PAPERS))
+    batch = transform([day], [], Known(), TAXONOMY, "run", NOW)
+    [row] = batch.quarantine.to_dicts()
+    assert (row["source_file"], row["dump_id"], row["scope"]) == (day.path, day.dump_id, "row")
+    assert (row["line"], row["title"], row["table_name"]) == (15, PAPERS[1][0], "paperlinks")
+    assert batch.tables["papers"].height == 3  # the paper itself loads
