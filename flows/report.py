@@ -11,7 +11,7 @@ from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.events import emit_event
 
-from paperlake.discover import Discovery
+from paperlake.discover import Discovery, printable
 from paperlake.lake import Warehouse
 from paperlake.transform import Batch
 
@@ -67,7 +67,7 @@ class RunSummary:
                 f"  QUARANTINED: {self.files_quarantined} file(s), "
                 f"{self.entries_quarantined} entry/row(s); see `paperlake quarantine`"
             )
-            lines += [f"    {path}" for path in self.quarantined_files[:20]]
+            lines += [f"    {printable(path)}" for path in self.quarantined_files[:20]]
         if self.recovered:
             lines.append(f"  recovered: removed {len(self.recovered)} leftover file(s)")
         if self.dashboard_error:

@@ -83,6 +83,15 @@ def display_path(path: str) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
+def printable(text: str) -> str:
+    """``text`` with every character a terminal would act on (newlines, escape sequences,
+    bidirectional overrides) written as its escape: a file name printed in a run's summary
+    cannot forge a line or colour it."""
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+
+
 def undecodable_name(path: str) -> str | None:
     """Why ``path`` cannot be recorded (not UTF-8, so no table can hold it); else None."""
     raw = os.fsencode(path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from paperlake.discover import Candidate, chunks, discover
+from paperlake.discover import Candidate, chunks, discover, printable
 
 
 def test_chunks_are_capped_by_count_and_bytes() -> None:
@@ -117,3 +117,16 @@ def test_a_landing_path_through_a_link_to_the_warehouse_reads_none_of_it(tmp_pat
     (tmp_path / "link").symlink_to(warehouse)
     found = discover([tmp_path / "link"], {}, exclude=warehouse)
     assert found.candidates == [] and found.unreadable == []
+
+
+def test_a_quarantined_name_cannot_forge_the_run_summary() -> None:
+    """A file name with an escape sequence and a newline is printed escaped: one line, no
+    colour, no fake "loaded 99 dump(s)" line."""
+    from paperlake.flows.report import RunSummary
+
+    name = "/land/2025-03-06_\x1b[31mRED\x1b[0m\nloaded 99 dump(s).txt"
+    summary = RunSummary("run", "/wh", files_quarantined=1, quarantined_files=[name])
+    assert (
+        summary.lines()[-1] == "    /land/2025-03-06_\\x1b[31mRED\\x1b[0m\\nloaded 99 dump(s).txt"
+    )
+    assert printable("é 日本 \u202e") == "é 日本 \\u202e"
