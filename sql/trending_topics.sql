@@ -13,7 +13,9 @@
 --                  one-sided lower bound of share_recent / share_previous, minus 1 (log
 --                  relative risk, Wald interval, 0.5 added to every count so an empty
 --                  previous window gives a finite bound); null when history is too short
---   history_days   page dates available in both windows together
+--   history_days   calendar days of history the two windows cover, at most 2 x days (fewer:
+--                  the previous window starts before the first page date; days without a
+--                  page inside the span still count)
 -- Rank rows by growth_lower (order by growth_lower desc nulls last, n_recent desc, topic):
 -- a topic ranks high only when its rise is large AND carried by enough papers, so 3 papers
 -- after 1 do not outrank 40 after 20.

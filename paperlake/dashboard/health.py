@@ -21,8 +21,8 @@ def run_health(con: Views) -> Section:
     [(last_load, n_dumps, n_days, first_day, last_day)] = con.execute(DUMPS_SQL).fetchall()
     weekly = records(
         con,
-        "select date_trunc('week', listed_on)::date as week, count(*) as n_dumps "
-        "from dumps group by week order by week",
+        "select date_trunc('week', listed_on)::date as week, count(*) as n_dumps, "
+        "count(distinct listed_on) as days from dumps group by week order by week",
     )
     reasons = con.execute(
         "select reason, scope, count(*) as n from quarantine group by all "
@@ -76,6 +76,7 @@ def run_health(con: Views) -> Section:
         "tooltip": [
             channel("utcyearmonthdate(week):T", title="week of"),
             channel("n_dumps:Q", format=",d", title="dumps"),
+            channel("days:Q", format=",d", title="page days (7 in a full week)"),
         ],
     }
     return Section(

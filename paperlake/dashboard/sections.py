@@ -63,7 +63,8 @@ RISING_DAYS = 28
 TOP_TOPICS_SQL = (
     "select topic from topic_frequency group by topic order by sum(n_papers) desc, topic limit ?"
 )
-"""The topics with the most listings over all days (ties by name)."""
+"""The topics with the most papers over all page days, a paper counted on each day it is
+listed (ties by name)."""
 ONE_DUMP_A_DAY_SQL = """
 select count(*) = 0 from (
     select listed_on from listings group by listed_on having count(distinct dump_id) > 1
@@ -163,26 +164,35 @@ def topic_frequency(con: Views) -> Section:
     rows = records(
         con,
         """
-        select topic, date_trunc('week', listed_on)::date as week, sum(n_papers)::bigint as n
-        from topic_frequency
-        where list_contains(?::varchar[], topic)
-        group by all order by week, topic
+        with page_days as (
+            select date_trunc('week', listed_on)::date as week, count(distinct listed_on) as days
+            from dumps group by week
+        )
+        select f.topic, d.week, round(sum(f.n_papers) / any_value(d.days), 1) as per_day,
+            any_value(d.days) as days
+        from topic_frequency as f
+        inner join page_days as d on d.week = date_trunc('week', f.listed_on)::date
+        where list_contains(?::varchar[], f.topic)
+        group by f.topic, d.week order by d.week, f.topic
         """,
         [top],
     )
     encoding = {
         "x": WEEK,
-        "y": channel("n:Q", title="listings that week"),
+        "y": channel("per_day:Q", title="papers a page day (weekly mean)"),
         "color": channel("topic:N", legend={"columns": 2, "orient": "bottom", "title": None}),
         "tooltip": [
             channel("topic:N"),
             channel("utcyearmonthdate(week):T", title="week of"),
-            channel("n:Q", format=",d", title="listings"),
+            channel("per_day:Q", format=",.1f", title="papers a page day"),
+            channel("days:Q", format=",d", title="page days that week"),
         ],
     }
     return Section(
         f"Which topics fill the page, week by week? (top {TOP_TOPICS})",
-        '<p class="note">A paper listed on three days counts three times in its week.</p>',
+        '<p class="note">Papers with the topic on each page day, averaged over the week\'s '
+        "page days: a week with fewer of them (the latest, a gap in the captures) is not a "
+        "drop.</p>",
         chart_spec(mark("line", point=len({r["week"] for r in rows}) < 3), encoding, rows),
     )
 
@@ -321,9 +331,10 @@ def rising_entities(con: Views) -> Section:
     rows = rising_entity_rows(con)
     return Section(
         "Which methods, models and datasets are rising?",
-        f'<p class="note">Listings of papers naming each entity in the last {RISING_DAYS} '
-        f"days (recent) and the {RISING_DAYS} before; the largest gains.</p>",
-        window_bars(rows, "entity", "n_recent", "n_previous", "listings"),
+        f'<p class="note">Papers naming each entity, counted on each page day they are '
+        f"listed, in the last {RISING_DAYS} days (recent) and the {RISING_DAYS} before; the "
+        "largest gains.</p>",
+        window_bars(rows, "entity", "n_recent", "n_previous", "paper-days"),
     )
 
 
@@ -344,7 +355,7 @@ def code_share(con: Views) -> Section:
         "tooltip": [
             channel("utcyearmonthdate(week):T", title="week of"),
             channel("share_with_code:Q", format=".1%", title="with code"),
-            channel("n_papers:Q", format=",d", title="listings"),
+            channel("n_papers:Q", format=",d", title="paper-days"),
         ],
     }
     line = mark("line", point=len(rows) < 3, color="#1f6fb4")
