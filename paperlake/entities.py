@@ -19,10 +19,11 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import polars as pl
+
+from paperlake.keyphrases import LATEX_LEFTOVERS, word_list
 
 EntityRole = Literal["introduces", "mentions"]
 
@@ -73,17 +74,9 @@ NOT_ENTITIES = frozenset(
     "aistats uai arxiv nvidia google microsoft meta openai deepmind github".split()
 )
 """Venues and organizations: proper names, but not methods, models or datasets."""
-COMMON_WORDS = frozenset(
-    line.strip()
-    for line in Path(__file__).with_name("common_words.txt").read_text().splitlines()
-    if line.strip() and not line.startswith("#")
-)
+COMMON_WORDS = word_list("common_words.txt")
 _ROMAN = re.compile(r"[IVX]+")
 _URL = r"https?://\S+"
-_LATEX_LEFTOVERS = frozenset(
-    "mathcal mathbb mathbf mathrm varepsilon epsilon textbf textit scriptsize frac sqrt "
-    "operatorname widetilde tilde".split()
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +124,7 @@ def is_entity_token(token: str) -> bool:
     if len(token) < 2 or token[0].isdigit() or _ROMAN.fullmatch(token):
         return False
     lowered = token.lower()
-    if any(leftover in lowered for leftover in _LATEX_LEFTOVERS):
+    if lowered.startswith(tuple(LATEX_LEFTOVERS)):
         return False
     if lowered in NOT_ENTITIES or _singular(lowered) in GENERIC_TERMS or HARDWARE.fullmatch(token):
         return False

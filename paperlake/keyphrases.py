@@ -14,12 +14,22 @@ from pathlib import Path
 
 import polars as pl
 
-STOPWORDS = frozenset(Path(__file__).with_name("stopwords.txt").read_text().split())
+
+def word_list(name: str) -> frozenset[str]:
+    """The words of the bundled list ``name`` (``stopwords.txt``, ``common_words.txt``):
+    every whitespace-separated word of its lines, except ``#`` comment lines."""
+    lines = Path(__file__).with_name(name).read_text().splitlines()
+    return frozenset(word for line in lines if not line.startswith("#") for word in line.split())
+
+
+STOPWORDS = word_list("stopwords.txt")
 LATEX_LEFTOVERS = frozenset(
     "mathcal mathbb mathbf mathrm mathit mathsf varepsilon epsilon textbf textit textrm "
     "scriptsize footnotesize frac sqrt operatorname widetilde tilde cdot ldots cdots leq geq "
     "infty emph boldsymbol".split()
 )
+"""What is left of LaTeX commands in a dump's text (``\\mathcal{D}`` as ``mathcalD``): never
+a search term, keyphrase or entity (``paperlake.entities`` drops a token starting with one)."""
 GENERIC = frozenset(
     "model models learning data task tasks training performance problem problems algorithm "
     "algorithms framework frameworks network networks methods method results set sets "

@@ -6,10 +6,11 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import polars as pl
+
+from paperlake.keyphrases import word_list
 
 _NOT_ALNUM = re.compile(r"[\W_]+")  # \W in str patterns is "not str.isalnum() and not _"
 
@@ -67,12 +68,7 @@ _NOT_REPOS = frozenset(
     "pricing search security settings site sponsors topics trending users".split()
 )
 """First path segments of github.com that are GitHub's own pages, not owners."""
-_WORDS = frozenset(
-    word
-    for name in ("stopwords.txt", "common_words.txt")
-    for word in Path(__file__).with_name(name).read_text().split()
-    if not word.startswith("#")
-)
+_WORDS = word_list("stopwords.txt") | word_list("common_words.txt")
 """English words: after "github.com/owner/ " they continue the sentence, not the link."""
 _URL = re.compile(r"https?://[^\s<>\"'`{}\\]+", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}>'\"*"

@@ -5,7 +5,8 @@
 -- A title's words are its distinct runs of letters/digits (lower-cased) and pairs of
 -- adjacent ones; its two ends are the first and last 12 letters of its key ('^...', '...$').
 -- Only a word at most MAX_BLOCK titles share can block, so a word's first MAX_BLOCK + 1
--- titles (by paper_id) are all that is stored: its stored count is then exact up to
+-- titles are all that is stored (in the order runs stored them, by paper_id within a
+-- run; one backfill's order is paper_id's): its stored count is then exact up to
 -- MAX_BLOCK and says "more" beyond, and the table stays near-linear in the titles.  This
 -- query gives every (word, paper_id, is_end), a title's repeated word more than once;
 -- stored_counts.sql counts each word's stored titles and paperlake.summaries.first_titles

@@ -4,11 +4,10 @@ schedule does, against the same days backfilled in one run; and a lost catalog r
 The runs take minutes, not 200 days, so every snapshot would be younger than the default
 30-day retention; they run with retention 0, the steady state of any retention once the runs
 are older than it (with N days, the files of the last N days' snapshots are also kept).
-Bounds asserted after the 200 daily runs: per table (and per month of the partitioned
-``keyphrase_daily``), fewer than ``MERGE_AFTER_FILES`` small files since its last merge, plus
-the merged file and what the last merge replaced (kept for readers of the previous views
-until the next run); a catalog under ``CATALOG_BYTES`` and no bigger than 1.5x its size after
-the 20th run.
+Bounds asserted after the 200 daily runs: per table, fewer than ``MERGE_AFTER_FILES`` small
+files since its last merge, plus the merged file and what the last merge replaced (kept for
+readers of the previous views until the next run); a catalog under ``CATALOG_BYTES`` and no
+bigger than 1.5x its size after the 20th run.
 """
 
 from __future__ import annotations
