@@ -148,6 +148,7 @@ def transform(
 
     entries = validated(Entries, frames.entries(parsed), rejects, ("dump_id",), "entry")
     entries = frames.first_listing(entries)
+    parsed = _with_entries(parsed, entries, fresh, rejects)
     dumps = frames.dumps(parsed, fresh, entries, rejects.entry_problems(), run_id, now)
     tables = {"dumps": validated(Dumps, dumps, rejects, ("dump_id",), "file")}
     entries = frames.published_entries(entries, tables["dumps"])
@@ -179,6 +180,29 @@ def _parse(raws: list[RawDump], rejects: Rejects) -> dict[str, ParsedDump]:
         for problem in dump.problems:
             rejects.input(raw, "entry", problem.reason, problem.detail, problem.line, problem.title)
     return parsed
+
+
+def _with_entries(
+    parsed: dict[str, ParsedDump],
+    entries: pl.DataFrame,
+    raws: dict[str, RawDump],
+    rejects: Rejects,
+) -> dict[str, ParsedDump]:
+    """``parsed`` without the dumps none of whose entries passed their contract: each is
+    quarantined whole as ``no_entries``, beside its entries' own rows (it would otherwise
+    fail the Dumps contract as "n_papers: expected >= 1, got 0")."""
+    kept = set(entries["dump_id"].unique())
+    for dump_id, dump in parsed.items():
+        if dump_id not in kept:
+            rejects.input(
+                raws[dump_id],
+                "file",
+                Reject.NO_ENTRIES,
+                f"none of its {len(dump.entries)} entries after the date label "
+                f"{dump.label!r} passed their contract (see its entry rows)",
+                dump.label_line,
+            )
+    return {dump_id: dump for dump_id, dump in parsed.items() if dump_id in kept}
 
 
 class Reconciler:

@@ -182,3 +182,12 @@ def test_a_failing_per_paper_row_names_the_file_line_and_title_of_its_entry(
     assert (row["source_file"], row["dump_id"], row["scope"]) == (day.path, day.dump_id, "row")
     assert (row["line"], row["title"], row["table_name"]) == (15, PAPERS[1][0], "paperlinks")
     assert batch.tables["papers"].height == 3  # the paper itself loads
+
+
+def test_a_dump_whose_every_entry_fails_its_contract_is_quarantined_as_no_entries() -> None:
+    day = raw("/land/2025-03-14_day.txt", dump_bytes([(" ".join(["Word"] * 1000), abstract())]))
+    batch = transform([day], [], Known(), TAXONOMY, "run", NOW)
+    rows = batch.quarantine.select("scope", "reason", "line", "detail").rows()
+    assert [row[:3] for row in rows] == [("entry", "schema", 11), ("file", "no_entries", 9)]
+    assert "none of its 1 entries after the date label 'Mar 14' passed" in rows[1][3]
+    assert batch.tables["dumps"].height == 0 and batch.processed == {day.dump_id}
