@@ -88,7 +88,7 @@ class Dumps(pa.DataFrameModel):
     def listed_before_capture(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(pl.col("listed_on") <= pl.col("captured_on"))
 
-    @pa.dataframe_check(error="captured_on must not be after the ingestion date")
+    @pa.dataframe_check(error="captured_on must not be after the ingestion date (ingested_at)")
     def captured_not_in_future(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(pl.col("captured_on") <= pl.col("ingested_at").dt.date())
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from functools import reduce
 
@@ -50,12 +52,30 @@ def validate_rows(
         row = int(case["index"])
         where = case["column"] if case["schema_context"] == "Column" else "row"
         value = str(case["failure_case"])
+        if where == "row":
+            value = _named_fields(value, str(case["check"]))
         value = value if len(value) <= 120 else f"{value[:117]}..."
         detail = f"{name}.{where}: expected {case['check']}, got {value!r}"
         failures[row] = f"{failures[row]}; {detail}" if row in failures else detail
     bad = pl.Series("bad", sorted(failures), dtype=pl.UInt32)
     good = frame.with_row_index("_row").filter(~pl.col("_row").is_in(bad.implode())).drop("_row")
     return good, [RowFailure(row, detail) for row, detail in sorted(failures.items())]
+
+
+def _named_fields(row: str, check: str) -> str:
+    """Of a failing row (Pandera gives it as JSON), the fields its check names, and those
+    that qualify one (``captured_on_source`` beside ``captured_on``), as ``name=value``:
+    the whole row put the ids first and cut the values that failed.  The row as given when
+    it is not JSON or the check names no field."""
+    try:
+        fields = json.loads(row)
+    except ValueError:
+        return row
+    if not isinstance(fields, dict):
+        return row
+    named = [key for key in fields if re.search(rf"\b{re.escape(key)}\b", check)]
+    shown = [key for key in fields if any(key.startswith(name) for name in named)]
+    return ", ".join(f"{key}={fields[key]}" for key in shown) if shown else row
 
 
 def validate_derived(

@@ -65,6 +65,10 @@ def failures(model: type, rows: list[dict]) -> dict[int, str]:
             {"captured_on": date(2026, 1, 1), "listed_on": date(2025, 3, 14)},
             "captured_on must not be after the ingestion date",
         ),
+        (  # a row check shows the fields it names (and their source), not the whole row
+            {"captured_on": date(2026, 1, 1), "listed_on": date(2025, 3, 14)},
+            "got 'captured_on=2026-01-01, captured_on_source=override, ingested_at=2025-03-20",
+        ),
         ({"captured_on_source": "guess"}, "Dumps.captured_on_source: expected isin"),
     ],
 )
