@@ -181,6 +181,16 @@ def test_abstract_without_title_is_isolated() -> None:
     assert [p.reason for p in parsed.problems] == [Reject.ABSTRACT_WITHOUT_TITLE]
 
 
+def test_a_title_ending_in_an_exclamation_mark_is_never_an_abstract() -> None:
+    blocks = ["Mar 14", "Lost its abstract", "SWE-bench Goes Live!", abstract("live")]
+    parsed = parse_dump("\n\n".join(blocks).encode(), CAPTURED)
+    assert [(e.title, e.abstract) for e in parsed.entries] == [
+        ("SWE-bench Goes Live!", abstract("live"))
+    ]
+    [problem] = parsed.problems
+    assert (problem.reason, problem.title) == (Reject.MISSING_ABSTRACT, "Lost its abstract")
+
+
 def test_short_single_sentence_abstract_still_pairs() -> None:
     blocks = ["Mar 14", "First paper", "We prove a bound.", "Second paper", abstract()]
     parsed = parse_dump("\n\n".join(blocks).encode(), CAPTURED)
