@@ -87,7 +87,8 @@ class RunSummary:
 
     def found(self, found: Discovery) -> None:
         """Count what discovery found."""
-        self.files_seen = len(found.candidates) + found.skipped_unchanged
+        # every input looked at: those it could not read too (they are quarantined)
+        self.files_seen = len(found.candidates) + found.skipped_unchanged + len(found.unreadable)
         self.skipped_unchanged = found.skipped_unchanged
         self.skipped_in_progress = len(found.skipped_in_progress)
 
