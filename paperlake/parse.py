@@ -44,6 +44,10 @@ _HTML_START = re.compile(rb"\s*<(?:!doctype\s+html|html|head|body|meta|div|!--)"
 _SENTENCE_BREAK = re.compile(r"[.!?][\"')\]]?\s+[\"(]?[A-Z]")
 _SENTENCE_END = re.compile(r"\.[\"')\]]?$")
 _ABSTRACT_MIN_CHARS = 200
+BANNER = "Get trending papers in your email inbox!"
+"""The page's banner, part of the chrome before the date label: once per capture.  Found
+again after the label, the file holds a second page (captures appended to one file, whose
+papers would all take the first page's date)."""
 
 
 class DumpRejected(Exception):
@@ -266,7 +270,16 @@ def parse_dump(data: bytes, captured_on: date) -> ParsedDump:
     blocks = split_blocks(decode_dump(data))
     label_index, listed_on = find_date_label(blocks, captured_on)
     label = blocks[label_index]
-    entries, problems = pair_entries(blocks[label_index + 1 :])
+    page = blocks[label_index + 1 :]
+    again = next((block for block in page if block.text == BANNER), None)
+    if again is not None:
+        raise DumpRejected(
+            Reject.SEVERAL_PAGES,
+            f"the page's banner {BANNER!r} comes again after the date label {label.text!r} "
+            f"(line {label.line}): two captures in one file? (one page per file)",
+            again.line,
+        )
+    entries, problems = pair_entries(page)
     if not entries:
         raise DumpRejected(
             Reject.NO_ENTRIES,

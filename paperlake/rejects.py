@@ -19,6 +19,7 @@ class Reject(StrEnum):
     NO_DATE_LABEL = "no_date_label"
     IMPOSSIBLE_DATE = "impossible_date"
     NO_ENTRIES = "no_entries"
+    SEVERAL_PAGES = "several_pages"
     UNREADABLE = "unreadable"
     # Single entries inside an otherwise good dump.
     MISSING_ABSTRACT = "missing_abstract"
@@ -37,6 +38,7 @@ FILE_REASONS = frozenset(
         Reject.NO_DATE_LABEL,
         Reject.IMPOSSIBLE_DATE,
         Reject.NO_ENTRIES,
+        Reject.SEVERAL_PAGES,
         Reject.UNREADABLE,
     }
 )

@@ -171,6 +171,12 @@ CATALOGUE: list[Hostile] = [
         ("file", "impossible_date", "'Jun 99'"),
     ),
     Hostile(
+        "two_pages_in_one_file",
+        "appended.txt",
+        _write(dump_bytes(_papers("p1"), label="Feb 6") + dump_bytes(_papers("p2"), label="Feb 7")),
+        ("file", "several_pages", "banner 'Get trending papers in your email inbox!' comes again"),
+    ),
+    Hostile(
         "label_only",
         "label-only.txt",
         _write(dump_bytes([])),
