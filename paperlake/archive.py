@@ -176,12 +176,14 @@ def quarantined_inputs(
         by_path.setdefault(row.path, []).append(row)
     for path, rows in by_path.items():
         replay.paths.add(path)
-        archived = [row for row in rows if row.dump_id is not None]
+        # A row with a dump id but no archived copy (none in rows paperlake writes) is read
+        # again from the landing folder, as an unreadable input's row is.
+        replay.dump_ids.update(row.dump_id for row in rows if row.dump_id is not None)
+        archived = [row for row in rows if row.dump_id is not None and row.archive_path]
         for row in archived:
-            assert row.dump_id is not None and row.archive_path is not None  # read, so kept
-            replay.dump_ids.add(row.dump_id)
             try:
-                raw = _archived_again(warehouse, row, reads.get((path, row.dump_id)), captured_on)
+                read = reads.get((path, row.dump_id or ""))
+                raw = _archived_again(warehouse, row, read, captured_on)
             except OSError as exc:
                 replay.unreadable.append(Unreadable(path, f"cannot read: {exc.strerror or exc}"))
                 continue

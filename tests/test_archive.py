@@ -136,3 +136,19 @@ def test_a_dump_is_read_whole_whatever_its_stat_said(
     monkeypatch.setattr(archive, "MAX_DUMP_BYTES", 8)
     assert archive._read_head(io.BytesIO(b"abcdef"), stat_size) == b"abcdef"
     assert archive._read_head(io.BytesIO(b"0123456789"), stat_size) == b"012345678"
+
+
+def test_a_quarantined_dump_without_an_archived_copy_is_read_from_its_path(
+    tmp_path: Path,
+) -> None:
+    """No row paperlake writes lacks the copy, but replay must not fail on one (a lake
+    edited by hand): its path is read again, and its dump is parsed again."""
+    store = Warehouse(tmp_path / "warehouse")
+    day = tmp_path / "day.txt"
+    day.write_bytes(b"bytes")
+    [read], _ = archive_inputs(store, [candidate(day)], None)
+    row = archive.Quarantined(read.path, read.dump_id, None, datetime(2025, 3, 20, tzinfo=UTC))
+    known = {read.path: (read.n_bytes, read.mtime_ns)}
+    again = quarantined_inputs(store, [row], reads([read]), known, None)
+    assert [(r.data, r.from_archive) for r in again.raws] == [(b"bytes", False)]
+    assert again.dump_ids == {read.dump_id} and again.unreadable == []
