@@ -178,15 +178,18 @@ def quarantined_inputs(
         replay.paths.add(path)
         # A row with a dump id but no archived copy (none in rows paperlake writes) is read
         # again from the landing folder, as an unreadable input's row is.
-        replay.dump_ids.update(row.dump_id for row in rows if row.dump_id is not None)
+        replay.dump_ids.update(r.dump_id for r in rows if r.dump_id and not r.archive_path)
         archived = [row for row in rows if row.dump_id is not None and row.archive_path]
         for row in archived:
+            assert row.dump_id is not None
             try:
-                read = reads.get((path, row.dump_id or ""))
+                read = reads.get((path, row.dump_id))
                 raw = _archived_again(warehouse, row, read, captured_on)
-            except OSError as exc:
-                replay.unreadable.append(Unreadable(path, f"cannot read: {exc.strerror or exc}"))
+            except OSError as exc:  # its row stays as it is: only parsed bytes leave
+                detail = f"cannot read the archived copy {row.archive_path}"
+                replay.unreadable.append(Unreadable(path, f"{detail}: {exc.strerror or exc}"))
                 continue
+            replay.dump_ids.add(row.dump_id)
             replay.raws.append(raw)
         _landing_again(warehouse, path, known_files, captured_on, replay, len(archived) < len(rows))
     return replay

@@ -326,19 +326,24 @@ def connect(
 
 
 @contextmanager
-def time_limit(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[threading.Event]:
+def time_limit(
+    con: duckdb.DuckDBPyConnection, seconds: float, partial: Path | None = None
+) -> Iterator[threading.Event]:
     """Interrupt ``con``'s query after ``seconds`` (0: no limit); the event says it was.
 
     DuckDB looks for an interrupt between chunks of rows: one call of a list function over
     millions of elements never does (``list_sort(range(20000000))`` ran 18 s past a 1 s
     limit).  A query still running :data:`INTERRUPT_GRACE_SECONDS` after its interrupt
-    ends the process, exit :data:`EXIT_TIMEOUT`, with the same message."""
+    ends the process, exit :data:`EXIT_TIMEOUT`, with the same message, and ``partial``
+    (the temporary file of ``-o``) deleted first: no ``finally`` runs after that exit."""
     fired, stopped = threading.Event(), threading.Event()
 
     def interrupt() -> None:
         fired.set()
         con.interrupt()
         if not stopped.wait(INTERRUPT_GRACE_SECONDS):
+            if partial is not None:
+                partial.unlink(missing_ok=True)
             print(_timeout_message(seconds), file=sys.stderr, flush=True)
             os._exit(EXIT_TIMEOUT)  # the query holds the connection: nothing else can end it
 
@@ -410,7 +415,7 @@ def _run_sql(args: argparse.Namespace, target: Path | None, tmp: Path | None) ->
 
     con = connect(args.warehouse, tmp if args.format == "parquet" else None, args.as_of)
     try:
-        with time_limit(con, args.timeout) as interrupted:
+        with time_limit(con, args.timeout, tmp) as interrupted:
             try:
                 query = read_statement(con, args.query)
                 if tmp is None or target is None:

@@ -152,3 +152,24 @@ def test_a_quarantined_dump_without_an_archived_copy_is_read_from_its_path(
     again = quarantined_inputs(store, [row], reads([read]), known, None)
     assert [(r.data, r.from_archive) for r in again.raws] == [(b"bytes", False)]
     assert again.dump_ids == {read.dump_id} and again.unreadable == []
+
+
+def test_a_dump_whose_archived_copy_cannot_be_read_keeps_its_quarantine_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed read (a bucket's passing error) is reported, and the dump is not among those
+    whose rows the replay replaces: its bytes stay quarantined, to be parsed next time."""
+    store = Warehouse(tmp_path / "warehouse")
+    day = tmp_path / "day.txt"
+    day.write_bytes(b"bytes")
+    raws, _ = archive_inputs(store, [candidate(day)], None)
+
+    def failing(rel: str) -> bytes:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(store, "read_raw", failing)
+    known = {r.path: (r.n_bytes, r.mtime_ns) for r in raws}
+    again = quarantined_inputs(store, quarantined(raws), reads(raws), known, None)
+    assert again.raws == [] and again.dump_ids == set()
+    [unread] = again.unreadable
+    assert unread.detail.startswith(f"cannot read the archived copy {raws[0].archive_path}")

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from paperlake import cli
 from paperlake.cli import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, connect, main
 from paperlake.dashboard.page import READ_SETTINGS, open_views
 from paperlake.lake import Warehouse
@@ -94,6 +97,8 @@ ESCAPES = [
         "ducklake_cleanup_old_files() is refused",
     ),
     ("from lk.snapshots()", EXIT_USAGE, "lk.snapshots() is refused"),
+    ("from LK.snapshots()", EXIT_USAGE, "LK.snapshots() is refused"),  # names match any case
+    ('select * from "Lk".merge_adjacent_files()', EXIT_USAGE, "Lk.merge_adjacent_files() is"),
     ("select checkpoint()", EXIT_USAGE, "checkpoint() is refused"),
     ("explain select * from enable_logging()", EXIT_USAGE, "enable_logging() is refused"),
     ("select * from enable_profiling()", EXIT_USAGE, "enable_profiling() is refused"),
@@ -253,6 +258,32 @@ def test_a_query_deaf_to_its_interrupt_ends_the_process(root: Path) -> None:
     assert done.returncode == EXIT_TIMEOUT, done.stderr
     assert "query stopped after --timeout 1 s" in done.stderr
     assert time.monotonic() - started < 60
+
+
+def test_the_watchdog_deletes_the_partial_output_before_it_ends_the_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``os._exit`` runs no ``finally``: the watchdog deletes ``-o``'s temporary file."""
+    partial = tmp_path / ".result.csv.tmp-1"
+    partial.write_text("half a result")
+    ended = threading.Event()
+    monkeypatch.setattr(cli, "INTERRUPT_GRACE_SECONDS", 0.1)
+    monkeypatch.setattr(os, "_exit", lambda code: ended.set())
+
+    class Deaf:
+        def interrupt(self) -> None:
+            """A query that never looks for its interrupt."""
+
+    with cli.time_limit(Deaf(), 0.05, partial):  # type: ignore[arg-type]
+        assert ended.wait(10)
+    assert not partial.exists()
+
+
+def test_a_time_travel_query_spills_to_a_folder_of_its_own(root: Path) -> None:
+    """Not DuckDB's default for an in-memory database, ``.tmp`` in the working directory."""
+    with connect(str(root), as_of=str(Warehouse(root).current_version())) as con:
+        [(folder,)] = con.execute("select current_setting('temp_directory')").fetchall()
+    assert Path(folder).parent == Path(tempfile.gettempdir()), folder
 
 
 def test_output_inside_the_warehouse_is_refused(

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
+import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -119,6 +121,13 @@ _NO_EXTENSIONS = (
 """Settings :func:`lock_down` turns off: no extension installed or loaded from then on."""
 
 
+def private_spill() -> str:
+    """A folder of its own, in the system's temporary folder, for what an in-memory user
+    connection (``--as-of``, shared storage) spills: DuckDB's default is ``.tmp`` in the
+    working directory.  DuckDB creates it when it first spills and deletes it at close."""
+    return str(Path(tempfile.gettempdir()) / f"paperlake-spill-{os.getpid()}-{uuid.uuid4().hex}")
+
+
 def lake_folder(warehouse: Warehouse) -> Path:
     """The folder holding every data file the views read (not the lake's catalog, nor the
     raw archive)."""
@@ -181,8 +190,9 @@ def _refuse_functions(con: duckdb.DuckDBPyConnection, query: str) -> None:
         if (
             lowered in DENIED_FUNCTIONS
             or lowered.startswith(_DENIED_PREFIXES)
-            or LAKE in (catalog, schema)
-            or schema.startswith(_DENIED_PREFIXES)
+            or LAKE in (catalog.lower(), schema.lower())  # names match whatever their case
+            or catalog.lower().startswith(_DENIED_PREFIXES)
+            or schema.lower().startswith(_DENIED_PREFIXES)
         ):
             qualified = ".".join(part for part in (catalog, schema, name) if part)
             raise QueryRefused(

@@ -18,7 +18,7 @@ import duckdb
 
 from paperlake.lake import LAKE, Snapshot, Warehouse
 from paperlake.lake.layout import sql_str
-from paperlake.views.access import lock_down
+from paperlake.views.access import lock_down, private_spill
 from paperlake.views.files import SQL_DIR, ViewError, build_order, sql_files
 
 if TYPE_CHECKING:
@@ -194,6 +194,7 @@ def as_of_database(
     at = f"VERSION => {int(as_of)}" if as_of.isdigit() else f"TIMESTAMP => {sql_str(as_of)}"
     con = warehouse.connect(read_only=True, private=True)
     con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET temp_directory = {sql_str(private_spill())}")
     try:
         # Typed: a snapshot from before a column was added has no such column.
         create_staging_views(
