@@ -386,7 +386,6 @@ def capped_address_space() -> Iterator[None]:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-
     if args.format == "parquet" and args.output is None:
         print("paperlake: --format parquet writes a file: give -o FILE", file=sys.stderr)
         return EXIT_USAGE

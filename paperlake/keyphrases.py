@@ -29,7 +29,7 @@ LATEX_LEFTOVERS = frozenset(
     "infty emph boldsymbol".split()
 )
 """What is left of LaTeX commands in a dump's text (``\\mathcal{D}`` as ``mathcalD``): never
-a search term, keyphrase or entity (``paperlake.entities`` drops a token starting with one)."""
+a search term, keyphrase or entity (``paperlake.entities`` drops a token holding one)."""
 GENERIC = frozenset(
     "model models learning data task tasks training performance problem problems algorithm "
     "algorithms framework frameworks network networks methods method results set sets "

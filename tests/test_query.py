@@ -21,7 +21,7 @@ from paperlake.cli import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, connec
 from paperlake.dashboard.page import READ_SETTINGS, open_views
 from paperlake.lake import Warehouse
 from paperlake.schemas.tables import PUBLISHED, polars_schema
-from paperlake.views import INTERNAL, build_database, lake_folder, open_read_only, public_views
+from paperlake.views import INTERNAL, build_database, open_read_only, public_views
 from tests.test_cli import paperlake
 
 TITLES = ["Attention is all you need", "Order matters", "Mixture of experts"]
@@ -157,7 +157,7 @@ def test_escape_is_refused_and_nothing_is_written(
     raw.write_text("an archived dump: not the lake's data folder")
     before = tree(root)
     catalog = Warehouse(root).catalog_path
-    query = statement.format(lake=lake_folder(Warehouse(root)), out=out, raw=raw, catalog=catalog)
+    query = statement.format(lake=Warehouse(root).data_path, out=out, raw=raw, catalog=catalog)
     # --as-of opens the catalog with DuckLake loaded: the same door must hold there.
     snapshot = ["--as-of", str(Warehouse(root).current_version())] if as_of else []
     assert sql(root, *snapshot, query) == code
@@ -171,7 +171,7 @@ def test_duckdb_allow_list_does_not_tell_reads_from_writes(root: Path, tmp_path:
     """The DuckDB gap that makes :func:`read_statement` necessary: inside the allowed lake
     folder, a locked connection still writes.  If this starts failing, DuckDB has closed the
     gap and the statement check could be relaxed."""
-    target = lake_folder(Warehouse(root)) / "written-by-copy.csv"
+    target = Warehouse(root).data_path / "written-by-copy.csv"
     with open_read_only(root) as con:
         con.execute(f"copy (select 1 as x) to '{target}'")
     assert target.read_text() == "x\n1\n"

@@ -116,7 +116,7 @@ class Catalog(WarehouseBase):
             else:
                 con.execute(s3_secret_sql())
                 catalog = f"postgres:{self.shared.catalog}"
-            options = f"DATA_PATH {sql_str(self._data_location())}"
+            options = f"DATA_PATH {sql_str(self.data_location())}"
             options += ", DATA_INLINING_ROW_LIMIT 0, OVERRIDE_DATA_PATH true"
             options += ", READ_ONLY" if read_only else ""
             attach = f"ATTACH {sql_str('ducklake:' + catalog)} AS {LAKE}"
@@ -190,7 +190,7 @@ class Catalog(WarehouseBase):
                     raise
                 time.sleep(0.1)
 
-    def _data_location(self) -> str:
+    def data_location(self) -> str:
         """The lake's data path, as attached (it overrides the one the catalog recorded)."""
         return f"{self.shared.lake}/data/" if self.shared else str(self.data_path) + "/"
 

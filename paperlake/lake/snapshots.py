@@ -110,7 +110,7 @@ class Snapshots(Catalog):
         per table, cost a daily run ~0.04 s of CPU): a path relative to its table's, the
         table's to its schema's and the schema's to the data path, as DuckLake's
         specification defines them (``tests/test_lake.py`` checks the two agree)."""
-        rows = con.execute(_LISTING, [self._data_location(), table]).fetchall()
+        rows = con.execute(_LISTING, [self.data_location(), table]).fetchall()
         listed: dict[str, list[tuple[str, bool]]] = {}
         for name, path, deleted in rows:
             files = listed.setdefault(name, [])

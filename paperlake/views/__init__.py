@@ -24,7 +24,6 @@ the one-read-statement check).
 from paperlake.views.access import (
     READ_MEMORY_BYTES,
     QueryRefused,
-    lake_folder,
     open_read_only,
     read_statement,
 )
@@ -62,7 +61,6 @@ __all__ = [
     "database_version",
     "ensure_database",
     "files_source",
-    "lake_folder",
     "open_read_only",
     "public_views",
     "read_statement",

@@ -84,10 +84,7 @@ def lock_down(
     installed or loaded from now on, and lock the configuration; closes ``con`` on failure."""
     try:
         # Order matters: the allow-lists cannot change once external access is off.
-        readable = (
-            f"{warehouse.shared.lake}/data" if warehouse.shared else str(lake_folder(warehouse))
-        )
-        con.execute(f"SET allowed_directories = [{sql_str(readable + '/')}]")
+        con.execute(f"SET allowed_directories = [{sql_str(warehouse.data_location())}]")
         if writable_file is not None:
             con.execute(f"SET allowed_paths = [{sql_str(str(writable_file))}]")
         for setting in _NO_EXTENSIONS:
@@ -126,12 +123,6 @@ def private_spill() -> str:
     connection (``--as-of``, shared storage) spills: DuckDB's default is ``.tmp`` in the
     working directory.  DuckDB creates it when it first spills and deletes it at close."""
     return str(Path(tempfile.gettempdir()) / f"paperlake-spill-{os.getpid()}-{uuid.uuid4().hex}")
-
-
-def lake_folder(warehouse: Warehouse) -> Path:
-    """The folder holding every data file the views read (not the lake's catalog, nor the
-    raw archive)."""
-    return warehouse.data_path
 
 
 def read_statement(con: duckdb.DuckDBPyConnection, query: str) -> str:
@@ -186,13 +177,11 @@ def _refuse_functions(con: duckdb.DuckDBPyConnection, query: str) -> None:
     else:
         calls = list(_calls(parsed))
     for catalog, schema, name in calls:
-        lowered = name.lower()
+        parts = [part.lower() for part in (catalog, schema, name)]  # names match in any case
         if (
-            lowered in DENIED_FUNCTIONS
-            or lowered.startswith(_DENIED_PREFIXES)
-            or LAKE in (catalog.lower(), schema.lower())  # names match whatever their case
-            or catalog.lower().startswith(_DENIED_PREFIXES)
-            or schema.lower().startswith(_DENIED_PREFIXES)
+            parts[2] in DENIED_FUNCTIONS
+            or LAKE in parts[:2]
+            or any(part.startswith(_DENIED_PREFIXES) for part in parts)
         ):
             qualified = ".".join(part for part in (catalog, schema, name) if part)
             raise QueryRefused(
