@@ -46,8 +46,9 @@ _SENTENCE_END = re.compile(r"\.[\"')\]]?$")
 _ABSTRACT_MIN_CHARS = 200
 BANNER = "Get trending papers in your email inbox!"
 """The page's banner, part of the chrome before the date label: once per capture.  Found
-again after the label, the file holds a second page (captures appended to one file, whose
-papers would all take the first page's date)."""
+again after the label, or a second date label, the file holds a second page (captures
+appended to one file, whose papers would all take the first page's date): the label catches
+a second page whose chrome changed, the banner one whose label is missing."""
 
 
 class DumpRejected(Exception):
@@ -179,16 +180,21 @@ def resolve_listed_on(month: int, day: int, captured_on: date) -> date | None:
     return None
 
 
+def date_label(text: str) -> tuple[int, int] | None:
+    """(month, day) when a block is a date label such as ``Mar 14``, else None (the day
+    may still be impossible: ``Feb 30``)."""
+    match = _DATE_LABEL.fullmatch(text)
+    month = None if match is None else month_number(match["month"])
+    return None if match is None or month is None else (month, int(match["day"]))
+
+
 def find_date_label(blocks: list[Block], captured_on: date) -> tuple[int, date]:
     """Index of the date-label block and the date it stands for."""
     for index, block in enumerate(blocks):
-        match = _DATE_LABEL.fullmatch(block.text)
-        if match is None:
+        label = date_label(block.text)
+        if label is None:
             continue
-        month = month_number(match["month"])
-        if month is None:
-            continue
-        listed_on = resolve_listed_on(month, int(match["day"]), captured_on)
+        listed_on = resolve_listed_on(*label, captured_on)
         if listed_on is None:
             raise DumpRejected(
                 Reject.IMPOSSIBLE_DATE,
@@ -271,12 +277,17 @@ def parse_dump(data: bytes, captured_on: date) -> ParsedDump:
     label_index, listed_on = find_date_label(blocks, captured_on)
     label = blocks[label_index]
     page = blocks[label_index + 1 :]
-    again = next((block for block in page if block.text == BANNER), None)
+    again = next((b for b in page if b.text == BANNER or date_label(b.text) is not None), None)
     if again is not None:
+        what = (
+            f"banner {BANNER!r} comes again"
+            if again.text == BANNER
+            else f"second date label {again.text!r}"
+        )
         raise DumpRejected(
             Reject.SEVERAL_PAGES,
-            f"the page's banner {BANNER!r} comes again after the date label {label.text!r} "
-            f"(line {label.line}): two captures in one file? (one page per file)",
+            f"the page's {what} after the date label {label.text!r} (line {label.line}): "
+            f"two captures in one file? (one page per file)",
             again.line,
         )
     entries, problems = pair_entries(page)

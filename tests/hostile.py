@@ -177,6 +177,15 @@ CATALOGUE: list[Hostile] = [
         ("file", "several_pages", "banner 'Get trending papers in your email inbox!' comes again"),
     ),
     Hostile(
+        "two_pages_the_second_with_other_chrome",
+        "appended-redesign.txt",
+        _write(
+            dump_bytes(_papers("q1"), label="Feb 6")
+            + dump_bytes(_papers("q2"), label="Feb 7", chrome=["Trending papers, by email"])
+        ),
+        ("file", "several_pages", "second date label 'Feb 7' after the date label 'Feb 6'"),
+    ),
+    Hostile(
         "label_only",
         "label-only.txt",
         _write(dump_bytes([])),
