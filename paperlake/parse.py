@@ -44,6 +44,7 @@ _HTML_START = re.compile(rb"\s*<(?:!doctype\s+html|html|head|body|meta|div|!--)"
 _SENTENCE_BREAK = re.compile(r"[.!?][\"')\]]?\s+[\"(]?[A-Z]")
 _SENTENCE_END = re.compile(r"\.[\"')\]]?$")
 _ABSTRACT_MIN_CHARS = 200
+_NEAR_LABEL_MAX_CHARS = 24
 BANNER = "Get trending papers in your email inbox!"
 """The page's banner, part of the chrome before the date label: once per capture.  Found
 again after the label, or a second date label, the file holds a second page (captures
@@ -202,9 +203,28 @@ def find_date_label(blocks: list[Block], captured_on: date) -> tuple[int, date]:
                 block.line,
             )
         return index, listed_on
+    near = next((block for block in blocks if _near_label(block.text)), None)
     raise DumpRejected(
         Reject.NO_DATE_LABEL,
-        f"no date label such as 'Mar 14' among {len(blocks)} text blocks",
+        f"no date label such as 'Mar 14' among {len(blocks)} text blocks"
+        + (
+            ""
+            if near is None
+            else f"; {near.text!r} is close, but a label is a month and a day alone"
+        ),
+        None if near is None else near.line,
+    )
+
+
+def _near_label(text: str) -> bool:
+    """A short block starting with a month and a day but not a label (``Feb 5, 2025``,
+    ``Mar 14 (updated)``): named in the error, the page's format may have changed."""
+    match = _DATE_LABEL.match(text)
+    return (
+        len(text) <= _NEAR_LABEL_MAX_CHARS
+        and match is not None
+        and month_number(match["month"]) is not None
+        and not text[match.end() :][:1].isdigit()
     )
 
 

@@ -153,6 +153,12 @@ CATALOGUE: list[Hostile] = [
         ("file", "no_date_label", "no date label"),
     ),
     Hostile(
+        "label_with_a_year",
+        "label-year.txt",
+        _write(dump_bytes(_papers("year"), label="Feb 5, 2025")),
+        ("file", "no_date_label", "'Feb 5, 2025' is close, but a label is a month and a day"),
+    ),
+    Hostile(
         "feb_30",
         "feb30.txt",
         _write(dump_bytes(_papers("feb"), label="Feb 30")),
