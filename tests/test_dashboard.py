@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -83,6 +83,9 @@ def test_a_folder_in_the_way_is_an_error_not_a_half_page(tmp_path: Path) -> None
 def test_dates_and_counts_read_like_prose() -> None:
     assert day(date(2025, 3, 4)) == "Mar 4, 2025"
     assert day(datetime(2025, 3, 14, 6, 2, tzinfo=UTC)) == "Mar 14, 2025 06:02 UTC"
+    # DuckDB hands a timestamp over in the local zone: the day shown is still UTC's
+    tokyo = timezone(timedelta(hours=9))
+    assert day(datetime(2025, 3, 15, 5, 35, tzinfo=tokyo)) == "Mar 14, 2025 20:35 UTC"
     assert day(None) == "-"
     assert count(1234567) == "1,234,567" and count(None) == "0"
 
@@ -147,9 +150,12 @@ order by n_recent - n_previous desc, n_recent desc, entity
 found over every day."""
 
 
-def _views_over(listed: dict[str, list[int]], named: dict[str, str]) -> duckdb.DuckDBPyConnection:
+def _views_over(
+    listed: dict[str, list[int]], named: dict[str, str], tagged: dict[str, str] | None = None
+) -> duckdb.DuckDBPyConnection:
     """Every view over ``listed`` (paper -> page days, as days before :data:`LATEST`; one dump
-    a day) and ``named`` (paper -> the entity it introduces); the other lake tables empty."""
+    a day), ``named`` (paper -> the entity it introduces) and ``tagged`` (paper -> its
+    topic); the other lake tables empty."""
     from paperlake.schemas.tables import PUBLISHED
     from paperlake.views import create_sql_views, create_staging_views, files_source
 
@@ -164,8 +170,13 @@ def _views_over(listed: dict[str, list[int]], named: dict[str, str]) -> duckdb.D
             con.execute("insert into listed values (?, ?, 1, ?)", [str(on), on, paper])
     for paper, entity in named.items():
         con.execute("insert into named values (?, ?, 'introduces')", [paper, entity])
+    con.execute("create table tagged (paper_id varchar, topic varchar)")
+    for paper, topic in (tagged or {}).items():
+        con.execute("insert into tagged values (?, ?)", [paper, topic])
     sources = {table: files_source(table, []) for table in PUBLISHED}
-    create_staging_views(con, sources | {"listings": "listed", "paper_entities": "named"})
+    create_staging_views(
+        con, sources | {"listings": "listed", "paper_entities": "named", "paper_topics": "tagged"}
+    )
     create_sql_views(con)
     return con
 
@@ -191,6 +202,58 @@ def test_rising_entities_end_on_the_last_day_naming_one(listed: dict[str, list[i
     with _views_over(listed, named) as con, Views(con) as views:
         expected = con.execute(EVERY_DAY_RISING, {"days": RISING_DAYS}).fetchall()
         assert [tuple(row.values()) for row in rising_entity_rows(views)] == expected
+
+
+def test_trending_topics_are_those_whose_share_grew_not_their_count() -> None:
+    from paperlake.dashboard.sections import TRENDING_SQL
+
+    # the week before: 40 papers, 12 on "a" (30%), 20 on "b" (50%); this week only 20 papers
+    # (short captures), 10 on "a" (50%: fewer papers, a larger share), 10 on "b" (50%)
+    before = {f"p{i}": [8] for i in range(40)}
+    recent = {f"r{i}": [1] for i in range(20)}
+    before["older"] = [20]  # history enough for both windows
+    tagged = {f"p{i}": "a" for i in range(12)} | {f"p{i}": "b" for i in range(12, 32)}
+    tagged |= {f"r{i}": "a" for i in range(10)} | {f"r{i}": "b" for i in range(10, 20)}
+    with _views_over(before | recent, {}, tagged) as con:
+        rows = con.execute(TRENDING_SQL, [12]).fetchall()
+    assert rows == [("a", 0.5, 0.3, 10, 12)]
+
+
+def test_count_axes_tick_whole_numbers_and_share_bars_show_their_papers() -> None:
+    from paperlake.dashboard.charts import COUNT_AXIS, window_bars
+
+    rows = [{"topic": "a", "share_recent": 0.5, "share_previous": 0.3, "n_r": 10, "n_p": 12}]
+    shares = window_bars(rows, "topic", "share_recent", "share_previous", "share", ("n_r", "n_p"))
+    assert shares["encoding"]["x"]["axis"] == {"format": ".0%"}
+    assert shares["datasets"]["rows"] == [
+        {"topic": "a", "window": "recent", "n": 0.5, "papers": 10},
+        {"topic": "a", "window": "before", "n": 0.3, "papers": 12},
+    ]
+    counts = window_bars(rows, "topic", "n_r", "n_p", "papers")
+    assert counts["encoding"]["x"]["axis"] == COUNT_AXIS
+    assert "papers" not in counts["datasets"]["rows"][0]
+
+
+def test_repos_tied_with_the_last_bar_but_left_out_are_said() -> None:
+    from paperlake.dashboard.sections import TOP_BARS, most_linked_repos
+
+    con = duckdb.connect()
+    con.execute(
+        "create table repos as select 'o/r' || i as repo, 1 as n_papers, "
+        "case when i < 3 then 5 else 1 end as n_listings, "
+        "date '2025-03-14' as first_listed_on, date '2025-03-14' as last_listed_on "
+        "from range(20) as t(i)"
+    )
+    with Views(con) as views:
+        section = most_linked_repos(views)
+    assert section.chart is not None and len(section.chart["datasets"]["rows"]) == TOP_BARS
+    assert "8 more repos were on the page 1 time, as often as the last bar" in section.body
+    # exactly the bars' 12: nothing left out
+    con.execute(
+        "delete from repos where repo in (select repo from repos where n_listings = 1 limit 8)"
+    )
+    with Views(con) as views:
+        assert most_linked_repos(views).body == ""
 
 
 class Asked(Views):

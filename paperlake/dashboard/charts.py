@@ -117,6 +117,8 @@ def mark(kind: str, **properties: object) -> dict[str, Any]:
 
 
 WEEK = channel("utcyearmonthdate(week):T", title="week (starting Monday)")
+COUNT_AXIS = {"format": ",d", "tickMinStep": 1}
+"""An axis of whole numbers: no 0.5 ticks when the counts are small."""
 
 
 def chart_spec(
@@ -138,26 +140,39 @@ def chart_spec(
 
 
 def window_bars(
-    rows: list[dict[str, Any]], category: str, recent: str, previous: str, measure: str
+    rows: list[dict[str, Any]],
+    category: str,
+    recent: str,
+    previous: str,
+    measure: str,
+    counts: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """Grouped horizontal bars: each category's ``measure`` in the recent and previous
-    window."""
+    window, a count; or, given ``counts`` (the recent and previous columns counting the
+    papers behind them), a share of each window's papers, the counts in the tooltip."""
     long = [
         {category: r[category], "window": label, "n": r[key]}
+        | ({} if counts is None else {"papers": r[counts[i]]})
         for r in rows
-        for key, label in ((recent, "recent"), (previous, "before"))
+        for i, (key, label) in enumerate(((recent, "recent"), (previous, "before")))
     ]
     windows = ["before", "recent"]
+    value = (
+        [channel("n:Q", format=",d", title=measure)]
+        if counts is None
+        else [channel("n:Q", format=".1%", title=measure), channel("papers:Q", format=",d")]
+    )
+    axis = COUNT_AXIS if counts is None else {"format": ".0%"}
     encoding = {
         "y": channel(f"{category}:N", sort=[r[category] for r in rows], title=None),
         "yOffset": channel("window:N", sort=windows),
-        "x": channel("n:Q", title=measure),
+        "x": channel("n:Q", title=measure, axis=axis),
         "color": channel(
             "window:N",
             sort=windows,
             scale={"range": ["#b8c7d9", "#1f6fb4"]},
             legend={"orient": "top", "title": None},
         ),
-        "tooltip": [channel(f"{category}:N"), channel("window:N"), channel("n:Q", format=",d")],
+        "tooltip": [channel(f"{category}:N"), channel("window:N"), *value],
     }
     return chart_spec(mark("bar"), encoding, long, height=max(CHART_HEIGHT, 34 * len(rows)))

@@ -29,10 +29,10 @@ def day(value: date | datetime | None) -> str:
     """``Mar 14, 2025`` (``Mar 14, 2025 06:02 UTC`` for a timestamp); ``-`` if missing."""
     if value is None:
         return "-"
-    shown = f"{value:%b} {value.day}, {value.year}"
-    if isinstance(value, datetime):
-        shown += f" {value.astimezone(UTC):%H:%M} UTC"
-    return shown
+    if isinstance(value, datetime):  # DuckDB hands timestamps over in the local time zone
+        value = value.astimezone(UTC)
+        return f"{value:%b} {value.day}, {value.year} {value:%H:%M} UTC"
+    return f"{value:%b} {value.day}, {value.year}"
 
 
 def count(value: int | None) -> str:

@@ -3,7 +3,15 @@
 
 from __future__ import annotations
 
-from paperlake.dashboard.charts import WEEK, Views, channel, chart_spec, mark, records
+from paperlake.dashboard.charts import (
+    COUNT_AXIS,
+    WEEK,
+    Views,
+    channel,
+    chart_spec,
+    mark,
+    records,
+)
 from paperlake.dashboard.format import Section, count, day, table, text
 
 QUARANTINE_ROWS = 20
@@ -72,11 +80,11 @@ def run_health(con: Views) -> Section:
     )
     encoding = {
         "x": WEEK,
-        "y": channel("n_dumps:Q", title="dumps loaded"),
+        "y": channel("n_dumps:Q", title="dumps loaded", axis=COUNT_AXIS),
         "tooltip": [
             channel("utcyearmonthdate(week):T", title="week of"),
             channel("n_dumps:Q", format=",d", title="dumps"),
-            channel("days:Q", format=",d", title="page days (7 in a full week)"),
+            channel("days:Q", format=",d", title="page days that week"),
         ],
     }
     return Section(

@@ -42,6 +42,7 @@ from typing import Any
 
 from paperlake.dashboard.charts import (
     CHART_HEIGHT,
+    COUNT_AXIS,
     WEEK,
     Views,
     channel,
@@ -197,21 +198,33 @@ def topic_frequency(con: Views) -> Section:
     )
 
 
+TRENDING_SQL = """
+select topic, share_recent, share_previous, n_recent, n_previous
+from trending_topics
+where share_recent > coalesce(share_previous, 0)
+order by growth_lower desc nulls last, n_recent desc, topic
+limit ?
+"""
+"""The topics whose share of the papers grew (the view's measure): a week with fewer papers
+on the page (short captures) lowers every topic's count, not its share."""
+
+
 def trending_topics(con: Views) -> Section:
-    rows = records(
-        con,
-        "select topic, n_recent, n_previous from trending_topics "
-        "where n_recent > n_previous "
-        "order by growth_lower desc nulls last, n_recent desc, topic limit ?",
-        [TOP_BARS],
-    )
+    rows = records(con, TRENDING_SQL, [TOP_BARS])
     [(end,)] = con.execute("select max(listed_on) from listings").fetchall()
     return Section(
         "Which topics are trending now?",
-        f'<p class="note">Distinct papers in the 7 days to {day(end)} ("recent") and '
-        "the 7 days before; topics with at least 10 recent papers that gained, surest rise first "
-        "(the view's growth_lower).</p>",
-        window_bars(rows, "topic", "n_recent", "n_previous", "distinct papers"),
+        f'<p class="note">Each topic\'s share of the distinct papers listed in the 7 days to '
+        f'{day(end)} ("recent") and in the 7 days before; topics with at least 10 recent '
+        "papers whose share grew, surest rise first (the view's growth_lower).</p>",
+        window_bars(
+            rows,
+            "topic",
+            "share_recent",
+            "share_previous",
+            "share of the window's papers",
+            counts=("n_recent", "n_previous"),
+        ),
     )
 
 
@@ -248,7 +261,9 @@ def most_linked_repos(con: Views) -> Section:
     )
     encoding = {
         "y": channel("repo:N", sort=[r["repo"] for r in rows], title=None),
-        "x": channel("n_listings:Q", title="times a paper linking it was on the page"),
+        "x": channel(
+            "n_listings:Q", title="times a paper linking it was on the page", axis=COUNT_AXIS
+        ),
         "tooltip": [
             channel("repo:N"),
             channel("n_listings:Q", format=",d", title="times on the page"),
@@ -260,7 +275,27 @@ def most_linked_repos(con: Views) -> Section:
     height = max(CHART_HEIGHT, 24 * len(rows))
     return Section(
         "Which GitHub repos are linked most?",
-        chart=chart_spec(mark("bar", color="#1f6fb4"), encoding, rows, height=height),
+        _ties_left_out(con, rows),
+        chart_spec(mark("bar", color="#1f6fb4"), encoding, rows, height=height),
+    )
+
+
+def _ties_left_out(con: Views, rows: list[dict[str, Any]]) -> str:
+    """A note when repos linked as often as the last bar did not fit: the bars shown among
+    them are only the first by name."""
+    if len(rows) < TOP_BARS:
+        return ""
+    last = rows[-1]["n_listings"]
+    [(n_as_often,)] = con.execute(
+        "select count(*) from repos where n_listings >= ?", [last]
+    ).fetchall()
+    left_out = n_as_often - len(rows)
+    if left_out <= 0:
+        return ""
+    return (
+        f'<p class="note">{count(left_out)} more repos were on the page {count(last)} '
+        f"time{'' if last == 1 else 's'}, as often as the last bar's: the bars show the "
+        "first of them by name.</p>"
     )
 
 
