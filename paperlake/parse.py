@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from paperlake.rejects import Reject
 
@@ -44,6 +44,12 @@ _HTML_START = re.compile(rb"\s*<(?:!doctype\s+html|html|head|body|meta|div|!--)"
 _SENTENCE_BREAK = re.compile(r"[.!?][\"')\]]?\s+[\"(]?[A-Z]")
 _SENTENCE_END = re.compile(r"\.[\"')\]]?$")
 _ABSTRACT_MIN_CHARS = 200
+LABEL_AHEAD = timedelta(days=1)
+"""How far a page's date label may be ahead of its capture date: the page is dated in its
+own time zone, the capture by a file name in the capturer's or a modification time in UTC.
+A capture made in the evening in New York or the morning in Tokyo (from its mtime) shows
+tomorrow's label; resolved against the capture date alone, "Mar 14" captured on Mar 13 was
+put a whole year back, silently."""
 _NEAR_LABEL_MAX_CHARS = 24
 BANNER = "Get trending papers in your email inbox!"
 """The page's banner, part of the chrome before the date label: once per capture.  Found
@@ -167,16 +173,18 @@ def month_number(word: str) -> int | None:
 
 
 def resolve_listed_on(month: int, day: int, captured_on: date) -> date | None:
-    """The latest ``month``/``day`` on or before ``captured_on``; None if it never exists.
+    """The latest ``month``/``day`` on or before the day after ``captured_on``
+    (:data:`LABEL_AHEAD`); None if it never exists.
 
     Eight years back is enough to reach a leap day from any capture date.
     """
-    for year in range(captured_on.year, captured_on.year - 9, -1):
+    latest = captured_on + LABEL_AHEAD
+    for year in range(latest.year, latest.year - 9, -1):
         try:
             candidate = date(year, month, day)
         except ValueError:
             continue
-        if candidate <= captured_on:
+        if candidate <= latest:
             return candidate
     return None
 

@@ -21,6 +21,7 @@ import polars as pl
 from paperlake.archive import CaptureSource
 from paperlake.entities import EntityRole
 from paperlake.normalize import LinkKind
+from paperlake.parse import LABEL_AHEAD
 from paperlake.rejects import Reject, Scope
 
 MAX_TITLE_CHARS = 500
@@ -84,9 +85,12 @@ class Dumps(pa.DataFrameModel):
     class Config(Strict):
         pass
 
-    @pa.dataframe_check(error="listed_on must be on or before captured_on")
+    @pa.dataframe_check(
+        error="listed_on must be on or before the day after captured_on (a page dated in a "
+        "time zone ahead of the capture's)"
+    )
     def listed_before_capture(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.col("listed_on") <= pl.col("captured_on"))
+        return data.lazyframe.select(pl.col("listed_on") <= pl.col("captured_on") + LABEL_AHEAD)
 
     @pa.dataframe_check(error="captured_on must not be after the ingestion date (ingested_at)")
     def captured_not_in_future(cls, data: pa.PolarsData) -> pl.LazyFrame:

@@ -1,7 +1,8 @@
 -- dumps: the loaded dumps.  Grain: one row per distinct dump (same bytes = same dump).
 --   dump_id       sha256 of the raw bytes (the raw copy is warehouse/<archive_path>)
 --   source_file   path the dump was first ingested from
---   listed_on     the page's date: its label ("Mar 14") resolved against captured_on
+--   listed_on     the page's date: its label ("Mar 14"), the latest such date on or
+--                 before the day after captured_on (the page's own time zone)
 --   captured_on   --captured-on if given, else the date in the file name, else the
 --                 file's modification time (UTC)
 --   n_papers      listings loaded from this dump (= count of its rows in `listings`)

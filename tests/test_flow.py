@@ -166,15 +166,21 @@ def test_capture_date_from_name_and_mtime(landing: Path, warehouse: Path) -> Non
     (landing / "2026-01-01_x.txt").write_bytes(dump_bytes(PAPERS[:1], label="Dec 31"))
     undated = landing / "undated.txt"
     undated.write_bytes(dump_bytes(PAPERS[1:2], label="Mar 14"))
-    stamp = datetime(2024, 3, 13, 12, tzinfo=UTC).timestamp()
+    stamp = datetime(2024, 3, 12, 12, tzinfo=UTC).timestamp()
     os.utime(undated, (stamp, stamp))
+    # captured in Tokyo at 08:30 on Mar 14: its mtime's UTC day is the 13th
+    tokyo = landing / "tokyo.txt"
+    tokyo.write_bytes(dump_bytes(PAPERS[2:3], label="Mar 14"))
+    stamp = datetime(2024, 3, 13, 23, 30, tzinfo=UTC).timestamp()
+    os.utime(tokyo, (stamp, stamp))
     run([landing], warehouse)
     rows = query(
         warehouse,
         "select listed_on, captured_on, captured_on_source from dumps order by listed_on",
     )
     assert rows == [
-        (date(2023, 3, 14), date(2024, 3, 13), "mtime"),
+        (date(2023, 3, 14), date(2024, 3, 12), "mtime"),  # not a day ahead: a year back
+        (date(2024, 3, 14), date(2024, 3, 13), "mtime"),  # a day ahead: the page's zone
         (date(2025, 12, 31), date(2026, 1, 1), "file_name"),
     ]
 

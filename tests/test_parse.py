@@ -217,14 +217,18 @@ def test_abstract_classifier() -> None:
     "month, day, captured, expected",
     [
         (3, 14, date(2025, 3, 14), date(2025, 3, 14)),
-        (3, 14, date(2025, 3, 13), date(2024, 3, 14)),
+        # a label a day ahead of its capture date: a page dated in a zone ahead
+        (3, 14, date(2025, 3, 13), date(2025, 3, 14)),
+        (1, 1, date(2025, 12, 31), date(2026, 1, 1)),
+        (3, 14, date(2025, 3, 12), date(2024, 3, 14)),
         (12, 31, date(2027, 1, 1), date(2026, 12, 31)),
         (2, 29, date(2025, 3, 1), date(2024, 2, 29)),
-        (2, 29, date(2024, 2, 28), date(2020, 2, 29)),
+        (2, 29, date(2024, 2, 28), date(2024, 2, 29)),
+        (2, 29, date(2024, 2, 27), date(2020, 2, 29)),
         (2, 30, date(2025, 3, 1), None),
     ],
 )
-def test_year_is_the_latest_on_or_before_capture(
+def test_year_is_the_latest_on_or_before_the_day_after_capture(
     month: int, day: int, captured: date, expected: date | None
 ) -> None:
     assert resolve_listed_on(month, day, captured) == expected

@@ -56,7 +56,7 @@ def failures(model: type, rows: list[dict]) -> dict[int, str]:
     [
         ({"n_papers": 0}, "Dumps.n_papers: expected greater_than_or_equal_to(1)"),
         ({"dump_id": "xyz"}, "Dumps.dump_id: expected str_matches"),
-        ({"listed_on": date(2025, 3, 15)}, "listed_on must be on or before captured_on"),
+        ({"listed_on": date(2025, 3, 16)}, "listed_on must be on or before the day after"),
         (
             {"listed_on": date(2001, 3, 14), "captured_on": date(2001, 3, 14)},
             "Dumps.listed_on: expected greater_than_or_equal_to(2015-01-01)",
