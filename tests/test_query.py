@@ -100,6 +100,14 @@ ESCAPES = [
     ("from LK.snapshots()", EXIT_USAGE, "LK.snapshots() is refused"),  # names match any case
     ('select * from "Lk".merge_adjacent_files()', EXIT_USAGE, "Lk.merge_adjacent_files() is"),
     ("select checkpoint()", EXIT_USAGE, "checkpoint() is refused"),
+    # the PostgreSQL extension a shared lake's catalog loads: SQL on the catalog's server
+    (
+        "select * from postgres_execute('__ducklake_metadata_lk', 'COMMIT; DELETE FROM t')",
+        EXIT_USAGE,
+        "postgres_execute() is refused",
+    ),
+    ("from Postgres_Query('x', 'select 1')", EXIT_USAGE, "postgres_query() is refused"),
+    ("from postgres_scan('host=h', 'public', 't')", EXIT_USAGE, "postgres_scan() is refused"),
     ("explain select * from enable_logging()", EXIT_USAGE, "enable_logging() is refused"),
     ("select * from enable_profiling()", EXIT_USAGE, "enable_profiling() is refused"),
     (

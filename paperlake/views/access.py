@@ -42,8 +42,12 @@ DENIED_FUNCTIONS = frozenset(
 the lock leaves open (logging, profiling), write (checkpoint), run SQL built from a string
 past :func:`read_statement`, or open a DuckDB file (holding its lock: the lake catalog).
 Every ``ducklake_*`` function and every function of the attached lake (``lk.*``) is refused
-too: some of them write or delete lake files before their catalog write fails."""
-_DENIED_PREFIXES = ("ducklake_", "__ducklake")
+too: some of them write or delete lake files before their catalog write fails.  So is every
+function of the PostgreSQL extension a shared lake's catalog loads (``postgres_*``):
+``postgres_execute`` ran any SQL on the catalog's server (``COMMIT; DELETE FROM
+ducklake_data_file``), ``postgres_query`` and ``postgres_scan`` read its other databases and
+its files."""
+_DENIED_PREFIXES = ("ducklake_", "__ducklake", "postgres_", "read_postgres", "pg_clear_cache")
 
 
 class QueryRefused(PermissionError):
@@ -89,6 +93,8 @@ def lock_down(
             con.execute(f"SET allowed_paths = [{sql_str(str(writable_file))}]")
         for setting in _NO_EXTENSIONS:
             con.execute(f"SET {setting} = false")
+        for (setting,) in con.execute(_CREDENTIAL_SETTINGS).fetchall():
+            con.execute(f"SET {setting} = ''")
         for setting, value in READ_LIMITS.items():
             con.execute(f"SET {setting} = {sql_str(value)}")
         con.execute("SET enable_external_access = false")
@@ -116,6 +122,16 @@ _NO_EXTENSIONS = (
     "allow_unsigned_extensions",
 )
 """Settings :func:`lock_down` turns off: no extension installed or loaded from then on."""
+
+
+_CREDENTIAL_SETTINGS = (
+    "SELECT name FROM duckdb_settings() WHERE name IN "
+    "('s3_access_key_id', 's3_secret_access_key', 's3_session_token') AND value <> ''"
+)
+"""The S3 credentials httpfs copies from the ``AWS_*`` variables into settings, which
+``current_setting`` would show a user (``duckdb_secrets()`` redacts them): :func:`lock_down`
+blanks them.  The lake is read through its secret (``layout.s3_secret_sql``), which holds
+them."""
 
 
 def private_spill() -> str:
@@ -161,7 +177,8 @@ def read_statement(con: duckdb.DuckDBPyConnection, query: str) -> str:
 
 def _refuse_functions(con: duckdb.DuckDBPyConnection, query: str) -> None:
     """:class:`QueryRefused` if the read statement ``query`` calls a function of
-    :data:`DENIED_FUNCTIONS`, a ``ducklake_*`` one or one of the lake's (``lk.*``).
+    :data:`DENIED_FUNCTIONS`, a ``ducklake_*`` or ``postgres_*`` one or one of the lake's
+    (``lk.*``).
 
     The functions are read from DuckDB's own parse tree (``json_serialize_sql``), so a name
     inside a string literal is not a call.  A statement it cannot serialize (a ``PRAGMA``
@@ -186,7 +203,8 @@ def _refuse_functions(con: duckdb.DuckDBPyConnection, query: str) -> None:
             qualified = ".".join(part for part in (catalog, schema, name) if part)
             raise QueryRefused(
                 f"paperlake sql is read-only: {qualified}() is refused (it writes, changes "
-                "settings, runs SQL from a string or opens the lake's own files)"
+                "settings, runs SQL from a string, or reaches the lake's own files or its "
+                "catalog's server)"
             )
 
 

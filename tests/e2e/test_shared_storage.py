@@ -24,7 +24,7 @@ from bench.generate import generate
 from paperlake.lake import Warehouse
 from paperlake.schemas.tables import PUBLISHED
 from tests.conftest import SAMPLE_CAPTURE, SAMPLES, query
-from tests.e2e.servers import Postgres, S3Server, lake_env
+from tests.e2e.servers import KEY_ID, SECRET, Postgres, S3Server, lake_env
 
 pytestmark = pytest.mark.e2e
 
@@ -150,6 +150,20 @@ def test_ingest_into_the_bucket_and_read_from_a_fresh_folder(
     expected = query(sample_warehouse, both)[0]
     assert done.stdout.strip().splitlines()[-1] == ",".join(map(str, expected))
     assert not (tmp_path / "machine-b").exists() or not any((tmp_path / "machine-b").iterdir())
+
+    # Its reader: no credential in a setting, no SQL on the catalog's server.
+    settings = "select value from duckdb_settings() where name like 's3_%' and value <> ''"
+    command = cli(tmp_path, "machine-b", "sql", "--format", "csv", settings)
+    shown = subprocess.run(command, capture_output=True, text=True, timeout=RUN_SECONDS)
+    assert shown.returncode == 0, shown.stderr
+    assert SECRET not in shown.stdout and KEY_ID not in shown.stdout
+    wipe = (
+        "from postgres_execute('__ducklake_metadata_lk', 'COMMIT; DELETE FROM ducklake_data_file')"
+    )
+    refused = subprocess.run(
+        cli(tmp_path, "machine-b", "sql", wipe), capture_output=True, text=True
+    )
+    assert refused.returncode == 2 and "postgres_execute() is refused" in refused.stderr
 
     # The dashboard, drawn on demand from the shared lake (a run draws none).
     page = tmp_path / "shared-dashboard.html"
