@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gc
 from collections import deque
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -58,7 +58,8 @@ from paperlake.transform import Batch, Known, Reconciler
 __all__ = ["QuarantineError", "RunSummary", "ingest", "replay", "retopic"]
 
 COMMIT_ATTEMPTS = 5
-"""Runs of one ingest on shared storage before a lost commit race is an error."""
+"""Runs of one ingest, replay or retopic on shared storage before a lost commit is an error
+(exit 75, as for a busy warehouse)."""
 
 
 @flow(name="paperlake-ingest", log_prints=True)
@@ -76,24 +77,31 @@ def ingest(
 
     On shared storage a run that loses the commit to another machine's run published
     nothing; it runs again (reading what the winner loaded), up to :data:`COMMIT_ATTEMPTS`."""
-    for attempt in range(1, COMMIT_ATTEMPTS + 1):
-        try:
-            summary = _ingest_once(
-                paths, warehouse, captured_on, wait_seconds, batch_size, taxonomy, retention_days
-            )
-            break
-        except CommitConflict as lost:
-            if attempt == COMMIT_ATTEMPTS:
-                raise
-            get_run_logger().warning(
-                "%s; running again (attempt %d of %d)", lost, attempt + 1, COMMIT_ATTEMPTS
-            )
+    summary = _until_committed(
+        lambda: _ingest_once(
+            paths, warehouse, captured_on, wait_seconds, batch_size, taxonomy, retention_days
+        )
+    )
     if strict and (summary.files_quarantined or summary.entries_quarantined):
         raise QuarantineError(
             f"--strict: {summary.files_quarantined} file(s) and "
             f"{summary.entries_quarantined} entry/row(s) quarantined (see `paperlake quarantine`)"
         )
     return summary
+
+
+def _until_committed(once: Callable[[], RunSummary]) -> RunSummary:
+    """``once()``, run again while it loses its commit (:class:`CommitConflict`: another
+    machine's run committed first, or the catalog's connection dropped), up to
+    :data:`COMMIT_ATTEMPTS` runs; each reads the lake as the last left it."""
+    for attempt in range(1, COMMIT_ATTEMPTS):
+        try:
+            return once()
+        except CommitConflict as lost:
+            get_run_logger().warning(
+                "%s; running again (attempt %d of %d)", lost, attempt + 1, COMMIT_ATTEMPTS
+            )
+    return once()
 
 
 def _ingest_once(
@@ -130,6 +138,12 @@ def replay(
     corrected file under the same name (the new bytes are read).  Quarantine is rewritten
     copy-on-write: the replayed files' old rows go, the replay's own rejects come in.
     """
+    return _until_committed(lambda: _replay_once(warehouse, captured_on, wait_seconds, taxonomy))
+
+
+def _replay_once(
+    warehouse: str | None, captured_on: date | None, wait_seconds: float, taxonomy: str | None
+) -> RunSummary:
     store, summary, tagger = _start(warehouse, "replay", taxonomy)
     with store.lock(wait_seconds), store.session():
         known, summary.recovered = open_warehouse(store)
@@ -160,6 +174,10 @@ def retopic(
 
     ``paper_topics`` is rewritten copy-on-write and ``papers.taxonomy_version`` records the
     taxonomy that tagged each paper."""
+    return _until_committed(lambda: _retopic_once(warehouse, taxonomy, wait_seconds))
+
+
+def _retopic_once(warehouse: str | None, taxonomy: str | None, wait_seconds: float) -> RunSummary:
     store, summary, tagger = _start(warehouse, "retopic", taxonomy)
     with store.lock(wait_seconds), store.session():
         open_warehouse(store)
@@ -304,15 +322,16 @@ def _publish(
     counts, summary.snapshot = publish_run(store, as_is(run), as_is(new), retention_days)
     for name, n in counts.items():
         summary.rows[name] += n
-    if store.shared is None and (
-        any(run.rows.values()) or not (store.root / DASHBOARD_NAME).exists()
-    ):
+    if any(run.rows.values()) or not (store.root / DASHBOARD_NAME).exists():
         _draw_dashboard(store, summary)
 
 
 def _draw_dashboard(store: Warehouse, summary: RunSummary) -> None:
     """Redraw ``dashboard.html`` after a publish; a failure is reported, never raised: the
-    run has already published and must not fail or roll back for its page."""
+    run has already published and must not fail or roll back for its page.  A shared
+    lake's page is drawn on demand (``paperlake dashboard``): its runs keep no local files."""
+    if store.shared is not None:
+        return
     try:
         # Imported here: the page's modules (~25 ms) are loaded only by runs that publish.
         from paperlake.dashboard import write_dashboard

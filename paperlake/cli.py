@@ -549,7 +549,7 @@ def cmd_maintain(args: argparse.Namespace) -> int:
         removed = store.recover()
         store.maintain(args.retention_days)
         ensure_database(store)
-    print(f"maintained {store.root}: removed {len(removed)} leftover file(s)")
+    print(f"maintained {store.location}: removed {len(removed)} leftover file(s)")
     return 0
 
 
@@ -792,10 +792,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def warehouse_exit_code(problem: RuntimeError) -> int | None:
     """The exit code of a warehouse that cannot be used now, for every command alike:
-    busy (75), catalog missing or damaged (4), a symlinked lock (1); None for other errors."""
-    from paperlake.lake import CatalogError, LockRefused, WarehouseBusy
+    busy or a shared lake's commit lost on every attempt (75), catalog missing or damaged
+    (4), a symlinked lock (1); None for other errors."""
+    from paperlake.lake import CatalogError, CommitConflict, LockRefused, WarehouseBusy
 
-    codes = {WarehouseBusy: EXIT_BUSY, CatalogError: EXIT_CATALOG, LockRefused: EXIT_FAILED}
+    codes = {
+        WarehouseBusy: EXIT_BUSY,
+        CommitConflict: EXIT_BUSY,  # shared storage: other machines' runs won every attempt
+        CatalogError: EXIT_CATALOG,
+        LockRefused: EXIT_FAILED,
+    }
     return next((code for kind, code in codes.items() if isinstance(problem, kind)), None)
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from paperlake.lake.layout import CATALOG, DATA, DB_NAME, Shared
+
+if TYPE_CHECKING:
+    from paperlake.lake.transaction import Transaction
 
 
 class WarehouseBase:
@@ -23,6 +27,8 @@ class WarehouseBase:
         :meth:`archiving` (opening one, with httpfs and the S3 secret, cost ~150 ms each)."""
         self._con: duckdb.DuckDBPyConnection | None = None
         """The run's connection to the lake, open inside :meth:`session`."""
+        self._run: Transaction | None = None
+        """The run's transaction on it, once begun (:meth:`begin`)."""
 
     # ---- paths -------------------------------------------------------------------------
     @property

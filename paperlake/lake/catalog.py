@@ -27,7 +27,7 @@ from paperlake.lake.layout import (
     s3_secret_sql,
     sql_str,
 )
-from paperlake.lake.transaction import Rows, Transaction
+from paperlake.lake.transaction import Rows, Transaction, connection_lost
 
 _ENSURE_ATTEMPTS = 5
 """Two first runs on a fresh shared catalog both create the tables; the later one looks again
@@ -134,6 +134,8 @@ class Catalog(WarehouseBase):
                 if copy is not None:  # attached, DuckDB keeps it open; else not needed
                     for path in (copy, f"{copy}.wal"):
                         Path(path).unlink(missing_ok=True)
+            if self.shared is not None:
+                self._check_data_path(con)
             if not read_only:
                 for ensure in (self._ensure_tables, self._ensure_options):
                     for attempt in range(1, _ENSURE_ATTEMPTS + 1):
@@ -167,6 +169,23 @@ class Catalog(WarehouseBase):
             con.close()
             raise
         return con
+
+    def _check_data_path(self, con: duckdb.DuckDBPyConnection) -> None:
+        """A shared catalog holds one lake: the data path it recorded when it was created
+        must be the one given (attached with ``OVERRIDE_DATA_PATH``, a typo in ``--lake``
+        would read nothing and write new files where no reader of the catalog looks)."""
+        assert self.shared is not None
+        row = con.execute(
+            f"SELECT value FROM {METADATA}.ducklake_metadata WHERE key = 'data_path'"
+        ).fetchone()
+        recorded = None if row is None else str(row[0]).rstrip("/")
+        if recorded is not None and recorded != self.data_location().rstrip("/"):
+            raise CatalogError(
+                f"the catalog {self.shared.catalog} holds the lake whose data is at {recorded}/, "
+                f"not {self.data_location()}: point --lake (PAPERLAKE_LAKE) at "
+                f"{recorded.removesuffix('/data')}, or give this lake a catalog database of its "
+                "own"
+            )
 
     def _private_copy(self) -> str:
         """A copy of the local catalog (and its write-ahead log) in the temporary folder,
@@ -386,17 +405,33 @@ class Catalog(WarehouseBase):
         self._con = self.connect(create=create, adopt_raw=adopt_raw)
         try:
             yield self._con
-        except duckdb.IOException as exc:  # HTTP errors included: the bucket, the catalog
-            if self.shared is None:
+        except duckdb.Error as exc:
+            # HTTP errors (the bucket, the catalog) are I/O errors; a dropped catalog
+            # connection surfaces from whichever statement met it (a BinderException, ...).
+            if self.shared is None or not (
+                isinstance(exc, duckdb.IOException) or connection_lost(exc)
+            ):
                 raise
             reason = str(exc).strip().splitlines()[0]
+            published = self._run.committed if self._run is not None else None
+            outcome = (
+                "nothing of this run was published"
+                if published is None
+                else f"the run was published as snapshot {published}, what failed after it "
+                "(maintenance) is done again by the next run"
+            )
             raise StorageUnavailable(
-                f"the shared lake failed mid-run ({reason}): nothing of this run was "
-                f"published; run it again once {self._endpoint()} answers"
+                f"the shared lake failed mid-run ({reason}): {outcome}; run it again once "
+                f"{self._endpoint()} answers"
             ) from exc
         finally:
-            self._con.close()
-            self._con = None
+            con, self._con, self._run = self._con, None, None
+            if self.shared is not None:
+                # An open transaction is rolled back here, not by close(): a rollback that
+                # fails inside close() (the catalog server gone) aborts the whole process.
+                with suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+            con.close()
 
     def _endpoint(self) -> str:
         assert self.shared is not None
@@ -417,7 +452,7 @@ class Catalog(WarehouseBase):
     def begin(self, run_id: str) -> Transaction:
         """Start the run's transaction (inside :meth:`session`)."""
         assert self._con is not None, "begin() needs an open session()"
-        run = Transaction(self._con, run_id, self.root)
+        run = self._run = Transaction(self._con, run_id, self.root)
         if self.shared is not None:
             self._con.execute(f"UPDATE {LAKE}.{CLAIM} SET run_id = ?", [run_id])
         return run

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from paperlake.lake.layout import LAKE, CommitConflict, sql_str
+from paperlake.lake.layout import LAKE, CommitConflict, StorageUnavailable, sql_str
 
 if TYPE_CHECKING:
     import polars as pl
@@ -50,6 +50,8 @@ class Transaction:
         self.run_id = run_id
         self.rows: dict[str, int] = {}
         """Rows inserted per table (a replaced table or page date counts its new rows)."""
+        self.committed: int | None = None
+        """The snapshot :meth:`commit` published; None before."""
         con.execute(f"SET temp_directory = {sql_str(str(root / SPILL))}")
         con.execute("BEGIN TRANSACTION")
 
@@ -132,14 +134,51 @@ class Transaction:
             try:
                 self.con.execute("COMMIT")
             except duckdb.TransactionException as exc:
-                message = f"run {self.run_id} lost the commit to another writer: {exc}"
-                raise CommitConflict(message) from exc
+                raise commit_failed(self.run_id, exc) from exc
         snapshot = self.con.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()
         assert snapshot is not None
-        return int(snapshot[0])
+        self.committed = int(snapshot[0])
+        return self.committed
 
     def rollback(self) -> None:
         self.con.execute("ROLLBACK")
+
+
+CONNECTION_LOST = (
+    "server closed the connection",
+    "connection to server",
+    "could not connect",
+    "no connection to the server",
+    "terminating connection",
+    'Failed to execute query "ROLLBACK"',
+)
+"""What the PostgreSQL extension says when a shared lake's catalog connection dropped (a
+server restart, a network cut): the statement, or the COMMIT's own rollback, failed."""
+
+
+def connection_lost(exc: BaseException) -> bool:
+    return any(marker in str(exc) for marker in CONNECTION_LOST)
+
+
+def commit_failed(run_id: str, exc: duckdb.TransactionException) -> Exception:
+    """Why a COMMIT failed, as the error to raise: the catalog role may not write (no use
+    running again: :class:`StorageUnavailable`); its connection dropped, or another writer
+    committed a conflicting change first (nothing published, run again:
+    :class:`CommitConflict`)."""
+    reason = str(exc).strip().splitlines()[0]
+    if "permission denied" in str(exc):
+        denied = next(line for line in str(exc).splitlines() if "permission denied" in line)
+        return StorageUnavailable(
+            f"run {run_id} could not commit: the catalog refused it ({denied.strip()}): "
+            "the catalog's role needs SELECT, INSERT, UPDATE and DELETE on its tables; "
+            "nothing of this run was published"
+        )
+    if connection_lost(exc):
+        return CommitConflict(
+            f"run {run_id} could not commit: the catalog's connection failed ({reason}); "
+            "nothing of this run was published"
+        )
+    return CommitConflict(f"run {run_id} lost the commit to another writer: {reason}")
 
 
 def among(column: str, values: list[object]) -> tuple[str, dict[str, object]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -142,6 +143,15 @@ class Postgres:
 
     def stop(self) -> None:
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "fast", "stop")
+
+    def restart_command(self) -> str:
+        """A shell command restarting the server (its connections dropped), for a hook."""
+        prefix = "runuser -u postgres -- " if os.geteuid() == 0 else ""
+        data = shlex.quote(str(self.folder / "data"))
+        log = shlex.quote(str(self.log))
+        return (
+            f"{prefix}{shlex.quote(str(self.bin / 'pg_ctl'))} -D {data} -l {log} -m fast -w restart"
+        )
 
     def new_database(self) -> str:
         """A fresh, empty catalog database; its ``postgres://`` address."""

@@ -236,3 +236,77 @@ def test_the_object_server_stops_mid_run(
     summary = ingest(paths=[str(landing)], warehouse=str(tmp_path / "machine-b"))
     assert summary.dumps_loaded == 60
     assert counts(store) == reference(tmp_path, landing)
+
+
+def hooked(tmp_path: Path, machine: str, when: str, command: str, *argv: str) -> list[str]:
+    """:func:`cli` with ``command`` run when the run reaches ``when`` (``tests.e2e.hooked``)."""
+    return [
+        sys.executable,
+        "-m",
+        "tests.e2e.hooked",
+        when,
+        command,
+        "--",
+        *cli(tmp_path, machine, *argv)[3:],
+    ]
+
+
+def run_logged(command: list[str], log: Path) -> tuple[int, str]:
+    """Run ``command`` to its end, its output in ``log`` (a file, not a pipe: a server the
+    hook restarts would inherit the pipe and hold it open)."""
+    process = spawn(command, log)
+    return process.wait(timeout=RUN_SECONDS), log.read_text(errors="replace")
+
+
+def test_the_catalog_server_restarts_mid_run(
+    shared_env: dict[str, str], postgres: Postgres, tmp_path: Path
+) -> None:
+    """The run's open transaction loses its catalog connection: a clear error, exit 4 (a
+    rollback failing inside close() had aborted the process, exit 134, no message)."""
+    from paperlake.flows.ingest import ingest
+
+    landing = tmp_path / "landing"
+    generate(20, landing, seed=11)
+    command = hooked(
+        tmp_path, "machine-a", "summaries", postgres.restart_command(), "ingest", str(landing)
+    )
+    code, text = run_logged(command, tmp_path / "machine-a.log")
+    assert code == 4, text[-4000:]
+    assert "the shared lake failed mid-run" in text and "nothing of this run was published" in text
+    assert "terminate called" not in text
+
+    store = Warehouse(tmp_path / "machine-b")
+    assert set(counts(store).values()) == {0}, "nothing half-published"
+    assert ingest(paths=[str(landing)], warehouse=str(tmp_path / "machine-b")).dumps_loaded == 20
+    assert counts(store) == reference(tmp_path, landing)
+
+
+def test_a_commit_that_loses_the_catalog_connection_runs_again(
+    shared_env: dict[str, str], postgres: Postgres, tmp_path: Path
+) -> None:
+    landing = tmp_path / "landing"
+    generate(20, landing, seed=12)
+    command = hooked(
+        tmp_path, "machine-a", "commit", postgres.restart_command(), "ingest", str(landing)
+    )
+    code, text = run_logged(command, tmp_path / "machine-a.log")
+    assert code == 0, text[-4000:]
+    assert "the catalog's connection failed" in text, text[-4000:]
+    assert "another writer" not in text and "running again (attempt 2 of" in text
+    assert counts(Warehouse(tmp_path / "machine-b")) == reference(tmp_path, landing)
+
+
+def test_a_lake_other_than_the_catalogs_is_refused(
+    shared_env: dict[str, str], tmp_path: Path
+) -> None:
+    from paperlake.flows.ingest import ingest
+
+    ingest(paths=[str(SAMPLES)], warehouse=str(tmp_path / "machine-a"), captured_on=SAMPLE_CAPTURE)
+    lake = shared_env["PAPERLAKE_LAKE"]
+    for argv in (["ingest", str(SAMPLES)], ["sql", "select count(*) from papers"]):
+        typo = [*cli(tmp_path, "machine-b", *argv)]
+        env = os.environ | {"PAPERLAKE_LAKE": f"{lake}-typo"}
+        done = subprocess.run(typo, capture_output=True, text=True, timeout=RUN_SECONDS, env=env)
+        assert done.returncode == 4, done.stderr[-4000:]
+        assert f"holds the lake whose data is at {lake}/data/" in done.stderr
+        assert f"point --lake (PAPERLAKE_LAKE) at {lake}," in done.stderr
