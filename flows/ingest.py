@@ -230,8 +230,9 @@ def _write_chunks(
     pending: deque[PrefectFuture[Batch]] = deque()
     archiving = _archived if len(groups) > 1 else _archived_in_turn
     with _collecting(), closing(archiving(store, groups, captured_on)) as archived:
-        for number, (raws, unreadable) in enumerate(archived):
+        for number, (raws, unreadable, writing) in enumerate(archived):
             unreadable = [*found.unreadable, *unreadable] if number == 0 else unreadable
+            summary.skipped_in_progress += len(writing)
             chunk = (as_is(raws), as_is(unreadable), as_is(known), as_is(tagger))
             if len(groups) == 1:  # a daily run: nothing to overlap, so no hop to another thread
                 batch = transform_chunk(*chunk, summary.run_id, summary.now)

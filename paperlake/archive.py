@@ -43,8 +43,15 @@ class RawDump:
     was not read), so the next ingest still compares the path with its last real read."""
 
 
-Archived = tuple[list[RawDump], list[Unreadable]]
-"""A chunk's inputs once archived: its dumps, and the inputs that could not be read."""
+Archived = tuple[list[RawDump], list[Unreadable], list[str]]
+"""A chunk's inputs once archived: its dumps, the inputs that could not be read, and the
+paths still being written (:class:`StillWriting`: left for a later run)."""
+
+
+class StillWriting(OSError):
+    """The file changed (size or modification time) between its discovery and the end of
+    its read: something is still writing it.  Loaded then, its first part would be a dump
+    of its own, and the whole file another one (its papers counted twice)."""
 
 
 def landing_name(shown: str) -> str:
@@ -70,13 +77,16 @@ def archive_inputs(
     reported as unreadable (quarantined by the transform) and the rest go on."""
     raws: list[RawDump] = []
     unreadable: list[Unreadable] = []
+    writing: list[str] = []
     with warehouse.archiving():
         for candidate in candidates:
             try:
                 raws.append(read_into_archive(warehouse, candidate, captured_on))
+            except StillWriting:  # not read: the next run reads it whole
+                writing.append(candidate.path)
             except OSError as exc:  # any read error: that file is quarantined, the rest loads
                 unreadable.append(Unreadable(candidate.path, f"cannot read: {exc.strerror or exc}"))
-    return raws, unreadable
+    return raws, unreadable, writing
 
 
 def read_into_archive(
@@ -97,6 +107,11 @@ def read_into_archive(
             raise OSError(kind)
         head = _read_head(handle, stat.st_size)
         if len(head) <= MAX_DUMP_BYTES:
+            after = os.fstat(fd)
+            if (len(head), after.st_size, after.st_mtime_ns) != (
+                (candidate.n_bytes,) * 2 + (candidate.mtime_ns,)
+            ):
+                raise StillWriting(f"still being written: {len(head)} bytes read")
             data: bytes | None = head
             n_bytes = len(head)
             dump_id, rel = warehouse.archive(head)

@@ -39,13 +39,35 @@ def test_inputs_are_archived_and_a_failed_read_is_reported(tmp_path: Path) -> No
     gone.write_bytes(b"soon gone")
     found = [candidate(good), candidate(gone)]
     gone.unlink()
-    raws, unreadable = archive_inputs(store, found, None)
+    raws, unreadable, writing = archive_inputs(store, found, None)
     assert [r.path for r in raws] == [str(good)]
     assert raws[0].dump_id == hashlib.sha256(b"some bytes").hexdigest()
     archived = store.root / raws[0].archive_path
     assert archived.read_bytes() == b"some bytes"
     assert archived.stat().st_mode & 0o777 == ARCHIVE_MODE
     assert unreadable == [Unreadable(str(gone), "cannot read: No such file or directory")]
+    assert writing == []
+
+
+def test_a_file_still_being_written_is_left_for_a_later_run(tmp_path: Path) -> None:
+    """Its size or mtime changed since discovery: loaded now, its first part would be a
+    dump of its own and the whole file another (its papers counted twice)."""
+    store = Warehouse(tmp_path / "warehouse")
+    growing, done = tmp_path / "2025-07-20_live.txt", tmp_path / "done.txt"
+    growing.write_bytes(b"Jul 20\n\nA first title\n\n")
+    done.write_bytes(b"complete")
+    found = [candidate(growing), candidate(done)]
+    with growing.open("ab") as writer:  # the capture goes on after discovery
+        writer.write(b"Its abstract. It goes on.\n")
+    raws, unreadable, writing = archive_inputs(store, found, None)
+    assert [r.path for r in raws] == [str(done)] and unreadable == []
+    assert writing == [str(growing)]
+    assert not list(
+        (store.root / "raw").rglob(f"{hashlib.sha256(growing.read_bytes()).hexdigest()}*")
+    )
+    # the next run's discovery sees it whole
+    raws, _, writing = archive_inputs(store, [candidate(growing)], None)
+    assert [r.n_bytes for r in raws] == [growing.stat().st_size] and writing == []
 
 
 def test_an_input_too_large_to_be_a_dump_is_streamed_not_held(
@@ -55,7 +77,7 @@ def test_an_input_too_large_to_be_a_dump_is_streamed_not_held(
     big = tmp_path / "big.txt"
     big.write_bytes(b"x" * (3 << 20))  # several read chunks
     store = Warehouse(tmp_path / "warehouse")
-    [raw], _ = archive_inputs(store, [candidate(big)], None)
+    [raw], _, _ = archive_inputs(store, [candidate(big)], None)
     assert raw.data is None and raw.n_bytes == 3 << 20
     assert raw.dump_id == hashlib.sha256(big.read_bytes()).hexdigest()
     assert (store.root / raw.archive_path).read_bytes() == big.read_bytes()
@@ -84,10 +106,10 @@ def test_replay_parses_every_quarantined_dump_and_reads_a_changed_file(tmp_path:
     same, changed = tmp_path / "same.txt", tmp_path / "changed.txt"
     same.write_bytes(b"old same")
     changed.write_bytes(b"first capture")
-    first, _ = archive_inputs(store, [candidate(same), candidate(changed)], None)
+    first, _, _ = archive_inputs(store, [candidate(same), candidate(changed)], None)
     changed.write_bytes(b"second capture")
     os.utime(changed, (1.6e9, 1.6e9))
-    second, _ = archive_inputs(store, [candidate(changed)], None)
+    second, _, _ = archive_inputs(store, [candidate(changed)], None)
     raws = [*first, *second]
     known = {r.path: (r.n_bytes, r.mtime_ns) for r in raws}  # the last read of each path
     changed.write_bytes(b"corrected")
@@ -111,7 +133,7 @@ def test_replay_parses_a_dump_with_the_capture_date_it_was_read_with(tmp_path: P
     store = Warehouse(tmp_path / "warehouse")
     plain = tmp_path / "daily.txt"  # no date in the name: an override or the mtime decides
     plain.write_bytes(b"bytes")
-    overridden, _ = archive_inputs(store, [candidate(plain)], date(2024, 3, 20))
+    overridden, _, _ = archive_inputs(store, [candidate(plain)], date(2024, 3, 20))
     os.utime(plain, (1.7e9, 1.7e9))  # touched since: the mtime says 2023-11-14
     known = {str(plain): (5, plain.stat().st_mtime_ns)}
     rows, read = quarantined(overridden), reads(overridden)
@@ -146,7 +168,7 @@ def test_a_quarantined_dump_without_an_archived_copy_is_read_from_its_path(
     store = Warehouse(tmp_path / "warehouse")
     day = tmp_path / "day.txt"
     day.write_bytes(b"bytes")
-    [read], _ = archive_inputs(store, [candidate(day)], None)
+    [read], _, _ = archive_inputs(store, [candidate(day)], None)
     row = archive.Quarantined(read.path, read.dump_id, None, datetime(2025, 3, 20, tzinfo=UTC))
     known = {read.path: (read.n_bytes, read.mtime_ns)}
     again = quarantined_inputs(store, [row], reads([read]), known, None)
@@ -162,7 +184,7 @@ def test_a_dump_whose_archived_copy_cannot_be_read_keeps_its_quarantine_row(
     store = Warehouse(tmp_path / "warehouse")
     day = tmp_path / "day.txt"
     day.write_bytes(b"bytes")
-    raws, _ = archive_inputs(store, [candidate(day)], None)
+    raws, _, _ = archive_inputs(store, [candidate(day)], None)
 
     def failing(rel: str) -> bytes:
         raise OSError(5, "Input/output error")

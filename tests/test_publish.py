@@ -29,7 +29,7 @@ def test_batches_and_summaries_publish_in_one_commit(tmp_path: Path) -> None:
         found = discover([SAMPLES], {})
         batches = []
         for chunk in chunks(found.candidates, 1, 1 << 30):
-            raws, _ = archive_inputs(store, chunk, SAMPLE_CAPTURE)
+            raws, _, _ = archive_inputs(store, chunk, SAMPLE_CAPTURE)
             batches.append(transform(raws, [], Known(), taxonomy, "run-1", NOW))
         new: dict = {name: [] for name in publish.SUMMARIZED}
         published = list(reconcile(batches))
@@ -57,7 +57,7 @@ def test_a_written_batch_is_not_held_until_the_commit(tmp_path: Path) -> None:
     store = Warehouse(tmp_path / "warehouse")
     with store.session():
         run = store.begin("run-1")
-        raws, _ = archive_inputs(store, discover([SAMPLES], {}).candidates, SAMPLE_CAPTURE)
+        raws, _, _ = archive_inputs(store, discover([SAMPLES], {}).candidates, SAMPLE_CAPTURE)
         batch = transform(raws, [], Known(), load_taxonomy(), "run-1", NOW)
         written = [weakref.ref(frame) for frame in batch.tables.values() if frame.height]
         writer = publish.Writer(run)
@@ -75,7 +75,7 @@ def test_retag_replaces_topics_and_version(tmp_path: Path) -> None:
     taxonomy = load_taxonomy()
     with store.session():
         run = store.begin("run-1")
-        raws, _ = archive_inputs(store, discover([SAMPLES], {}).candidates, SAMPLE_CAPTURE)
+        raws, _, _ = archive_inputs(store, discover([SAMPLES], {}).candidates, SAMPLE_CAPTURE)
         writer = publish.Writer(run)
         writer.write(next(reconcile([transform(raws, [], Known(), taxonomy, "r", NOW)])))
         writer.flush()
@@ -99,7 +99,7 @@ def test_the_writer_appends_a_table_once_it_holds_enough_rows(
         run = store.begin("run-1")
         batches = []
         for chunk in chunks(discover([SAMPLES], {}).candidates, 1, 1 << 30):  # a dump each
-            raws, _ = archive_inputs(store, chunk, SAMPLE_CAPTURE)
+            raws, _, _ = archive_inputs(store, chunk, SAMPLE_CAPTURE)
             batches.append(transform(raws, [], Known(), taxonomy, "run-1", NOW))
         first, second = reconcile(batches)
         # papers (abstracts) fill the limit in each batch; listings, a few bytes a row, do not
