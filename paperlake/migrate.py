@@ -29,14 +29,26 @@ OLD_BACKUP = "pre-ducklake"
 
 
 def migrate(store: Warehouse) -> dict[str, int]:
-    """Copy the old layout's current version into a new catalog; return rows per table."""
+    """Copy the old layout's current version into a new catalog; return rows per table.
+
+    A migration stopped before its commit (killed) is resumed: its old files are already
+    in ``pre-ducklake/`` and the new lake holds nothing, so they are read from there."""
+    backup = store.root / OLD_BACKUP
     pointer = store.root / OLD_MANIFESTS / "CURRENT"
-    if not pointer.exists():
+    resumed = not pointer.exists() and (backup / OLD_MANIFESTS / "CURRENT").exists()
+    if resumed and not _lake_is_empty(store):
+        raise SystemExit(f"paperlake: {store.root} is migrated already (see pre-ducklake/)")
+    if not pointer.exists() and not resumed:
         raise SystemExit(f"paperlake: {store.root} has no old-layout warehouse to migrate")
+    pointer = backup / OLD_MANIFESTS / "CURRENT" if resumed else pointer
+
+    def located(rel: str) -> str:  # rel: lake/<folder>/<part>, moved to pre-ducklake/<folder>/
+        return str(backup / rel.split("/", 1)[1] if resumed else store.root / rel)
+
     document = json.loads((pointer.parent / pointer.read_text().strip()).read_text())
     frames = {
         name: pl.scan_parquet(
-            [str(store.root / rel) for rel in document["tables"][name]],
+            [located(rel) for rel in document["tables"][name]],
             schema=polars_schema(PUBLISHED[name]),
             missing_columns="insert",
             extra_columns="ignore",
@@ -44,12 +56,13 @@ def migrate(store: Warehouse) -> dict[str, int]:
         for name in PUBLISHED
         if document["tables"].get(name)
     }
-    backup = store.root / OLD_BACKUP
-    backup.mkdir()
-    for folder in {rel.split("/")[1] for rels in document["tables"].values() for rel in rels}:
-        os.replace(store.root / "lake" / folder, backup / folder)
-    os.replace(store.root / OLD_MANIFESTS, backup / OLD_MANIFESTS)
+    if not resumed:
+        backup.mkdir()
+        for folder in {rel.split("/")[1] for rels in document["tables"].values() for rel in rels}:
+            os.replace(store.root / "lake" / folder, backup / folder)
+        os.replace(store.root / OLD_MANIFESTS, backup / OLD_MANIFESTS)
     with store.session(adopt_raw=True):
+        store.recover()  # the files a stopped migration wrote and never committed
         run = store.begin(f"{datetime.now(UTC):%Y%m%dT%H%M%S}-migrate")
         run.append(frames)
         missing = SUMMARIES - frames.keys()  # summaries the old layout did not have
@@ -60,8 +73,18 @@ def migrate(store: Warehouse) -> dict[str, int]:
     return dict(run.rows)
 
 
+def _lake_is_empty(store: Warehouse) -> bool:
+    """Whether the lake has no catalog yet, or one whose tables hold no row."""
+    if not store.catalog_path.exists():
+        return True
+    with store.session(create=False):
+        return all(store.scan(name).select(pl.len()).collect().item() == 0 for name in PUBLISHED)
+
+
 def capture_dates(folder: Path) -> dict[str, date]:
-    """dump_id -> captured_on from every readable ``dumps`` data file under ``folder``."""
+    """dump_id -> captured_on from every readable ``dumps`` data file under ``folder``: the
+    earliest folder's first (``before-rebuild-<time>`` names sort by time), so a rebuild
+    stopped and run again still finds the dates the first one moved aside."""
     dates: dict[str, date] = {}
     for path in sorted(folder.rglob("*.parquet")):
         if "dumps" not in path.parts:
@@ -70,7 +93,8 @@ def capture_dates(folder: Path) -> dict[str, date]:
             frame = pl.read_parquet(path, columns=["dump_id", "captured_on"])
         except (pl.exceptions.PolarsError, OSError):
             continue  # a damaged file: those dumps fall back to the archive file's time
-        dates.update(zip(frame["dump_id"], frame["captured_on"], strict=True))
+        for dump_id, captured_on in zip(frame["dump_id"], frame["captured_on"], strict=True):
+            dates.setdefault(dump_id, captured_on)
     return dates
 
 
@@ -82,7 +106,7 @@ def prepare_rebuild(store: Warehouse, landing: Path) -> int:
     for rel in (DATA, CATALOG, CATALOG + ".wal"):
         if (store.root / rel).exists():
             os.replace(store.root / rel, aside / Path(rel).name)
-    dates = capture_dates(aside)
+    dates = capture_dates(aside.parent)  # every aside: an earlier rebuild may have stopped
     with store.session(adopt_raw=True):
         pass  # a new, empty catalog: the ingest that follows fills it
     landing.mkdir(parents=True, exist_ok=True)

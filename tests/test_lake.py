@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from paperlake.lake.maintenance import MERGE_AFTER_FILES
 from paperlake.lake.transaction import SPILL, one_thread
 from paperlake.schemas.tables import PUBLISHED, REPLACED_BY, KeyphraseDaily, polars_schema
 from paperlake.views import as_of_database, build_database, ensure_database
+from tests.conftest import SAMPLE_CAPTURE
 
 PAPER = {
     "paper_id": "0123456789abcdef",
@@ -505,6 +507,56 @@ def test_an_old_manifest_warehouse_migrates_in_one_command(tmp_path: Path) -> No
     old = tmp_path / "pre-ducklake"  # moved, not deleted
     assert (old / "_manifests" / "CURRENT").exists() and len(list(old.rglob("*.parquet"))) == 2
     assert (tmp_path / raw).exists()
+
+
+def test_a_stopped_migration_is_resumed_from_the_files_it_moved_aside(tmp_path: Path) -> None:
+    """Killed after moving the old files to pre-ducklake/ and before its commit: the next
+    ``migrate`` reads them from there (it had said there was nothing to migrate, and every
+    view read empty)."""
+    import json
+
+    from paperlake import migrate as migration
+    from paperlake.cli import main
+
+    rel = "lake/papers/run1-a.parquet"
+    (tmp_path / rel).parent.mkdir(parents=True)
+    papers(PAPER).write_parquet(tmp_path / rel)
+    manifests = tmp_path / "_manifests"
+    manifests.mkdir()
+    (manifests / "00000001.json").write_text(json.dumps({"tables": {"papers": [rel]}}))
+    (manifests / "CURRENT").write_text("00000001.json")
+
+    stopped = pytest.MonkeyPatch()
+    stopped.setattr(Transaction, "commit", lambda self: (_ for _ in ()).throw(KeyboardInterrupt))
+    with stopped.context(), pytest.raises(KeyboardInterrupt):
+        migration.migrate(Warehouse(tmp_path))
+    stopped.undo()
+    assert not manifests.exists() and (tmp_path / "pre-ducklake" / "papers").is_dir()
+
+    assert main(["--warehouse", str(tmp_path), "migrate"]) == 0
+    assert Warehouse(tmp_path).scan("papers").collect()["paper_id"].to_list() == [PAPER["paper_id"]]
+    with pytest.raises(SystemExit, match="migrated already"):
+        migration.migrate(Warehouse(tmp_path))
+
+
+def test_a_rebuild_run_again_keeps_the_capture_dates_the_first_moved_aside(
+    tmp_path: Path, sample_warehouse: Path
+) -> None:
+    """A rebuild stopped after moving the lake aside, then run again: the dates are read from
+    every ``before-rebuild-*`` folder (only the newest, empty, was read: every page date of
+    an undated name moved to the archive file's year)."""
+    import shutil
+
+    from paperlake.migrate import prepare_rebuild
+
+    root = tmp_path / "wh"
+    shutil.copytree(sample_warehouse, root)
+    store = Warehouse(root)
+    prepare_rebuild(store, tmp_path / "first")  # then stopped
+    time.sleep(1)  # the asides are named to the second
+    prepare_rebuild(store, tmp_path / "second")
+    names = sorted(p.name for p in (tmp_path / "second").iterdir())
+    assert names and all(name.startswith(f"{SAMPLE_CAPTURE.isoformat()}_") for name in names)
 
 
 def test_a_connection_loads_the_lake_with_no_unsigned_extension_allowed(tmp_path: Path) -> None:
