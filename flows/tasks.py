@@ -21,7 +21,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from paperlake import archive, publish
+from paperlake import archive, process, publish
 from paperlake.discover import Candidate, Discovery, Unreadable, discover
 from paperlake.lake import Transaction, Warehouse
 from paperlake.topics import Taxonomy
@@ -31,6 +31,12 @@ from paperlake.views import ensure_database
 T = TypeVar("T")
 
 
+def not_stopping(*_: object) -> bool:
+    """A failed task is retried unless the process was told to stop (its query was
+    interrupted by SIGTERM or SIGINT, which DuckDB reports as its own error)."""
+    return process.stop_signal() is None
+
+
 def as_is(value: T) -> T:
     """Pass ``value`` to a task without Prefect walking its contents (``quote``).
 
@@ -38,7 +44,7 @@ def as_is(value: T) -> T:
     return cast(T, quote(value))
 
 
-@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+@task(retries=2, retry_delay_seconds=1, retry_condition_fn=not_stopping, cache_policy=NO_CACHE)
 def open_warehouse(warehouse: Warehouse) -> tuple[Known, list[str]]:
     """Finish what a killed run left (delete its uncommitted files, rebuild stale views) and
     read what the warehouse knows at run start."""
@@ -55,14 +61,14 @@ def find_inputs(paths: list[str], known: Known, warehouse: Warehouse) -> Discove
     return discover(paths, known.files, exclude=warehouse.root)
 
 
-@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+@task(retries=2, retry_delay_seconds=1, retry_condition_fn=not_stopping, cache_policy=NO_CACHE)
 def archive_chunk(
     warehouse: Warehouse, candidates: list[Candidate], captured_on: date | None
 ) -> archive.Archived:
     return archive.archive_inputs(warehouse, candidates, captured_on)
 
 
-@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+@task(retries=2, retry_delay_seconds=1, retry_condition_fn=not_stopping, cache_policy=NO_CACHE)
 def reload_quarantined(
     warehouse: Warehouse, known: Known, captured_on: date | None
 ) -> archive.Replay:

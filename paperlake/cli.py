@@ -81,6 +81,9 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def _raise_interrupted(signum: int, _frame: FrameType | None) -> None:
+    from paperlake import process
+
+    process.stop_received(signum)  # kept: DuckDB may turn the exception into its own
     raise Interrupted(signum)
 
 
@@ -170,18 +173,36 @@ def _run_flow(
     unavailable = _prefect_api()
     if unavailable:
         return unavailable
+    from paperlake import process
+
+    commits = process.commits()
     previous = {signum: signal.signal(signum, _raise_interrupted) for signum in STOP_SIGNALS}
     try:
         return _run(name, dask, _temporary_server(), parameters)
+    except Exception:  # a query the signal interrupted fails with DuckDB's own error
+        signum = process.stop_signal()
+        if signum is None:
+            raise
+        return _stopped(signum, process.commits() > commits)
     except Interrupted as stop:
-        print(
-            f"paperlake: {signal.Signals(stop.signum).name}: run stopped, nothing published",
-            file=sys.stderr,
-        )
-        return 128 + stop.signum
+        return _stopped(stop.signum, process.commits() > commits)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _stopped(signum: int, published: bool) -> int:
+    """Say that a stop signal ended the run, and whether it had published; its exit code."""
+    from paperlake import process
+
+    outcome = (
+        f"the run was published as snapshot {process.last_commit()} before it stopped (the "
+        "next command finishes its views)"
+        if published
+        else "nothing published"
+    )
+    print(f"paperlake: {signal.Signals(signum).name}: run stopped, {outcome}", file=sys.stderr)
+    return 128 + signum
 
 
 def _holder(warehouse: object) -> str | None:

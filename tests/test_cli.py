@@ -244,3 +244,30 @@ def test_a_symlinked_lock_is_a_message_not_a_traceback(
     err = capsys.readouterr().err
     assert err.startswith("paperlake: ") and "Traceback" not in err
     assert target.read_text() == "not ours"
+
+
+def test_a_query_a_stop_signal_interrupted_exits_as_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """DuckDB reports a signal that arrived mid-query as its own ``Query interrupted``: the
+    run still exits as stopped (it printed a traceback, exit 1), and no task is retried
+    past the signal (a retry had once hung on a half-opened database)."""
+    from paperlake import process
+    from paperlake.flows.tasks import not_stopping
+
+    def interrupted(*_: object) -> int:
+        process.stop_received(15)
+        raise RuntimeError("Query interrupted")
+
+    monkeypatch.setattr(process, "_signals", [])
+    monkeypatch.setattr(cli, "_prefect_api", lambda: 0)
+    monkeypatch.setattr(cli, "_temporary_server", lambda: None)
+    monkeypatch.setattr(cli, "_run", interrupted)
+    assert not_stopping()
+    assert cli._run_flow("ingest", warehouse=str(tmp_path / "wh")) == 143
+    assert "SIGTERM: run stopped, nothing published" in capsys.readouterr().err
+    assert not not_stopping()
+    monkeypatch.setattr(process, "_signals", [])
+    monkeypatch.setattr(cli, "_run", lambda *_: (_ for _ in ()).throw(RuntimeError("other")))
+    with pytest.raises(RuntimeError, match="other"):  # without a signal: the error itself
+        cli._run_flow("ingest", warehouse=str(tmp_path / "wh"))

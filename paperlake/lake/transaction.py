@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from paperlake import process
 from paperlake.lake.layout import LAKE, CommitConflict, StorageUnavailable, sql_str
 
 if TYPE_CHECKING:
@@ -138,6 +139,7 @@ class Transaction:
         snapshot = self.con.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()
         assert snapshot is not None
         self.committed = int(snapshot[0])
+        process.committed(self.committed)
         return self.committed
 
     def rollback(self) -> None:

@@ -2,8 +2,8 @@
 -m tests.e2e.hooked WHEN COMMAND -- ARGV...`` runs ``paperlake ARGV...`` and, the first time
 the run reaches WHEN, the shell command COMMAND (stopping a server, say) before going on.
 
-WHEN: ``summaries`` (the run's rows are written, its transaction open) or ``commit`` (just
-before its COMMIT)."""
+WHEN: ``summaries`` (the run's rows are written, its transaction open), ``commit`` (just
+before its COMMIT) or ``published`` (just after it)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,15 @@ if __name__ == "__main__":
         publish.write_summaries = _before(publish.write_summaries, command)  # type: ignore[method-assign]
     elif when == "commit":
         transaction.Transaction.commit = _before(transaction.Transaction.commit, command)  # type: ignore[method-assign]
+    elif when == "published":
+        commit = transaction.Transaction.commit
+
+        def published(self: transaction.Transaction) -> int:
+            snapshot = commit(self)
+            _before(lambda: None, command)()
+            return snapshot
+
+        transaction.Transaction.commit = published  # type: ignore[method-assign]
     else:
         raise SystemExit(__doc__)
     sys.exit(cli.main(argv))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -42,3 +43,25 @@ def test_a_signal_ends_the_run_and_its_children(signum: int, tmp_path: Path) -> 
     assert f"{signal.Signals(signum).name}: run stopped, nothing published" in log.read_text()
     # Nothing published: no catalog was created, no file but the lock the test held.
     assert sorted(p.name for p in store.root.iterdir()) == [".lock"]
+
+
+def test_a_signal_after_the_commit_says_the_run_was_published(tmp_path: Path) -> None:
+    """SIGTERM just after the commit: exit 143, and the run is said to be published (it had
+    read "nothing published" while the history showed the run)."""
+    from tests.conftest import SAMPLE_CAPTURE
+
+    root = tmp_path / "warehouse"
+    log = tmp_path / "ingest.log"
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    hook = [sys.executable, "-m", "tests.e2e.hooked", "published", "kill -TERM $PPID", "--"]
+    argv = ["--warehouse", str(root), "ingest", str(SAMPLES), "--captured-on"]
+    with started([*hook, *argv, SAMPLE_CAPTURE.isoformat()], env, log) as run:
+        code = run.wait(timeout=RUN_START_SECONDS)
+    text = log.read_text()
+    assert code == 128 + signal.SIGTERM, text[-4000:]
+    assert "SIGTERM: run stopped, the run was published as snapshot" in text, text[-4000:]
+    count = [sys.executable, "-m", "paperlake.cli", "--warehouse", str(root), "sql"]
+    done = subprocess.run(
+        [*count, "--format", "csv", "select count(*) from dumps"], capture_output=True, text=True
+    )
+    assert done.stdout.split() == ["count_star()", "2"], done.stderr  # the next command's views
