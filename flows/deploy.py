@@ -55,11 +55,7 @@ def daily_deployment(
     return deployment
 
 
-def serve(
-    landing: str,
-    warehouse: str | None = None,
-    cron: str = DEFAULT_CRON,
-    timezone: str = DEFAULT_TIMEZONE,
-) -> None:
-    """Register the daily deployment with the Prefect server and run it on schedule."""
-    prefect_serve(daily_deployment(landing, warehouse, cron, timezone))
+def serve(deployment: RunnerDeployment) -> None:
+    """Register the daily deployment (:func:`daily_deployment`) with the Prefect server and
+    run it on schedule."""
+    prefect_serve(deployment)

@@ -1,9 +1,8 @@
-"""``paperlake``: ingest dumps, serve the daily schedule, query the warehouse.
+"""``paperlake``: ingest dumps, serve the daily schedule, query the warehouse."""
 
-Longer than the ~250-line norm on purpose: it is the whole command line in one place (one
-``argparse`` parser, the exit codes, one short handler per command); the work each command
-does lives in the stage modules and the flows.
-"""
+# Longer than the ~250-line norm on purpose: it is the whole command line in one place (one
+# ``argparse`` parser, the exit codes, one short handler per command); the work each command
+# does lives in the stage modules and the flows.
 
 # Start-up time is part of the interface: the read-only commands (sql, report, search,
 # quarantine, --help) must answer in well under a second, so nothing heavy is imported at
@@ -21,7 +20,7 @@ from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from paperlake.config import (
@@ -151,11 +150,15 @@ def _date(text: str) -> date:
 
 
 def _run_flow(
-    name: str, dask: tuple[str | None, int | None] | None = None, **parameters: object
+    name: str,
+    dask: tuple[str | None, int | None] | None = None,
+    existing: bool = False,
+    **parameters: object,
 ) -> int:
     """Run a flow of ``flows.ingest`` and print its summary; exit codes say what happened.
 
-    ``dask``: the command's ``(--dask, --workers)``, for the commands that offer them.
+    ``dask``: the command's ``(--dask, --workers)``, for the commands that offer them;
+    ``existing``: the flow works on a warehouse that must exist (:func:`_no_warehouse`).
     SIGTERM and SIGINT end the run: the lock is released, nothing is published (a run
     commits only at its end), and the temporary server is stopped."""
     from paperlake.flows.runners import dask_setting
@@ -173,6 +176,8 @@ def _run_flow(
     unavailable = _prefect_api()
     if unavailable:
         return unavailable
+    if existing and _no_warehouse(cast(str | None, parameters.get("warehouse"))):
+        return EXIT_CATALOG
     from paperlake import process
 
     commits = process.commits()
@@ -265,12 +270,34 @@ def _run(
     return EXIT_OK
 
 
+def _missing(paths: Sequence[str], nothing: str) -> bool:
+    """Whether an input path does not exist (a typo, not bad input: nothing to quarantine,
+    nothing to run), each said, then ``nothing``."""
+    missing = [path for path in paths if not os.path.lexists(path)]
+    for path in missing:
+        print(f"paperlake: no such file or folder: {path}", file=sys.stderr)
+    if missing:
+        print(f"paperlake: {nothing}", file=sys.stderr)
+    return bool(missing)
+
+
+def _no_warehouse(warehouse: str | None) -> bool:
+    """Whether ``warehouse`` is a local one that was never created (said): ``replay`` and
+    ``retopic`` would create an empty one and report nothing to do."""
+    from paperlake.lake import Warehouse
+
+    store = Warehouse(warehouse_root(warehouse))
+    if store.shared is not None or store.catalog_path.exists() or store.data_path.exists():
+        return False
+    print(
+        f"paperlake: no warehouse at {store.root}: run `paperlake ingest PATH` first",
+        file=sys.stderr,
+    )
+    return True
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
-    missing = [path for path in args.paths if not os.path.lexists(path)]
-    if missing:  # a typo, not bad input: nothing to quarantine, nothing run
-        for path in missing:
-            print(f"paperlake: no such file or folder: {path}", file=sys.stderr)
-        print("paperlake: nothing was ingested", file=sys.stderr)
+    if _missing(args.paths, "nothing was ingested"):
         return EXIT_USAGE
     return _run_flow(
         "ingest",
@@ -287,13 +314,21 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     return _run_flow(
-        "replay", warehouse=args.warehouse, captured_on=args.captured_on, wait_seconds=args.wait
+        "replay",
+        existing=True,
+        warehouse=args.warehouse,
+        captured_on=args.captured_on,
+        wait_seconds=args.wait,
     )
 
 
 def cmd_retopic(args: argparse.Namespace) -> int:
     return _run_flow(
-        "retopic", warehouse=args.warehouse, taxonomy=args.taxonomy, wait_seconds=args.wait
+        "retopic",
+        existing=True,
+        warehouse=args.warehouse,
+        taxonomy=args.taxonomy,
+        wait_seconds=args.wait,
     )
 
 
@@ -308,12 +343,19 @@ def _timezone(name: str) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    if _missing([args.landing], "nothing was scheduled"):
+        return EXIT_USAGE
     unavailable = _prefect_api(scheduling=True)
     if unavailable:
         return unavailable
-    from paperlake.flows.deploy import serve
+    from paperlake.flows.deploy import daily_deployment, serve
 
-    serve(args.landing, args.warehouse, args.cron, args.timezone)  # until SIGTERM/SIGINT
+    try:
+        deployment = daily_deployment(args.landing, args.warehouse, args.cron, args.timezone)
+    except ValueError as wrong:  # the schedule Prefect refused: an invalid cron string
+        print(f"paperlake: {wrong}: nothing was scheduled", file=sys.stderr)
+        return EXIT_USAGE
+    serve(deployment)  # until SIGTERM/SIGINT
     return EXIT_OK
 
 
@@ -341,8 +383,12 @@ def connect(
                 ensure_database(store)
     except WarehouseBusy:
         pass  # a run is committing; it rebuilds the views itself
-    except duckdb.Error as exc:  # only as_of_database reads the catalog's snapshots
-        raise SystemExit(f"paperlake: --as-of {as_of}: {exc} (see `paperlake history`)") from None
+    except duckdb.Error as exc:
+        if as_of is not None:  # a snapshot the catalog does not have
+            raise SystemExit(
+                f"paperlake: --as-of {as_of}: {exc} (see `paperlake history`)"
+            ) from None
+        raise SystemExit(f"paperlake: cannot open the views of {store.location}: {exc}") from None
     return open_read_only(store.root, writable_file)
 
 

@@ -8,7 +8,7 @@
 -- The index (lake table paper_terms) grows with each publish: a new paper is searchable
 -- as soon as its run publishes.  DuckDB's fts extension cannot be installed offline for
 -- DuckDB 2.0, so BM25 is computed here in plain SQL.
--- Example: select title, score from search_papers(['federated', 'learning'], 10)
+-- Example: select title, score from search_papers(['federated', 'learning'], k := 10)
 --          order by score desc, title;
 create or replace macro search_papers(terms, k := 20) as table
 -- stg_papers and stg_paper_terms are each read twice, so they are read where used, not

@@ -131,6 +131,30 @@ def test_a_mistyped_path_exits_2_before_any_run(
     assert not root.exists()  # no run, so no quarantine row and no warehouse
 
 
+def test_serve_refuses_a_mistyped_landing_folder_or_cron_before_scheduling(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scheduled, a mistyped folder made every daily run "complete" loading nothing."""
+    typo = tmp_path / "landnig"
+    assert main(["serve", "--landing", str(typo)]) == 2
+    err = capsys.readouterr().err
+    assert f"no such file or folder: {typo}" in err and "nothing was scheduled" in err
+    monkeypatch.setattr(cli, "_prefect_api", lambda scheduling: 0)  # as if a server answered
+    assert main(["serve", "--landing", str(tmp_path), "--cron", "every day"]) == 2
+    assert 'Invalid cron string: "every day": nothing was scheduled' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["replay", "retopic"])
+def test_replay_and_retopic_need_a_warehouse(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """They created an empty warehouse and said every input was already in it."""
+    root = tmp_path / "wh"
+    assert main(["--warehouse", str(root), command]) == 4
+    assert f"no warehouse at {root}: run `paperlake ingest PATH` first" in capsys.readouterr().err
+    assert not root.exists()
+
+
 def test_retopic_is_a_command(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as done:
         main(["retopic", "--help"])
@@ -154,7 +178,9 @@ def _closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.mark.parametrize("command", [["ingest", str(SAMPLES)], ["replay"], ["serve"]])
+@pytest.mark.parametrize(
+    "command", [["ingest", str(SAMPLES)], ["replay"], ["serve", "--landing", str(SAMPLES)]]
+)
 def test_an_unreachable_api_is_a_clear_error(command: list[str], tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{_closed_port()}/api"
     root = tmp_path / "wh"
