@@ -469,8 +469,28 @@ def cmd_sql(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     tmp = None if target is None else target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    with capped_address_space():
-        return _run_sql(args, target, tmp)
+    from paperlake import process
+
+    stops = (*STOP_SIGNALS, signal.SIGHUP)
+    previous = {signum: signal.signal(signum, _raise_interrupted) for signum in stops}
+    try:
+        with capped_address_space():
+            return _run_sql(args, target, tmp)
+    except Interrupted as stop:  # -o's temporary file is gone with the unwinding
+        return _query_stopped(stop.signum)
+    except Exception:  # a query the signal interrupted fails with DuckDB's own error
+        signum = process.stop_signal()
+        if signum is None:
+            raise
+        return _query_stopped(signum)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _query_stopped(signum: int) -> int:
+    print(f"paperlake: {signal.Signals(signum).name}: query stopped", file=sys.stderr)
+    return 128 + signum
 
 
 def _run_sql(args: argparse.Namespace, target: Path | None, tmp: Path | None) -> int:
@@ -499,6 +519,10 @@ def _run_sql(args: argparse.Namespace, target: Path | None, tmp: Path | None) ->
     except BrokenPipeError:
         raise
     except (duckdb.Error, OSError) as exc:
+        from paperlake import process
+
+        if process.stop_signal() is not None:
+            raise  # a signal stopped it: cmd_sql says so
         print(f"paperlake: query failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
     finally:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import tempfile
 import threading
 import time
@@ -266,6 +267,33 @@ def test_a_query_deaf_to_its_interrupt_ends_the_process(root: Path) -> None:
     assert done.returncode == EXIT_TIMEOUT, done.stderr
     assert "query stopped after --timeout 1 s" in done.stderr
     assert time.monotonic() - started < 60
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_stopped_query_exits_as_stopped_and_leaves_no_partial_output(
+    signum: int, root: Path, tmp_path: Path
+) -> None:
+    """SIGTERM and SIGHUP had left ``-o``'s temporary file behind; SIGINT printed DuckDB's
+    'Query interrupted' traceback, exit 1."""
+    import subprocess
+    import sys
+
+    slow = "select count(*) from range(3000000000) a where hash(a.range) % 7 = 3"
+    argv = [sys.executable, "-m", "paperlake.cli", "--warehouse", str(root), "sql", slow]
+    out = tmp_path / "result.csv"
+    process = subprocess.Popen(
+        [*argv, "--timeout", "0", "--format", "csv", "-o", str(out)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".result.csv.tmp-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the query is running, its output file open
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signum, err
+    assert f"{signal.Signals(signum).name}: query stopped" in err and "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.glob(".result.csv.tmp-*"))
 
 
 def test_the_watchdog_deletes_the_partial_output_before_it_ends_the_process(
