@@ -360,6 +360,24 @@ def test_the_parquet_options_hold_for_new_and_old_lakes_and_compaction(
     assert old.scan("papers").collect().height == 1 + MERGE_AFTER_FILES
 
 
+def test_a_views_build_that_fails_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk failed the build of a reader's views: its temporary database stayed."""
+    from paperlake.views import build
+
+    store = Warehouse(tmp_path / "wh")
+    commit(store, {"papers": papers(PAPER)}, "run1")
+
+    def full(*_: object, **__: object) -> None:
+        raise duckdb.IOException("Could not write file: No space left on device")
+
+    monkeypatch.setattr(build, "create_sql_views", full)
+    with store.session(), pytest.raises(duckdb.IOException, match="No space left"):
+        build_database(store, store.current())
+    assert not list(store.root.glob(".paperlake.duckdb.tmp-*"))
+
+
 def test_views_are_rebuilt_when_stale_or_moved(tmp_path: Path) -> None:
     store = Warehouse(tmp_path / "a")
     commit(store, {"papers": papers(PAPER)}, "run1")
