@@ -118,8 +118,8 @@ def _prefect_api(*, scheduling: bool = False) -> int:
         problem = str(getattr(exc, "reason", exc))
     print(
         f"paperlake: the Prefect API at PREFECT_API_URL={url} does not answer ({problem}; "
-        f"waited at most {API_TIMEOUT_SECONDS:.0f} s): start the server, or unset "
-        "PREFECT_API_URL to run with a temporary one",
+        f"waited at most {API_TIMEOUT_SECONDS:.0f} s): start the server"
+        + ("" if scheduling else ", or unset PREFECT_API_URL to run with a temporary one"),
         file=sys.stderr,
     )
     return EXIT_API_UNAVAILABLE
@@ -384,10 +384,9 @@ def connect(
     except WarehouseBusy:
         pass  # a run is committing; it rebuilds the views itself
     except duckdb.Error as exc:
-        if as_of is not None:  # a snapshot the catalog does not have
-            raise SystemExit(
-                f"paperlake: --as-of {as_of}: {exc} (see `paperlake history`)"
-            ) from None
+        if as_of is not None:  # a snapshot the catalog does not have: a bad argument
+            print(f"paperlake: --as-of {as_of}: {exc} (see `paperlake history`)", file=sys.stderr)
+            raise SystemExit(EXIT_USAGE) from None
         raise SystemExit(f"paperlake: cannot open the views of {store.location}: {exc}") from None
     return open_read_only(store.root, writable_file)
 
@@ -467,6 +466,9 @@ def cmd_sql(args: argparse.Namespace) -> int:
             "(write the result elsewhere)",
             file=sys.stderr,
         )
+        return EXIT_USAGE
+    if target is not None and not target.parent.is_dir():
+        print(f"paperlake: -o {target}: no such folder {target.parent}", file=sys.stderr)
         return EXIT_USAGE
     tmp = None if target is None else target.with_name(f".{target.name}.tmp-{os.getpid()}")
     from paperlake import process
@@ -682,6 +684,9 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     from paperlake.dashboard import render_page, write_page
 
     target = Path(args.output or warehouse_root(args.warehouse) / DASHBOARD_NAME)
+    if args.output and not target.parent.is_dir():
+        print(f"paperlake: -o {target}: no such folder {target.parent}", file=sys.stderr)
+        return EXIT_USAGE
     with connect(args.warehouse) as con:
         page = render_page(con, datetime.now(UTC))
     print(write_page(page, target))
@@ -720,13 +725,7 @@ def parser() -> argparse.ArgumentParser:
         "default: the date in the file name, else its modification time (UTC)",
     )
     ingest.add_argument("--strict", action="store_true", help="fail if anything is quarantined")
-    ingest.add_argument(
-        "--wait",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="wait this long for another run's lock instead of exiting",
-    )
+    _add_wait(ingest)
     ingest.add_argument(
         "--batch-size",
         type=int,
@@ -760,7 +759,7 @@ def parser() -> argparse.ArgumentParser:
         help="process quarantined files again (after a fix or a corrected re-drop)",
     )
     replay.add_argument("--captured-on", type=_date, help="capture date for every replayed file")
-    replay.add_argument("--wait", type=float, default=0.0, metavar="SECONDS")
+    _add_wait(replay)
     replay.set_defaults(func=cmd_replay)
 
     serve = commands.add_parser(
@@ -780,7 +779,7 @@ def parser() -> argparse.ArgumentParser:
         "retopic", parents=[shared], help="tag every paper again after editing the taxonomy"
     )
     retopic.add_argument("--taxonomy", help="taxonomy YAML (default: the bundled one)")
-    retopic.add_argument("--wait", type=float, default=0.0, metavar="SECONDS")
+    _add_wait(retopic)
     retopic.set_defaults(func=cmd_retopic)
 
     sql = commands.add_parser(
@@ -811,9 +810,9 @@ def parser() -> argparse.ArgumentParser:
     search = commands.add_parser(
         "search", parents=[shared], help="BM25 full-text search over titles and abstracts"
     )
-    search.add_argument("query")
-    search.add_argument("--limit", type=int, default=10)
-    search.add_argument("--format", choices=["table", *OUTPUTS], default="table")
+    search.add_argument("query", help="words to look for (BM25 over title and abstract)")
+    search.add_argument("--limit", type=int, default=10, help="papers shown (default 10)")
+    search.add_argument("--format", choices=["table", *OUTPUTS], default="table", help=FORMAT_HELP)
     search.set_defaults(func=cmd_search)
 
     report = commands.add_parser("report", parents=[shared], help="print the headline answers")
@@ -822,14 +821,20 @@ def parser() -> argparse.ArgumentParser:
     quarantine = commands.add_parser(
         "quarantine", parents=[shared], help="list what was rejected and why"
     )
-    quarantine.add_argument("--format", choices=["table", *OUTPUTS], default="table")
-    quarantine.add_argument("--max-rows", type=int, default=100)
+    quarantine.add_argument(
+        "--format", choices=["table", *OUTPUTS], default="table", help=FORMAT_HELP
+    )
+    quarantine.add_argument(
+        "--max-rows", type=int, default=100, help="rows shown by --format table (default 100)"
+    )
     quarantine.set_defaults(func=cmd_quarantine)
 
     history = commands.add_parser(
         "history", parents=[shared], help="list lake snapshots: when, which run, rows added"
     )
-    history.add_argument("--limit", type=int, default=50)
+    history.add_argument(
+        "--limit", type=int, default=50, help="latest snapshots shown (default 50)"
+    )
     history.set_defaults(func=cmd_history)
     for name, func, text in (
         ("maintain", cmd_maintain, "compact the lake, expire old snapshots, delete leftovers"),
@@ -837,10 +842,16 @@ def parser() -> argparse.ArgumentParser:
         ("rebuild", cmd_rebuild, "rebuild a lost or damaged lake from the raw archive"),
     ):
         command = commands.add_parser(name, parents=[shared], help=text)
-        command.add_argument("--wait", type=float, default=0.0, metavar="SECONDS")
+        _add_wait(command)
         command.set_defaults(func=func)
     maintain = commands.choices["maintain"]
-    maintain.add_argument("--retention-days", type=float, default=DEFAULT_RETENTION_DAYS)
+    maintain.add_argument(
+        "--retention-days",
+        type=float,
+        default=DEFAULT_RETENTION_DAYS,
+        metavar="DAYS",
+        help=f"expire lake snapshots older than this (default {DEFAULT_RETENTION_DAYS})",
+    )
 
     dashboard = commands.add_parser(
         "dashboard", parents=[shared], help="draw the self-contained dashboard page"
@@ -850,6 +861,19 @@ def parser() -> argparse.ArgumentParser:
     )
     dashboard.set_defaults(func=cmd_dashboard)
     return root
+
+
+FORMAT_HELP = "table (default), csv or json (every row)"
+
+
+def _add_wait(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help=f"wait this long for another run's lock instead of exiting {EXIT_BUSY}",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -865,8 +889,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         try:
             Shared.from_settings(None, None)
-        except CatalogError as wrong:
-            raise SystemExit(f"paperlake: {wrong}") from None
+        except CatalogError as wrong:  # a bad argument
+            print(f"paperlake: {wrong}", file=sys.stderr)
+            return EXIT_USAGE
     try:
         return int(args.func(args))
     except BrokenPipeError:

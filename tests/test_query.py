@@ -322,6 +322,19 @@ def test_a_time_travel_query_spills_to_a_folder_of_its_own(root: Path) -> None:
     assert Path(folder).parent == Path(tempfile.gettempdir()), folder
 
 
+def test_output_into_a_folder_that_does_not_exist_is_refused(
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It failed as a query ("query failed", naming the temporary file); the dashboard
+    created the folders."""
+    target = tmp_path / "nodir" / "x.csv"
+    assert sql(root, "select 1", "--format", "csv", "-o", str(target)) == EXIT_USAGE
+    assert f"-o {target}: no such folder {target.parent}" in capsys.readouterr().err
+    page = tmp_path / "nodir" / "d.html"
+    assert main(["--warehouse", str(root), "dashboard", "-o", str(page)]) == EXIT_USAGE
+    assert not target.parent.exists()
+
+
 def test_output_inside_the_warehouse_is_refused(
     root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
