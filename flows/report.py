@@ -60,7 +60,8 @@ class RunSummary:
             f"  files: {self.files_seen} seen, {self.dumps_loaded} loaded, "
             f"{self.skipped_unchanged} unchanged, {self.skipped_duplicate} duplicate bytes, "
             f"{self.skipped_in_progress} in progress, {self.files_quarantined} quarantined",
-            "  rows: " + ", ".join(f"{name} +{n}" for name, n in self.rows.items()),
+            # written, not added: a replaced table (retopic) or page date counts its new rows
+            "  rows written: " + ", ".join(f"{name} {n}" for name, n in self.rows.items()),
         ]
         if self.entries_quarantined or self.files_quarantined:
             lines.append(
@@ -78,7 +79,7 @@ class RunSummary:
         """The summary as the run's markdown artifact: the same lines, and rows per table."""
         [head, *details] = self.lines()
         rows = [f"| `{name}` | {n:,} |" for name, n in self.rows.items() if n]
-        table = ["| table | rows added |", "|---|---|", *rows] if rows else []
+        table = ["| table | rows written |", "|---|---|", *rows] if rows else []
         return "\n".join(
             [f"# paperlake run `{self.run_id}`", "", f"**{head}**", "", "```"]
             + [line.strip() for line in details]

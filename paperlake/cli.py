@@ -624,9 +624,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     from paperlake.lake import Warehouse
 
     entries = Warehouse(warehouse_root(args.warehouse)).history()
-    print(f"{'snapshot':>8}  {'committed (UTC)':<19}  {'run':<40}  rows added")
+    print(f"{'snapshot':>8}  {'committed (UTC)':<19}  {'run':<40}  rows written")
     for entry in entries[-args.limit :]:
-        rows = ", ".join(f"{name} +{n}" for name, n in entry.rows.items() if n)
+        rows = ", ".join(f"{name} {n}" for name, n in entry.rows.items() if n)
         at = f"{entry.at.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
         run = entry.run_id or entry.message or ("(maintenance)" if entry.version else "(created)")
         print(f"{entry.version:>8}  {at:<19}  {run:<40}  {rows}")
@@ -830,7 +830,7 @@ def parser() -> argparse.ArgumentParser:
     quarantine.set_defaults(func=cmd_quarantine)
 
     history = commands.add_parser(
-        "history", parents=[shared], help="list lake snapshots: when, which run, rows added"
+        "history", parents=[shared], help="list lake snapshots: when, which run, rows written"
     )
     history.add_argument(
         "--limit", type=int, default=50, help="latest snapshots shown (default 50)"
