@@ -272,6 +272,20 @@ def test_a_symlinked_lock_is_a_message_not_a_traceback(
     assert target.read_text() == "not ours"
 
 
+def test_a_warehouse_that_cannot_be_written_is_a_message_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A read-only file system failed the lock's open with a traceback (root writes through
+    permissions, so the test puts the warehouse below a file: the same OSError path)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    root = blocker / "wh"
+    assert main(["--warehouse", str(root), "maintain"]) == cli.EXIT_FAILED
+    err = capsys.readouterr().err
+    assert err.startswith(f"paperlake: cannot write the warehouse's lock {root}/.lock: ")
+    assert "Traceback" not in err
+
+
 def test_a_query_a_stop_signal_interrupted_exits_as_stopped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -126,7 +126,8 @@ class StorageUnavailable(CatalogError):
 
 
 class LockRefused(RuntimeError):
-    """The lock file is a symlink: refused, so the link's target is never written."""
+    """The lock file cannot be used: a symlink (refused, so its target is never written), or
+    a warehouse that cannot be written (a read-only file system)."""
 
 
 def sql_str(value: str) -> str:

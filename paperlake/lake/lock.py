@@ -24,15 +24,19 @@ class Lock(WarehouseBase):
         leaves a stale lock behind; the holder's description in the file is only for the
         message shown to the next run.
         """
-        self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / ".lock"
         try:  # never through a symlink: a planted link would have the run truncate its target
+            self.root.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         except OSError as exc:
-            if exc.errno != errno.ELOOP:
-                raise
+            if exc.errno == errno.ELOOP:
+                raise LockRefused(
+                    f"{path} is a symbolic link; remove it (it is not followed)"
+                ) from None
+            # a read-only file system, a folder without write permission: one line, no trace
             raise LockRefused(
-                f"{path} is a symbolic link; remove it (it is not followed)"
+                f"cannot write the warehouse's lock {path}: {exc.strerror or exc} (writing "
+                "commands, and readers whose views must be rebuilt, need to write the warehouse)"
             ) from None
         handle = open(fd, "r+")  # noqa: SIM115 - held for the whole block
         deadline = time.monotonic() + wait_seconds
