@@ -16,8 +16,11 @@ stopped at exit, after Prefect's own exit handlers have sent the run's last logs
 from __future__ import annotations
 
 import atexit
+import ctypes
+import functools
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -85,6 +88,21 @@ def free_port() -> int:
     raise OSError(f"no free loopback port found between {LOWEST_PORT} and {highest}")
 
 
+_PR_SET_PDEATHSIG = 1
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+"""Resolved here, not in the forked child (which may only call what is loaded already)."""
+
+
+def _ends_with_its_parent(parent: int) -> None:
+    """In the server's process, before it starts: SIGTERM when the run's process dies, so a
+    SIGKILLed run leaves no server behind (its own exit stops the server, a kill could not:
+    the server had run on, a child of init)."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the run died before the call: nothing would signal
+            os._exit(1)
+
+
 class TemporaryServer:
     """A Prefect API server on a free loopback port, booting from construction on."""
 
@@ -104,7 +122,9 @@ class TemporaryServer:
         port = free_port()
         argv = [sys.executable, "-m", "uvicorn", "--factory", APP, "--host", "127.0.0.1"]
         argv += ["--port", str(port), "--log-level", "error", "--lifespan", "on"]
-        return port, subprocess.Popen(argv, env=self._env)
+        parent = os.getpid()
+        ends = functools.partial(_ends_with_its_parent, parent)
+        return port, subprocess.Popen(argv, env=self._env, preexec_fn=ends)
 
     def wait_ready(self) -> str:
         """Its API URL once ``/health`` answers, within the start-up timeout counted from
