@@ -44,12 +44,14 @@ _HTML_START = re.compile(rb"\s*<(?:!doctype\s+html|html|head|body|meta|div|!--)"
 _SENTENCE_BREAK = re.compile(r"[.!?][\"')\]]?\s+[\"(]?[A-Z]")
 _SENTENCE_END = re.compile(r"\.[\"')\]]?$")
 _ABSTRACT_MIN_CHARS = 200
-LABEL_AHEAD = timedelta(days=1)
-"""How far a page's date label may be ahead of its capture date: the page is dated in its
-own time zone, the capture by a file name in the capturer's or a modification time in UTC.
-A capture made in the evening in New York or the morning in Tokyo (from its mtime) shows
-tomorrow's label; resolved against the capture date alone, "Mar 14" captured on Mar 13 was
-put a whole year back, silently."""
+ZONE_AHEAD = timedelta(days=1)
+"""How far one day's date may be ahead of another's, written in different time zones at the
+same moment.  A page's date label is in the page's zone and its capture date in the
+capturer's (a file name) or UTC (a modification time): a capture made in the evening in
+New York, or in the morning in Tokyo dated by its UTC mtime, shows tomorrow's label
+(resolved against the capture date alone, "Mar 14" captured on Mar 13 was put a whole year
+back, silently).  Likewise a file named with the capturer's date in a zone ahead of UTC is
+captured "tomorrow" for the UTC clock that stamps its ingestion."""
 _NEAR_LABEL_MAX_CHARS = 24
 BANNER = "Get trending papers in your email inbox!"
 """The page's banner, part of the chrome before the date label: once per capture.  Found
@@ -174,11 +176,11 @@ def month_number(word: str) -> int | None:
 
 def resolve_listed_on(month: int, day: int, captured_on: date) -> date | None:
     """The latest ``month``/``day`` on or before the day after ``captured_on``
-    (:data:`LABEL_AHEAD`); None if it never exists.
+    (:data:`ZONE_AHEAD`); None if it never exists.
 
     Eight years back is enough to reach a leap day from any capture date.
     """
-    latest = captured_on + LABEL_AHEAD
+    latest = captured_on + ZONE_AHEAD
     for year in range(latest.year, latest.year - 9, -1):
         try:
             candidate = date(year, month, day)

@@ -21,7 +21,7 @@ import polars as pl
 from paperlake.archive import CaptureSource
 from paperlake.entities import EntityRole
 from paperlake.normalize import LinkKind
-from paperlake.parse import LABEL_AHEAD
+from paperlake.parse import ZONE_AHEAD
 from paperlake.rejects import Reject, Scope
 
 MAX_TITLE_CHARS = 500
@@ -90,11 +90,15 @@ class Dumps(pa.DataFrameModel):
         "time zone ahead of the capture's)"
     )
     def listed_before_capture(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.col("listed_on") <= pl.col("captured_on") + LABEL_AHEAD)
+        return data.lazyframe.select(pl.col("listed_on") <= pl.col("captured_on") + ZONE_AHEAD)
 
-    @pa.dataframe_check(error="captured_on must not be after the ingestion date (ingested_at)")
+    @pa.dataframe_check(
+        error="captured_on must not be after the day after the ingestion date (ingested_at, "
+        "UTC; a capture dated in a zone ahead of UTC)"
+    )
     def captured_not_in_future(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.col("captured_on") <= pl.col("ingested_at").dt.date())
+        ingested_on = pl.col("ingested_at").dt.date()
+        return data.lazyframe.select(pl.col("captured_on") <= ingested_on + ZONE_AHEAD)
 
 
 class Listings(pa.DataFrameModel):

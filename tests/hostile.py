@@ -219,7 +219,7 @@ CATALOGUE: list[Hostile] = [
         "future_capture_date",
         "2099-01-01_future.txt",
         _write(dump_bytes(_papers("future"))),
-        ("file", "schema", "captured_on must not be after the ingestion date"),
+        ("file", "schema", "captured_on must not be after the day after the ingestion date"),
     ),
     Hostile(
         "symlink_loop",

@@ -191,7 +191,7 @@ def test_future_capture_date_fails_its_contract(landing: Path, warehouse: Path) 
     assert summary.files_quarantined == 1
     [(reason, detail)] = query(warehouse, "select reason, detail from quarantine")
     assert reason == "schema"
-    assert "captured_on must not be after the ingestion date" in detail
+    assert "captured_on must not be after the day after the ingestion date" in detail
 
 
 def test_a_second_run_is_refused_while_the_lock_is_held(

@@ -63,7 +63,7 @@ def failures(model: type, rows: list[dict]) -> dict[int, str]:
         ),
         (
             {"captured_on": date(2026, 1, 1), "listed_on": date(2025, 3, 14)},
-            "captured_on must not be after the ingestion date",
+            "captured_on must not be after the day after the ingestion date",
         ),
         (  # a row check shows the fields it names (and their source), not the whole row
             {"captured_on": date(2026, 1, 1), "listed_on": date(2025, 3, 14)},
@@ -76,6 +76,14 @@ def test_dump_contract(change: dict, expected: str) -> None:
     failed = failures(Dumps, [DUMP, DUMP | {"dump_id": "b" * 64} | change])
     assert list(failed) == [1]
     assert expected in failed[1]
+
+
+def test_a_day_ahead_is_a_time_zone_not_a_future() -> None:
+    """A page dated, or a file named, in a zone ahead of UTC: one day ahead passes, two fail."""
+    ahead = {"captured_on": date(2025, 3, 21), "listed_on": date(2025, 3, 22)}  # NOW: Mar 20
+    assert failures(Dumps, [DUMP | {"dump_id": "b" * 64} | ahead]) == {}
+    failed = failures(Dumps, [DUMP | {"captured_on": date(2025, 3, 22)}])
+    assert "captured_on must not be after the day after the ingestion date" in failed[0]
 
 
 def test_listing_contract() -> None:
