@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -158,6 +159,9 @@ CONNECTION_LOST = (
 server restart, a network cut): the statement, or the COMMIT's own rollback, failed."""
 
 
+_DENIED = re.compile(r"permission denied for \w+ [\w.\"]+")
+
+
 def connection_lost(exc: BaseException) -> bool:
     return any(marker in str(exc) for marker in CONNECTION_LOST)
 
@@ -168,10 +172,10 @@ def commit_failed(run_id: str, exc: duckdb.TransactionException) -> Exception:
     committed a conflicting change first (nothing published, run again:
     :class:`CommitConflict`)."""
     reason = str(exc).strip().splitlines()[0]
-    if "permission denied" in str(exc):
-        denied = next(line for line in str(exc).splitlines() if "permission denied" in line)
+    denied = _DENIED.search(str(exc))
+    if denied is not None:  # the error also holds the whole commit's SQL: name only this
         return StorageUnavailable(
-            f"run {run_id} could not commit: the catalog refused it ({denied.strip()}): "
+            f"run {run_id} could not commit: the catalog refused it ({denied[0]}): "
             "the catalog's role needs SELECT, INSERT, UPDATE and DELETE on its tables; "
             "nothing of this run was published"
         )

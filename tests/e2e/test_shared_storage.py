@@ -310,3 +310,26 @@ def test_a_lake_other_than_the_catalogs_is_refused(
         assert done.returncode == 4, done.stderr[-4000:]
         assert f"holds the lake whose data is at {lake}/data/" in done.stderr
         assert f"point --lake (PAPERLAKE_LAKE) at {lake}," in done.stderr
+
+
+def test_a_catalog_role_that_may_not_write_is_refused_at_its_first_commit(
+    shared_env: dict[str, str], postgres: Postgres, tmp_path: Path
+) -> None:
+    """A role with SELECT only: exit 4 naming what PostgreSQL denied, after one run (it ran
+    5 whole times, each "lost the commit to another writer", then a traceback)."""
+    from paperlake.flows.ingest import ingest
+
+    ingest(paths=[str(SAMPLES)], warehouse=str(tmp_path / "owner"), captured_on=SAMPLE_CAPTURE)
+    catalog = shared_env["PAPERLAKE_CATALOG"]
+    psql = [str(postgres.bin / "psql"), "-h", "127.0.0.1", "-p", str(postgres.port)]
+    grant = "create role reader login; grant select on all tables in schema public to reader"
+    postgres._run(*psql, "-U", "paperlake", "-d", catalog.rsplit("/", 1)[1], "-c", grant)
+    landing = tmp_path / "landing"
+    generate(3, landing, seed=13)
+    env = os.environ | {"PAPERLAKE_CATALOG": catalog.replace("paperlake@", "reader@")}
+    command = cli(tmp_path, "machine-b", "ingest", str(landing))
+    done = subprocess.run(command, capture_output=True, text=True, timeout=RUN_SECONDS, env=env)
+    text = done.stdout + done.stderr
+    assert done.returncode == 4, text[-4000:]
+    assert "the catalog refused it (permission denied for table ducklake_" in text, text[-4000:]
+    assert "attempt 2 of" not in text and "INSERT INTO" not in text.splitlines()[-1]
