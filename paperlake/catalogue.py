@@ -31,15 +31,29 @@ def header(text: str) -> list[str]:
     return lines
 
 
+def summarized(lines: list[str]) -> tuple[str, str, list[str]]:
+    """A header's name, its first sentence (``name: ...``, continued on the lines after
+    until it ends, so no sentence is cut by the code block), and the lines after it."""
+    name, _, first = lines[0].partition(":")
+    summary, rest = [first.strip()], lines[1:]
+    while (
+        rest
+        and rest[0].strip()
+        and not summary[-1].endswith((".", ":"))
+        and not rest[0].startswith((" ", "Grain:", "Example:"))
+    ):
+        summary.append(rest.pop(0).strip())
+    return name.strip(), " ".join(summary), rest
+
+
 def render() -> str:
     sections = [INTRO]
     for path in sql_files():
         if path.parent.name == "staging":
             continue
-        lines = header(path.read_text())
-        name, _, summary = lines[0].partition(":")
-        body = "\n".join(lines[1:])
-        sections.append(f"## `{name.strip()}`\n\n{summary.strip()}\n\n```\n{body}\n```\n")
+        name, summary, rest = summarized(header(path.read_text()))
+        body = "\n".join(rest)
+        sections.append(f"## `{name}`\n\n{summary}\n\n```\n{body}\n```\n")
     return "\n".join(sections)
 
 
