@@ -53,6 +53,9 @@ New York, or in the morning in Tokyo dated by its UTC mtime, shows tomorrow's la
 back, silently).  Likewise a file named with the capturer's date in a zone ahead of UTC is
 captured "tomorrow" for the UTC clock that stamps its ingestion."""
 _NEAR_LABEL_MAX_CHARS = 24
+_LABEL_MAX_CHARS = 16
+"""Longer blocks are no date label: ``September 30``, the longest, has 12 characters (a few
+more spaces inside allowed); checked first, as every block of a page is looked at."""
 BANNER = "Get trending papers in your email inbox!"
 """The page's banner, part of the chrome before the date label: once per capture.  Found
 again after the label, or a second date label, the file holds a second page (captures
@@ -194,6 +197,8 @@ def resolve_listed_on(month: int, day: int, captured_on: date) -> date | None:
 def date_label(text: str) -> tuple[int, int] | None:
     """(month, day) when a block is a date label such as ``Mar 14``, else None (the day
     may still be impossible: ``Feb 30``)."""
+    if len(text) > _LABEL_MAX_CHARS:  # most blocks: every block of a page is looked at
+        return None
     match = _DATE_LABEL.fullmatch(text)
     month = None if match is None else month_number(match["month"])
     return None if match is None or month is None else (month, int(match["day"]))
