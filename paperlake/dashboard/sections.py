@@ -252,13 +252,24 @@ def repeated_listings(con: Views) -> Section:
     )
 
 
+REPOS_SQL = """
+with r as materialized (
+    select repo, n_papers, n_listings, first_listed_on, last_listed_on from repos
+),
+top as (select * from r order by n_listings desc, n_papers desc, repo limit ?)
+select top.*, (select count(*) from r where n_listings >= (select min(n_listings) from top))
+    as n_as_often
+from top order by n_listings desc, n_papers desc, repo
+"""
+"""The most-linked repos, and how many repos are on the page as often as the last of them
+or more (``repos`` read once: a second query over it cost the page ~0.04 s of CPU at 10
+years)."""
+
+
 def most_linked_repos(con: Views) -> Section:
-    rows = records(
-        con,
-        "select repo, n_papers, n_listings, first_listed_on, last_listed_on from repos "
-        "order by n_listings desc, n_papers desc, repo limit ?",
-        [TOP_BARS],
-    )
+    answer = records(con, REPOS_SQL, [TOP_BARS])
+    n_as_often = answer[0]["n_as_often"] if answer else 0
+    rows = [{name: v for name, v in row.items() if name != "n_as_often"} for row in answer]
     encoding = {
         "y": channel("repo:N", sort=[r["repo"] for r in rows], title=None),
         "x": channel(
@@ -275,23 +286,18 @@ def most_linked_repos(con: Views) -> Section:
     height = max(CHART_HEIGHT, 24 * len(rows))
     return Section(
         "Which GitHub repos are linked most?",
-        _ties_left_out(con, rows),
+        _ties_left_out(rows, n_as_often),
         chart_spec(mark("bar", color="#1f6fb4"), encoding, rows, height=height),
     )
 
 
-def _ties_left_out(con: Views, rows: list[dict[str, Any]]) -> str:
+def _ties_left_out(rows: list[dict[str, Any]], n_as_often: int) -> str:
     """A note when repos linked as often as the last bar did not fit: the bars shown among
     them are only the first by name."""
-    if len(rows) < TOP_BARS:
-        return ""
-    last = rows[-1]["n_listings"]
-    [(n_as_often,)] = con.execute(
-        "select count(*) from repos where n_listings >= ?", [last]
-    ).fetchall()
     left_out = n_as_often - len(rows)
     if left_out <= 0:
         return ""
+    last = rows[-1]["n_listings"]
     return (
         f'<p class="note">{count(left_out)} more repos were on the page {count(last)} '
         f"time{'' if last == 1 else 's'}, as often as the last bar's: the bars show the "
