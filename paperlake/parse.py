@@ -231,6 +231,16 @@ def find_date_label(blocks: list[Block], captured_on: date) -> tuple[int, date]:
     )
 
 
+def _second_label(page: list[Block], index: int) -> bool:
+    """Whether ``page[index]`` is a second page's date label: it reads as one, and what
+    follows it is no abstract (a title, or nothing).  A title such as "Octo 2" or "May 7"
+    reads as a label too, but its abstract follows it."""
+    after = page[index + 1] if index + 1 < len(page) else None
+    return date_label(page[index].text) is not None and (
+        after is None or not could_be_abstract(after.text)
+    )
+
+
 def _near_label(text: str) -> bool:
     """A short block starting with a month and a day but not a label (``Feb 5, 2025``,
     ``Mar 14 (updated)``): named in the error, the page's format may have changed."""
@@ -312,7 +322,9 @@ def parse_dump(data: bytes, captured_on: date) -> ParsedDump:
     label_index, listed_on = find_date_label(blocks, captured_on)
     label = blocks[label_index]
     page = blocks[label_index + 1 :]
-    again = next((b for b in page if b.text == BANNER or date_label(b.text) is not None), None)
+    again = next(
+        (b for i, b in enumerate(page) if b.text == BANNER or _second_label(page, i)), None
+    )
     if again is not None:
         what = (
             f"banner {BANNER!r} comes again"

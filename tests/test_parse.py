@@ -191,6 +191,13 @@ def test_a_title_ending_in_an_exclamation_mark_is_never_an_abstract() -> None:
     assert (problem.reason, problem.title) == (Reject.MISSING_ABSTRACT, "Lost its abstract")
 
 
+@pytest.mark.parametrize("title", ["Octo 2", "May 7", "Sept 11", "March 8"])
+def test_a_title_that_reads_as_a_date_label_is_a_title(title: str) -> None:
+    """Followed by its abstract, it is no second page's label (several_pages)."""
+    parsed = parse_dump(dump_bytes([PAPERS[0], (title, abstract("a robot policy"))]), CAPTURED)
+    assert [e.title for e in parsed.entries] == [PAPERS[0][0], title]
+
+
 def test_short_single_sentence_abstract_still_pairs() -> None:
     blocks = ["Mar 14", "First paper", "We prove a bound.", "Second paper", abstract()]
     parsed = parse_dump("\n\n".join(blocks).encode(), CAPTURED)
