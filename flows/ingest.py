@@ -26,6 +26,7 @@ from prefect import flow, get_run_logger
 from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from paperlake import process
 from paperlake.archive import Archived
 from paperlake.config import (
     BATCH_BYTES,
@@ -98,6 +99,8 @@ def _until_committed(once: Callable[[], RunSummary]) -> RunSummary:
         try:
             return once()
         except CommitConflict as lost:
+            if process.stop_signal() is not None:
+                raise  # told to stop: not run again
             get_run_logger().warning(
                 "%s; running again (attempt %d of %d)", lost, attempt + 1, COMMIT_ATTEMPTS
             )

@@ -200,9 +200,10 @@ def _stopped(signum: int, published: bool) -> int:
     """Say that a stop signal ended the run, and whether it had published; its exit code."""
     from paperlake import process
 
+    snapshot = process.last_commit()
     outcome = (
-        f"the run was published as snapshot {process.last_commit()} before it stopped (the "
-        "next command finishes its views)"
+        f"the run was published{'' if snapshot is None else f' as snapshot {snapshot}'} "
+        "before it stopped (the next command finishes its views)"
         if published
         else "nothing published"
     )
@@ -909,14 +910,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 def warehouse_exit_code(problem: RuntimeError) -> int | None:
     """The exit code of a warehouse that cannot be used now, for every command alike:
     busy or a shared lake's commit lost on every attempt (75), catalog missing or damaged
-    (4), a symlinked lock (1); None for other errors."""
-    from paperlake.lake import CatalogError, CommitConflict, LockRefused, WarehouseBusy
+    (4), a lock that cannot be used (a symlink, a read-only warehouse) or a commit that
+    failed (1); None for other errors."""
+    from paperlake.lake import (
+        CatalogError,
+        CommitConflict,
+        CommitFailed,
+        LockRefused,
+        WarehouseBusy,
+    )
 
     codes = {
         WarehouseBusy: EXIT_BUSY,
         CommitConflict: EXIT_BUSY,  # shared storage: other machines' runs won every attempt
         CatalogError: EXIT_CATALOG,
         LockRefused: EXIT_FAILED,
+        CommitFailed: EXIT_FAILED,
     }
     return next((code for kind, code in codes.items() if isinstance(problem, kind)), None)
 

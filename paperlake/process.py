@@ -9,7 +9,7 @@ did publish: the handler says so instead of "nothing published"."""
 from __future__ import annotations
 
 _signals: list[int] = []
-_snapshots: list[int] = []
+_snapshots: list[int | None] = []
 
 
 def stop_received(signum: int) -> None:
@@ -21,8 +21,12 @@ def stop_signal() -> int | None:
     return _signals[-1] if _signals else None
 
 
-def committed(snapshot: int) -> None:
-    _snapshots.append(snapshot)
+def committed(snapshot: int | None) -> None:
+    """A commit went through: ``None`` at once, then its snapshot id once read."""
+    if snapshot is not None and _snapshots and _snapshots[-1] is None:
+        _snapshots[-1] = snapshot
+    else:
+        _snapshots.append(snapshot)
 
 
 def commits() -> int:

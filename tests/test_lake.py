@@ -14,6 +14,8 @@ from paperlake.lake import (
     LAKE,
     CatalogError,
     CommitConflict,
+    CommitFailed,
+    StorageUnavailable,
     Transaction,
     Warehouse,
     WarehouseBusy,
@@ -603,3 +605,37 @@ def test_a_lost_commit_is_a_conflict_and_gives_the_connection_its_threads_back(
         with pytest.raises(CommitConflict, match="run loser lost the commit"):
             loser.commit()
         assert loser.con.execute("SELECT current_setting('threads')").fetchone() == (4,)
+
+
+@pytest.mark.parametrize(
+    ("message", "kind", "said"),
+    [
+        ("Transaction conflict - attempting to insert into table", CommitConflict, "another"),
+        (
+            "Failed to commit DuckLake transaction. Exceeded the maximum retry count of 10",
+            CommitConflict,
+            "another",
+        ),
+        ('Failed to commit: Failed to execute query "ROLLBACK": ', CommitConflict, "connection"),
+        (
+            'Failed: "INSERT ...": ERROR:  permission denied for table ducklake_snapshot',
+            StorageUnavailable,
+            "refused it (permission denied for table ducklake_snapshot)",
+        ),
+        (
+            "Failed to commit: cannot execute INSERT in a read-only transaction",
+            CommitFailed,
+            "could not commit (Failed",
+        ),
+    ],
+)
+def test_a_failed_commit_is_classified_by_what_failed(
+    message: str, kind: type[Exception], said: str
+) -> None:
+    """Only a conflict or a dropped connection runs again; a read-only catalog server ran the
+    whole ingest 5 times and read as "lost the commit to another writer"."""
+    from paperlake.lake.transaction import commit_failed
+
+    failed = commit_failed("run1", duckdb.TransactionException(message))
+    assert type(failed) is kind and said in str(failed)
+    assert "INSERT ..." not in str(failed)

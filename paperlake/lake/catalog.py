@@ -413,16 +413,18 @@ class Catalog(WarehouseBase):
             ):
                 raise
             reason = str(exc).strip().splitlines()[0]
-            published = self._run.committed if self._run is not None else None
-            outcome = (
-                "nothing of this run was published"
-                if published is None
-                else f"the run was published as snapshot {published}, what failed after it "
-                "(maintenance) is done again by the next run"
-            )
+            if self._run is not None and self._run.published:
+                snapshot = (
+                    "" if self._run.committed is None else f" as snapshot {self._run.committed}"
+                )
+                raise StorageUnavailable(
+                    f"the shared lake failed after the run was published{snapshot} ({reason}): "
+                    f"what was left (maintenance) is done by the next run once "
+                    f"{self._endpoint()} answers"
+                ) from exc
             raise StorageUnavailable(
-                f"the shared lake failed mid-run ({reason}): {outcome}; run it again once "
-                f"{self._endpoint()} answers"
+                f"the shared lake failed mid-run ({reason}): nothing of this run was "
+                f"published; run it again once {self._endpoint()} answers"
             ) from exc
         finally:
             con, self._con, self._run = self._con, None, None

@@ -121,6 +121,10 @@ class CommitConflict(RuntimeError):
     this run was published and it can run again."""
 
 
+class CommitFailed(RuntimeError):
+    """A run's COMMIT failed for a reason no new attempt changes; nothing was published."""
+
+
 class StorageUnavailable(CatalogError):
     """The bucket or the catalog server of a shared lake failed during a run."""
 

@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from paperlake import process
-from paperlake.lake.layout import LAKE, CommitConflict, StorageUnavailable, sql_str
+from paperlake.lake.layout import (
+    LAKE,
+    CommitConflict,
+    CommitFailed,
+    StorageUnavailable,
+    sql_str,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -52,8 +58,10 @@ class Transaction:
         self.run_id = run_id
         self.rows: dict[str, int] = {}
         """Rows inserted per table (a replaced table or page date counts its new rows)."""
+        self.published = False
+        """Whether :meth:`commit` went through (set before its snapshot id is read)."""
         self.committed: int | None = None
-        """The snapshot :meth:`commit` published; None before."""
+        """The snapshot :meth:`commit` published; None before (or until its id is read)."""
         con.execute(f"SET temp_directory = {sql_str(str(root / SPILL))}")
         con.execute("BEGIN TRANSACTION")
 
@@ -137,6 +145,8 @@ class Transaction:
                 self.con.execute("COMMIT")
             except duckdb.TransactionException as exc:
                 raise commit_failed(self.run_id, exc) from exc
+            self.published = True  # before any other statement: a stop now finds it said
+            process.committed(None)
         snapshot = self.con.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()
         assert snapshot is not None
         self.committed = int(snapshot[0])
@@ -166,11 +176,17 @@ def connection_lost(exc: BaseException) -> bool:
     return any(marker in str(exc) for marker in CONNECTION_LOST)
 
 
+CONFLICT = ("conflict", "retry count", "duplicate key", "unique constraint", "serialize")
+"""What DuckLake and PostgreSQL say when another writer committed first (DuckLake's own
+"Transaction conflict", its retries exhausted, two snapshots with one id)."""
+
+
 def commit_failed(run_id: str, exc: duckdb.TransactionException) -> Exception:
     """Why a COMMIT failed, as the error to raise: the catalog role may not write (no use
     running again: :class:`StorageUnavailable`); its connection dropped, or another writer
     committed a conflicting change first (nothing published, run again:
-    :class:`CommitConflict`)."""
+    :class:`CommitConflict`); anything else (a read-only or full catalog server) as
+    :class:`CommitFailed`, not run again."""
     reason = str(exc).strip().splitlines()[0]
     denied = _DENIED.search(str(exc))
     if denied is not None:  # the error also holds the whole commit's SQL: name only this
@@ -184,7 +200,9 @@ def commit_failed(run_id: str, exc: duckdb.TransactionException) -> Exception:
             f"run {run_id} could not commit: the catalog's connection failed ({reason}); "
             "nothing of this run was published"
         )
-    return CommitConflict(f"run {run_id} lost the commit to another writer: {reason}")
+    if any(marker in str(exc).lower() for marker in CONFLICT):
+        return CommitConflict(f"run {run_id} lost the commit to another writer: {reason}")
+    return CommitFailed(f"run {run_id} could not commit ({reason}): nothing of it was published")
 
 
 def among(column: str, values: list[object]) -> tuple[str, dict[str, object]]:
