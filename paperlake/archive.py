@@ -260,5 +260,8 @@ def _landing_again(
     try:
         candidate = Candidate(path, stat.st_size, stat.st_mtime_ns)
         replay.raws.append(read_into_archive(warehouse, candidate, captured_on))
+    except StillWriting as exc:  # not quarantined for it: the next run reads it whole
+        if unread:  # its row of an input never read is replaced: say it is there again
+            replay.unreadable.append(Unreadable(path, f"{exc}; read again by the next run"))
     except OSError as exc:
         replay.unreadable.append(Unreadable(path, f"cannot read: {exc.strerror or exc}"))

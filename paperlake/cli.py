@@ -288,7 +288,8 @@ def _no_warehouse(warehouse: str | None) -> bool:
     from paperlake.lake import Warehouse
 
     store = Warehouse(warehouse_root(warehouse))
-    if store.shared is not None or store.catalog_path.exists() or store.data_path.exists():
+    held = {p.name for p in store.root.iterdir()} - {".lock"} if store.root.is_dir() else set()
+    if store.shared is not None or held:  # anything else: the lake's own errors say what
         return False
     print(
         f"paperlake: no warehouse at {store.root}: run `paperlake ingest PATH` first",

@@ -31,19 +31,21 @@ OLD_BACKUP = "pre-ducklake"
 def migrate(store: Warehouse) -> dict[str, int]:
     """Copy the old layout's current version into a new catalog; return rows per table.
 
-    A migration stopped before its commit (killed) is resumed: its old files are already
-    in ``pre-ducklake/`` and the new lake holds nothing, so they are read from there."""
+    A migration stopped midway is resumed wherever it stopped: each old file is read where
+    it is (still in ``lake/``, or moved to ``pre-ducklake/``), the folders not moved yet
+    are moved, and a lake that holds nothing yet is written again."""
     backup = store.root / OLD_BACKUP
     pointer = store.root / OLD_MANIFESTS / "CURRENT"
-    resumed = not pointer.exists() and (backup / OLD_MANIFESTS / "CURRENT").exists()
-    if resumed and not _lake_is_empty(store):
-        raise SystemExit(f"paperlake: {store.root} is migrated already (see pre-ducklake/)")
-    if not pointer.exists() and not resumed:
-        raise SystemExit(f"paperlake: {store.root} has no old-layout warehouse to migrate")
-    pointer = backup / OLD_MANIFESTS / "CURRENT" if resumed else pointer
+    if not pointer.exists():
+        pointer = backup / OLD_MANIFESTS / "CURRENT"  # moved last: only the commit was left
+        if not pointer.exists():
+            raise SystemExit(f"paperlake: {store.root} has no old-layout warehouse to migrate")
+        if not _lake_is_empty(store):
+            raise SystemExit(f"paperlake: {store.root} is migrated already (see pre-ducklake/)")
 
     def located(rel: str) -> str:  # rel: lake/<folder>/<part>, moved to pre-ducklake/<folder>/
-        return str(backup / rel.split("/", 1)[1] if resumed else store.root / rel)
+        here = store.root / rel
+        return str(here if here.exists() else backup / rel.split("/", 1)[1])
 
     document = json.loads((pointer.parent / pointer.read_text().strip()).read_text())
     frames = {
@@ -56,10 +58,11 @@ def migrate(store: Warehouse) -> dict[str, int]:
         for name in PUBLISHED
         if document["tables"].get(name)
     }
-    if not resumed:
-        backup.mkdir()
-        for folder in {rel.split("/")[1] for rels in document["tables"].values() for rel in rels}:
+    backup.mkdir(exist_ok=True)
+    for folder in {rel.split("/")[1] for rels in document["tables"].values() for rel in rels}:
+        if (store.root / "lake" / folder).exists():  # each folder moves whole, by rename
             os.replace(store.root / "lake" / folder, backup / folder)
+    if (store.root / OLD_MANIFESTS).exists():
         os.replace(store.root / OLD_MANIFESTS, backup / OLD_MANIFESTS)
     with store.session(adopt_raw=True):
         store.recover()  # the files a stopped migration wrote and never committed

@@ -195,3 +195,27 @@ def test_a_dump_whose_archived_copy_cannot_be_read_keeps_its_quarantine_row(
     assert again.raws == [] and again.dump_ids == set()
     [unread] = again.unreadable
     assert unread.detail.startswith(f"cannot read the archived copy {raws[0].archive_path}")
+
+
+def test_replay_leaves_a_landing_file_still_being_written_for_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A path whose input could not be read is read again; still being written then, it is
+    neither loaded nor quarantined as unreadable for it: the next run reads it whole."""
+    store = Warehouse(tmp_path / "warehouse")
+    day = tmp_path / "day.txt"
+    day.write_bytes(b"half a capture")
+    read_head = archive._read_head
+
+    def growing(handle: io.BufferedReader, size: int) -> bytes:
+        head = read_head(handle, size)
+        with day.open("ab") as writer:  # the capture goes on while it is read
+            writer.write(b", and the rest")
+        return head
+
+    monkeypatch.setattr(archive, "_read_head", growing)
+    unread = archive.Quarantined(str(day), None, None, datetime(2025, 3, 20, tzinfo=UTC))
+    again = quarantined_inputs(store, [unread], {}, {}, None)
+    assert again.raws == []
+    [still] = again.unreadable
+    assert "still being written" in still.detail and "read again by the next run" in still.detail

@@ -311,3 +311,15 @@ def test_a_query_a_stop_signal_interrupted_exits_as_stopped(
     monkeypatch.setattr(cli, "_run", lambda *_: (_ for _ in ()).throw(RuntimeError("other")))
     with pytest.raises(RuntimeError, match="other"):  # without a signal: the error itself
         cli._run_flow("ingest", warehouse=str(tmp_path / "wh"))
+
+
+def test_only_a_folder_with_nothing_of_a_warehouse_is_no_warehouse(tmp_path: Path) -> None:
+    """An old-layout warehouse or one whose lake was lost is one: its own errors say what to
+    do (migrate, rebuild), not "run `paperlake ingest PATH` first"."""
+    assert cli._no_warehouse(str(tmp_path / "missing"))
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / ".lock").write_text("")
+    assert cli._no_warehouse(str(tmp_path / "locked"))
+    for kept in ("_manifests", "raw"):
+        (tmp_path / kept / kept).mkdir(parents=True)
+        assert not cli._no_warehouse(str(tmp_path / kept))

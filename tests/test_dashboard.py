@@ -248,6 +248,7 @@ def test_repos_tied_with_the_last_bar_but_left_out_are_said() -> None:
         section = most_linked_repos(views)
     assert section.chart is not None and len(section.chart["datasets"]["rows"]) == TOP_BARS
     assert "8 more repos were on the page 1 time, as often as the last bar" in section.body
+    assert "the ones linked by the most papers, then by name" in section.body
     # exactly the bars' 12: nothing left out
     con.execute(
         "delete from repos where repo in (select repo from repos where n_listings = 1 limit 8)"

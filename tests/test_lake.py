@@ -559,6 +559,37 @@ def test_a_stopped_migration_is_resumed_from_the_files_it_moved_aside(tmp_path: 
         migration.migrate(Warehouse(tmp_path))
 
 
+def test_a_migration_stopped_while_moving_folders_is_resumed(tmp_path: Path) -> None:
+    """Killed between two folder moves: the next ``migrate`` read the moved table's files
+    where they had been, and failed on the ``pre-ducklake/`` it had made."""
+    import json
+
+    from paperlake.cli import main
+
+    parts = {"papers": ["lake/papers/run1-a.parquet"], "listings": ["lake/listings/run1-a.parquet"]}
+    (tmp_path / "lake" / "papers").mkdir(parents=True)
+    papers(PAPER).write_parquet(tmp_path / parts["papers"][0])
+    (tmp_path / "lake" / "listings").mkdir()
+    listing = {"dump_id": "a" * 64, "listed_on": date(2025, 3, 14), "position": 1}
+    listed = pl.DataFrame([listing | {"paper_id": PAPER["paper_id"]}])
+    listed.cast(polars_schema(PUBLISHED["listings"])).write_parquet(tmp_path / parts["listings"][0])
+    (tmp_path / "_manifests").mkdir()
+    (tmp_path / "_manifests" / "00000001.json").write_text(json.dumps({"tables": parts}))
+    (tmp_path / "_manifests" / "CURRENT").write_text("00000001.json")
+    (tmp_path / "pre-ducklake").mkdir()  # the first folder moved, then the run was killed
+    (tmp_path / "lake" / "papers").rename(tmp_path / "pre-ducklake" / "papers")
+
+    assert main(["--warehouse", str(tmp_path), "migrate"]) == 0
+    store = Warehouse(tmp_path)
+    assert store.scan("papers").collect().height == 1
+    assert store.scan("listings").collect().height == 1
+    assert sorted(p.name for p in (tmp_path / "pre-ducklake").iterdir()) == [
+        "_manifests",
+        "listings",
+        "papers",
+    ]
+
+
 def test_a_rebuild_run_again_keeps_the_capture_dates_the_first_moved_aside(
     tmp_path: Path, sample_warehouse: Path
 ) -> None:

@@ -293,15 +293,15 @@ def most_linked_repos(con: Views) -> Section:
 
 def _ties_left_out(rows: list[dict[str, Any]], n_as_often: int) -> str:
     """A note when repos linked as often as the last bar did not fit: the bars shown among
-    them are only the first by name."""
+    them are those with the most papers, then the first by name (:data:`REPOS_SQL`)."""
     left_out = n_as_often - len(rows)
     if left_out <= 0:
         return ""
     last = rows[-1]["n_listings"]
     return (
         f'<p class="note">{count(left_out)} more repos were on the page {count(last)} '
-        f"time{'' if last == 1 else 's'}, as often as the last bar's: the bars show the "
-        "first of them by name.</p>"
+        f"time{'' if last == 1 else 's'}, as often as the last bar's: of those, the bars "
+        "show the ones linked by the most papers, then by name.</p>"
     )
 
 
