@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import atexit
 import ctypes
-import functools
 import os
 import random
 import signal
@@ -89,18 +88,21 @@ def free_port() -> int:
 
 
 _PR_SET_PDEATHSIG = 1
-_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
-"""Resolved here, not in the forked child (which may only call what is loaded already)."""
 
 
-def _ends_with_its_parent(parent: int) -> None:
-    """In the server's process, before it starts: SIGTERM when the run's process dies, so a
-    SIGKILLed run leaves no server behind (its own exit stops the server, a kill could not:
-    the server had run on, a child of init)."""
-    if _PRCTL is not None:
-        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
+def serve_with_parent(parent: int, uvicorn_argv: list[str]) -> None:
+    """The server's process: asks for SIGTERM when the run's process dies (Linux), then runs
+    uvicorn.  So a SIGKILLed run leaves no server behind: its own exit stops the server, a
+    kill could not, and the server had run on, a child of init.  Asked here, after the
+    exec, not between fork and exec (unsafe once the run has threads)."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
         if os.getppid() != parent:  # the run died before the call: nothing would signal
-            os._exit(1)
+            raise SystemExit(1)
+    import runpy
+
+    sys.argv = ["uvicorn", *uvicorn_argv]
+    runpy.run_module("uvicorn", run_name="__main__", alter_sys=True)
 
 
 class TemporaryServer:
@@ -120,11 +122,9 @@ class TemporaryServer:
 
     def _launch(self) -> tuple[int, subprocess.Popen[bytes]]:
         port = free_port()
-        argv = [sys.executable, "-m", "uvicorn", "--factory", APP, "--host", "127.0.0.1"]
-        argv += ["--port", str(port), "--log-level", "error", "--lifespan", "on"]
-        parent = os.getpid()
-        ends = functools.partial(_ends_with_its_parent, parent)
-        return port, subprocess.Popen(argv, env=self._env, preexec_fn=ends)
+        argv = [sys.executable, "-m", __name__, str(os.getpid()), "--factory", APP]
+        argv += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "error"]
+        return port, subprocess.Popen([*argv, "--lifespan", "on"], env=self._env)
 
     def wait_ready(self) -> str:
         """Its API URL once ``/health`` answers, within the start-up timeout counted from
@@ -175,3 +175,7 @@ class TemporaryServer:
                 self.process.kill()
                 self.process.wait()
         atexit.unregister(self.stop)
+
+
+if __name__ == "__main__":  # the server's process: see :func:`serve_with_parent`
+    serve_with_parent(int(sys.argv[1]), sys.argv[2:])
