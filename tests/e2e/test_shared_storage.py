@@ -123,6 +123,18 @@ def reference(tmp_path: Path, *landings: Path) -> dict[str, int]:
         return counts(Warehouse(root))
 
 
+def published_nothing_then_loads(tmp_path: Path, landing: Path, dumps: int) -> None:
+    """After a failed run: the lake holds nothing of it, and another machine's run loads
+    ``landing`` whole, as a local run of it does."""
+    from paperlake.flows.ingest import ingest
+
+    store = Warehouse(tmp_path / "machine-b")
+    assert set(counts(store).values()) == {0}, "nothing half-published"
+    summary = ingest(paths=[str(landing)], warehouse=str(store.root))
+    assert summary.dumps_loaded == dumps
+    assert counts(store) == reference(tmp_path, landing)
+
+
 def test_ingest_into_the_bucket_and_read_from_a_fresh_folder(
     shared_env: dict[str, str], tmp_path: Path, sample_warehouse: Path
 ) -> None:
@@ -195,8 +207,6 @@ def test_two_machines_write_at_once(shared_env: dict[str, str], tmp_path: Path) 
 
 
 def test_a_writer_killed_mid_run(shared_env: dict[str, str], tmp_path: Path) -> None:
-    from paperlake.flows.ingest import ingest
-
     landing = tmp_path / "landing"
     generate(60, landing, seed=7)
     log = tmp_path / "machine-a.log"
@@ -204,20 +214,13 @@ def test_a_writer_killed_mid_run(shared_env: dict[str, str], tmp_path: Path) -> 
     wait_in_log(log, "Task run 'write-", process)  # a batch's files are in the bucket
     os.killpg(process.pid, signal.SIGKILL)
     assert process.wait(timeout=60) == -signal.SIGKILL
-    store = Warehouse(tmp_path / "machine-b")
-    assert set(counts(store).values()) == {0}, "a killed run published nothing"
-    assert not [entry for entry in store.history() if entry.run_id]
-
-    summary = ingest(paths=[str(landing)], warehouse=str(tmp_path / "machine-b"))
-    assert summary.dumps_loaded == 60
-    assert counts(store) == reference(tmp_path, landing)
+    assert not [entry for entry in Warehouse(tmp_path / "machine-b").history() if entry.run_id]
+    published_nothing_then_loads(tmp_path, landing, 60)
 
 
 def test_the_object_server_stops_mid_run(
     shared_env: dict[str, str], s3: S3Server, tmp_path: Path
 ) -> None:
-    from paperlake.flows.ingest import ingest
-
     landing = tmp_path / "landing"
     generate(60, landing, seed=9)
     log = tmp_path / "machine-a.log"
@@ -231,11 +234,7 @@ def test_the_object_server_stops_mid_run(
     assert s3.endpoint in text
 
     s3.start()
-    store = Warehouse(tmp_path / "machine-b")
-    assert set(counts(store).values()) == {0}, "nothing half-published"
-    summary = ingest(paths=[str(landing)], warehouse=str(tmp_path / "machine-b"))
-    assert summary.dumps_loaded == 60
-    assert counts(store) == reference(tmp_path, landing)
+    published_nothing_then_loads(tmp_path, landing, 60)
 
 
 def hooked(tmp_path: Path, machine: str, when: str, command: str, *argv: str) -> list[str]:
@@ -263,7 +262,6 @@ def test_the_catalog_server_restarts_mid_run(
 ) -> None:
     """The run's open transaction loses its catalog connection: a clear error, exit 4 (a
     rollback failing inside close() had aborted the process, exit 134, no message)."""
-    from paperlake.flows.ingest import ingest
 
     landing = tmp_path / "landing"
     generate(20, landing, seed=11)
@@ -275,10 +273,7 @@ def test_the_catalog_server_restarts_mid_run(
     assert "the shared lake failed mid-run" in text and "nothing of this run was published" in text
     assert "terminate called" not in text
 
-    store = Warehouse(tmp_path / "machine-b")
-    assert set(counts(store).values()) == {0}, "nothing half-published"
-    assert ingest(paths=[str(landing)], warehouse=str(tmp_path / "machine-b")).dumps_loaded == 20
-    assert counts(store) == reference(tmp_path, landing)
+    published_nothing_then_loads(tmp_path, landing, 20)
 
 
 def test_a_commit_that_loses_the_catalog_connection_runs_again(
