@@ -57,6 +57,7 @@ _LABEL_MAX_CHARS = 16
 """Longer blocks are no date label: ``September 30``, the longest, has 12 characters (a few
 more spaces inside allowed); checked first, as every block of a page is looked at."""
 BANNER = "Get trending papers in your email inbox!"
+_BANNER_OR_LABEL_CHARS = max(len(BANNER), _LABEL_MAX_CHARS)
 """The page's banner, part of the chrome before the date label: once per capture.  Found
 again after the label, or a second date label, the file holds a second page (captures
 appended to one file, whose papers would all take the first page's date): the label catches
@@ -323,7 +324,13 @@ def parse_dump(data: bytes, captured_on: date) -> ParsedDump:
     label = blocks[label_index]
     page = blocks[label_index + 1 :]
     again = next(
-        (b for i, b in enumerate(page) if b.text == BANNER or _second_label(page, i)), None
+        (
+            block
+            for i, block in enumerate(page)
+            if len(block.text) <= _BANNER_OR_LABEL_CHARS
+            and (block.text == BANNER or _second_label(page, i))
+        ),
+        None,
     )
     if again is not None:
         what = (
