@@ -116,8 +116,6 @@ def terminate(process: subprocess.Popen[bytes], log: Path, signum: int = signal.
         lambda: True if not any(alive(pid) for pid in family) else None,
         log,
     )
-    try:
-        os.killpg(process.pid, 0)
-    except ProcessLookupError:
-        return code  # nothing left in its process group either
+    if group_ends(process.pid, STOP_SECONDS):  # nothing left in its group either
+        return code  # (a zombie has ended: after a SIGKILL its children wait for init)
     raise AssertionError(f"{process.args!r} left processes in its group; log:\n{log.read_text()}")
