@@ -108,9 +108,8 @@ def read_into_archive(
         head = _read_head(handle, stat.st_size)
         if len(head) <= MAX_DUMP_BYTES:
             after = os.fstat(fd)
-            if (len(head), after.st_size, after.st_mtime_ns) != (
-                (candidate.n_bytes,) * 2 + (candidate.mtime_ns,)
-            ):
+            seen = (candidate.n_bytes, candidate.mtime_ns)  # at discovery
+            if len(head) != candidate.n_bytes or (after.st_size, after.st_mtime_ns) != seen:
                 raise StillWriting(f"still being written: {len(head)} bytes read")
             data: bytes | None = head
             n_bytes = len(head)

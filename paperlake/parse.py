@@ -57,11 +57,11 @@ _LABEL_MAX_CHARS = 16
 """Longer blocks are no date label: ``September 30``, the longest, has 12 characters (a few
 more spaces inside allowed); checked first, as every block of a page is looked at."""
 BANNER = "Get trending papers in your email inbox!"
-_BANNER_OR_LABEL_CHARS = max(len(BANNER), _LABEL_MAX_CHARS)
 """The page's banner, part of the chrome before the date label: once per capture.  Found
 again after the label, or a second date label, the file holds a second page (captures
 appended to one file, whose papers would all take the first page's date): the label catches
 a second page whose chrome changed, the banner one whose label is missing."""
+_BANNER_OR_LABEL_CHARS = max(len(BANNER), _LABEL_MAX_CHARS)
 
 
 class DumpRejected(Exception):
