@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -181,33 +181,43 @@ def _run_flow(
     from paperlake import process
 
     commits = process.commits()
-    previous = {signum: signal.signal(signum, _raise_interrupted) for signum in STOP_SIGNALS}
-    try:
-        return _run(name, dask, _temporary_server(), parameters)
-    except Exception:  # a query the signal interrupted fails with DuckDB's own error
-        signum = process.stop_signal()
-        if signum is None:
-            raise
-        return _stopped(signum, process.commits() > commits)
-    except Interrupted as stop:
-        return _stopped(stop.signum, process.commits() > commits)
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+
+    def stopped() -> str:
+        """Whether the run had published when the signal stopped it."""
+        if process.commits() == commits:
+            return "run stopped, nothing published"
+        snapshot = process.last_commit()
+        named = "" if snapshot is None else f" as snapshot {snapshot}"
+        return (
+            f"run stopped, the run was published{named} before it stopped (the next command "
+            "finishes its views)"
+        )
+
+    return _stoppable(lambda: _run(name, dask, _temporary_server(), parameters), stopped)
 
 
-def _stopped(signum: int, published: bool) -> int:
-    """Say that a stop signal ended the run, and whether it had published; its exit code."""
+def _stoppable(body: Callable[[], int], stopped: Callable[[], str], *more: int) -> int:
+    """``body()``, ended by SIGTERM, SIGINT (and ``more`` signals) with exit 128 + the
+    signal and a line naming it and saying ``stopped()``.  DuckDB turns the exception the handler
+    raises while a query runs into its own error: the signal received
+    (:mod:`paperlake.process`) tells that error apart from any other."""
     from paperlake import process
 
-    snapshot = process.last_commit()
-    outcome = (
-        f"the run was published{'' if snapshot is None else f' as snapshot {snapshot}'} "
-        "before it stopped (the next command finishes its views)"
-        if published
-        else "nothing published"
-    )
-    print(f"paperlake: {signal.Signals(signum).name}: run stopped, {outcome}", file=sys.stderr)
+    stops = (*STOP_SIGNALS, *more)
+    previous = {signum: signal.signal(signum, _raise_interrupted) for signum in stops}
+    try:
+        return body()
+    except Interrupted as stop:
+        signum = stop.signum
+    except Exception:
+        received = process.stop_signal()
+        if received is None:
+            raise
+        signum = received
+    finally:
+        for handler_signum, handler in previous.items():
+            signal.signal(handler_signum, handler)
+    print(f"paperlake: {signal.Signals(signum).name}: {stopped()}", file=sys.stderr)
     return 128 + signum
 
 
@@ -469,32 +479,23 @@ def cmd_sql(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    if target is not None and not target.parent.is_dir():
-        print(f"paperlake: -o {target}: no such folder {target.parent}", file=sys.stderr)
+    if target is not None and _no_folder(target):
         return EXIT_USAGE
     tmp = None if target is None else target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    from paperlake import process
 
-    stops = (*STOP_SIGNALS, signal.SIGHUP)
-    previous = {signum: signal.signal(signum, _raise_interrupted) for signum in stops}
-    try:
+    def run() -> int:
         with capped_address_space():
-            return _run_sql(args, target, tmp)
-    except Interrupted as stop:  # -o's temporary file is gone with the unwinding
-        return _query_stopped(stop.signum)
-    except Exception:  # a query the signal interrupted fails with DuckDB's own error
-        signum = process.stop_signal()
-        if signum is None:
-            raise
-        return _query_stopped(signum)
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            return _run_sql(args, target, tmp)  # -o's temporary file goes as it unwinds
+
+    return _stoppable(run, lambda: "query stopped", signal.SIGHUP)
 
 
-def _query_stopped(signum: int) -> int:
-    print(f"paperlake: {signal.Signals(signum).name}: query stopped", file=sys.stderr)
-    return 128 + signum
+def _no_folder(target: Path) -> bool:
+    """Whether ``-o``'s folder does not exist (said): a bad argument, not a failed query."""
+    if target.parent.is_dir():
+        return False
+    print(f"paperlake: -o {target}: no such folder {target.parent}", file=sys.stderr)
+    return True
 
 
 def _run_sql(args: argparse.Namespace, target: Path | None, tmp: Path | None) -> int:
@@ -686,8 +687,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     from paperlake.dashboard import render_page, write_page
 
     target = Path(args.output or warehouse_root(args.warehouse) / DASHBOARD_NAME)
-    if args.output and not target.parent.is_dir():
-        print(f"paperlake: -o {target}: no such folder {target.parent}", file=sys.stderr)
+    if args.output and _no_folder(target):
         return EXIT_USAGE
     with connect(args.warehouse) as con:
         page = render_page(con, datetime.now(UTC))
