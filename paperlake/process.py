@@ -1,5 +1,5 @@
 """What this process has done that its stop-signal handler must report: the stop signals it
-received, and the snapshots it committed.
+received, and the runs it published.
 
 DuckDB turns an exception a signal handler raises while a query runs into its own
 ``RuntimeError('Query interrupted')``: the signal is kept here too, so that a task is not
@@ -8,8 +8,15 @@ did publish: the handler says so instead of "nothing published"."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from paperlake.lake.transaction import Transaction
+
 _signals: list[int] = []
-_snapshots: list[int | None] = []
+_commits = 0
+_last: Transaction | None = None
+"""The last run this process published: its snapshot id is read after its COMMIT."""
 
 
 def stop_received(signum: int) -> None:
@@ -21,18 +28,18 @@ def stop_signal() -> int | None:
     return _signals[-1] if _signals else None
 
 
-def committed(snapshot: int | None) -> None:
-    """A commit went through: ``None`` at once, then its snapshot id once read."""
-    if snapshot is not None and _snapshots and _snapshots[-1] is None:
-        _snapshots[-1] = snapshot
-    else:
-        _snapshots.append(snapshot)
+def published(run: Transaction) -> None:
+    """``run``'s COMMIT went through (called before anything else runs after it)."""
+    global _commits, _last
+    _commits += 1
+    _last = run
 
 
 def commits() -> int:
-    """How many snapshots this process has committed (compare before and after a run)."""
-    return len(_snapshots)
+    """How many runs this process has published (compare before and after a run)."""
+    return _commits
 
 
 def last_commit() -> int | None:
-    return _snapshots[-1] if _snapshots else None
+    """The snapshot the last published run made, once its id is read."""
+    return None if _last is None else _last.committed

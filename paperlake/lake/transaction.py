@@ -146,11 +146,10 @@ class Transaction:
             except duckdb.TransactionException as exc:
                 raise commit_failed(self.run_id, exc) from exc
             self.published = True  # before any other statement: a stop now finds it said
-            process.committed(None)
+            process.published(self)
         snapshot = self.con.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()
         assert snapshot is not None
         self.committed = int(snapshot[0])
-        process.committed(self.committed)
         return self.committed
 
     def rollback(self) -> None:
