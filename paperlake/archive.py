@@ -85,7 +85,7 @@ def archive_inputs(
             except StillWriting:  # not read: the next run reads it whole
                 writing.append(candidate.path)
             except OSError as exc:  # any read error: that file is quarantined, the rest loads
-                unreadable.append(Unreadable(candidate.path, f"cannot read: {exc.strerror or exc}"))
+                unreadable.append(Unreadable.failed(candidate.path, "cannot read", exc))
     return raws, unreadable, writing
 
 
@@ -200,8 +200,8 @@ def quarantined_inputs(
                 read = reads.get((path, row.dump_id))
                 raw = _archived_again(warehouse, row, read, captured_on)
             except OSError as exc:  # its row stays as it is: only parsed bytes leave
-                detail = f"cannot read the archived copy {row.archive_path}"
-                replay.unreadable.append(Unreadable(path, f"{detail}: {exc.strerror or exc}"))
+                what = f"cannot read the archived copy {row.archive_path}"
+                replay.unreadable.append(Unreadable.failed(path, what, exc))
                 continue
             replay.dump_ids.add(row.dump_id)
             replay.raws.append(raw)
@@ -263,4 +263,4 @@ def _landing_again(
         if unread:  # its row of an input never read is replaced: say it is there again
             replay.unreadable.append(Unreadable(path, f"{exc}; read again by the next run"))
     except OSError as exc:
-        replay.unreadable.append(Unreadable(path, f"cannot read: {exc.strerror or exc}"))
+        replay.unreadable.append(Unreadable.failed(path, "cannot read", exc))

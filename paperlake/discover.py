@@ -33,6 +33,11 @@ class Unreadable:
     path: str
     detail: str
 
+    @classmethod
+    def failed(cls, path: str, what: str, error: OSError) -> Unreadable:
+        """An input that ``what`` failed on, with the system's reason."""
+        return cls(path, f"{what}: {error.strerror or error}")
+
 
 @dataclass(slots=True)
 class Discovery:
@@ -54,7 +59,7 @@ def _walk(root: Path, unlisted: list[Unreadable]) -> Iterable[str]:
 
     def fail(error: OSError) -> None:
         where = str(error.filename) if error.filename is not None else str(root)
-        unlisted.append(Unreadable(where, f"cannot list folder: {error.strerror or error}"))
+        unlisted.append(Unreadable.failed(where, "cannot list folder", error))
 
     for folder, dirs, files in os.walk(root, onerror=fail, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -142,7 +147,7 @@ def discover(
             try:
                 info = os.stat(name)
             except OSError as exc:
-                found.unreadable.append(Unreadable(name, f"cannot stat: {exc.strerror or exc}"))
+                found.unreadable.append(Unreadable.failed(name, "cannot stat", exc))
                 continue
             kind = not_regular(info.st_mode)
             if kind is not None:
