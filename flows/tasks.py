@@ -37,6 +37,13 @@ def not_stopping(*_: object) -> bool:
     return process.stop_signal() is None
 
 
+retried = task(
+    retries=2, retry_delay_seconds=1, retry_condition_fn=not_stopping, cache_policy=NO_CACHE
+)
+"""The tasks safe to run again after a failure (archiving is content-addressed; opening
+and reading the warehouse write nothing a retry would double), unless told to stop."""
+
+
 def as_is(value: T) -> T:
     """Pass ``value`` to a task without Prefect walking its contents (``quote``).
 
@@ -44,7 +51,7 @@ def as_is(value: T) -> T:
     return cast(T, quote(value))
 
 
-@task(retries=2, retry_delay_seconds=1, retry_condition_fn=not_stopping, cache_policy=NO_CACHE)
+@retried
 def open_warehouse(warehouse: Warehouse) -> tuple[Known, list[str]]:
     """Finish what a killed run left (delete its uncommitted files, rebuild stale views) and
     read what the warehouse knows at run start."""
@@ -61,14 +68,14 @@ def find_inputs(paths: list[str], known: Known, warehouse: Warehouse) -> Discove
     return discover(paths, known.files, exclude=warehouse.root)
 
 
-@task(retries=2, retry_delay_seconds=1, retry_condition_fn=not_stopping, cache_policy=NO_CACHE)
+@retried
 def archive_chunk(
     warehouse: Warehouse, candidates: list[Candidate], captured_on: date | None
 ) -> archive.Archived:
     return archive.archive_inputs(warehouse, candidates, captured_on)
 
 
-@task(retries=2, retry_delay_seconds=1, retry_condition_fn=not_stopping, cache_policy=NO_CACHE)
+@retried
 def reload_quarantined(
     warehouse: Warehouse, known: Known, captured_on: date | None
 ) -> archive.Replay:
