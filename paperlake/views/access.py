@@ -93,8 +93,9 @@ def lock_down(
             con.execute(f"SET allowed_paths = [{sql_str(str(writable_file))}]")
         for setting in _NO_EXTENSIONS:
             con.execute(f"SET {setting} = false")
-        for (setting,) in con.execute(_CREDENTIAL_SETTINGS).fetchall():
-            con.execute(f"SET {setting} = ''")
+        if warehouse.shared is not None:  # only a shared lake's connection loads httpfs
+            for (setting,) in con.execute(_CREDENTIAL_SETTINGS).fetchall():
+                con.execute(f"SET {setting} = ''")
         for setting, value in READ_LIMITS.items():
             con.execute(f"SET {setting} = {sql_str(value)}")
         con.execute("SET enable_external_access = false")
