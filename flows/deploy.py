@@ -18,6 +18,10 @@ DAILY_RETRIES = 2
 DAILY_RETRY_DELAY_SECONDS = 300
 """A scheduled run that fails (the warehouse busy, a transient I/O error) is retried twice,
 five minutes apart; a run is idempotent, so a retry only loads what is still new."""
+SETTLE_SECONDS = 60
+"""A scheduled run leaves a landing file modified in the last minute for the next run: a
+download that paused loaded as its first half (a truncated abstract, kept for good, and
+the whole file later as a second dump of the same page)."""
 
 
 @flow(
@@ -26,9 +30,13 @@ five minutes apart; a run is idempotent, so a retry only loads what is still new
     retry_delay_seconds=DAILY_RETRY_DELAY_SECONDS,
     log_prints=True,
 )
-def daily(paths: list[str], warehouse: str | None = None) -> RunSummary:
+def daily(
+    paths: list[str], warehouse: str | None = None, taxonomy: str | None = None
+) -> RunSummary:
     """The scheduled ingest of the landing folder: :func:`ingest` with flow retries."""
-    return ingest.fn(paths=paths, warehouse=warehouse)
+    return ingest.fn(
+        paths=paths, warehouse=warehouse, taxonomy=taxonomy, settle_seconds=SETTLE_SECONDS
+    )
 
 
 def daily_deployment(
@@ -36,6 +44,7 @@ def daily_deployment(
     warehouse: str | None = None,
     cron: str = DEFAULT_CRON,
     timezone: str = DEFAULT_TIMEZONE,
+    taxonomy: str | None = None,
 ) -> RunnerDeployment:
     """The ``paperlake-daily`` deployment: ingest whatever is new in ``landing`` on ``cron``
     (in ``timezone``), one run at a time: a run due while one is still going is cancelled."""
@@ -45,7 +54,8 @@ def daily_deployment(
         parameters={
             "paths": [str(Path(landing).resolve())],
             "warehouse": str(warehouse_root(warehouse)),
-        },
+        }
+        | ({} if taxonomy is None else {"taxonomy": str(Path(taxonomy).resolve())}),
         concurrency_limit=ConcurrencyLimitConfig(
             limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
         ),

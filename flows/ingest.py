@@ -19,11 +19,13 @@ from collections.abc import Callable, Generator, Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import cast
 from uuid import uuid4
 
 import polars as pl
 from prefect import flow, get_run_logger
 from prefect.futures import PrefectFuture
+from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from paperlake import process
@@ -73,22 +75,44 @@ def ingest(
     batch_size: int = BATCH_SIZE,
     taxonomy: str | None = None,
     retention_days: float = DEFAULT_RETENTION_DAYS,
+    rehash: bool = False,
+    settle_seconds: float = 0.0,
 ) -> RunSummary:
-    """Ingest every new dump under ``paths`` into the warehouse and publish its views.
+    """Ingest every new dump under ``paths`` into the warehouse and publish its views
+    (``rehash``: read every input, not only those whose size or time changed;
+    ``settle_seconds``: leave files of a folder modified since for a later run).
 
     On shared storage a run that loses the commit to another machine's run published
     nothing; it runs again (reading what the winner loaded), up to :data:`COMMIT_ATTEMPTS`."""
     summary = _until_committed(
         lambda: _ingest_once(
-            paths, warehouse, captured_on, wait_seconds, batch_size, taxonomy, retention_days
+            paths,
+            warehouse,
+            captured_on,
+            wait_seconds,
+            batch_size,
+            taxonomy,
+            retention_days,
+            (rehash, settle_seconds),
         )
     )
     if strict and (summary.files_quarantined or summary.entries_quarantined):
-        raise QuarantineError(
-            f"--strict: {summary.files_quarantined} file(s) and "
-            f"{summary.entries_quarantined} entry/row(s) quarantined (see `paperlake quarantine`)"
+        return _failed(
+            QuarantineError(
+                f"--strict: {summary.files_quarantined} file(s) and "
+                f"{summary.entries_quarantined} entry/row(s) quarantined "
+                "(see `paperlake quarantine`)"
+            )
         )
     return summary
+
+
+def _failed(error: Exception) -> RunSummary:
+    """The flow run's end when it fails on purpose with ``error`` (after publishing): a
+    ``Failed`` state returned by a flow is its run's final state, with ``error`` as its
+    message, and calling the flow raises ``error``; raised instead, ``error`` would also be
+    logged by Prefect with a traceback, as if the run had crashed."""
+    return cast(RunSummary, Failed(message=str(error), data=error))
 
 
 def _until_committed(once: Callable[[], RunSummary]) -> RunSummary:
@@ -115,13 +139,15 @@ def _ingest_once(
     batch_size: int,
     taxonomy: str | None,
     retention_days: float,
+    reading: tuple[bool, float],
 ) -> RunSummary:
     store, summary, tagger = _start(warehouse, "ingest", taxonomy)
     with store.lock(wait_seconds), store.session():
         known, summary.recovered = open_warehouse(store)
+        summary.tagged_with(tagger, taxonomy, known)
         run = store.begin(summary.run_id)
-        found = find_inputs(paths, as_is(known), store)
-        summary.found(found)
+        found = find_inputs(paths, as_is(known), store, *reading)
+        summary.found(found, known)
         new = _write_chunks(store, run, found, (known, tagger), summary, captured_on, batch_size)
         _publish(store, run, new, summary, retention_days)
     report(summary, store)
@@ -150,9 +176,10 @@ def _replay_once(
     store, summary, tagger = _start(warehouse, "replay", taxonomy)
     with store.lock(wait_seconds), store.session():
         known, summary.recovered = open_warehouse(store)
+        summary.tagged_with(tagger, taxonomy, known)
         run = store.begin(summary.run_id)
         again = reload_quarantined(store, as_is(known), captured_on)
-        summary.files_seen = len(again.paths)
+        summary.files_seen = len(again.raws) + len(again.unreadable)  # inputs, not paths
         batch = transform_chunk(
             as_is(again.raws),
             as_is(again.unreadable),
@@ -187,9 +214,8 @@ def _retopic_once(warehouse: str | None, taxonomy: str | None, wait_seconds: flo
         run = store.begin(summary.run_id)
         summary.rows.update(retag(store, as_is(run), as_is(tagger)))
         nothing_new: dict[str, list[pl.DataFrame]] = {}  # retag replaced its summary
-        _, summary.snapshot = publish_run(
-            store, as_is(run), as_is(nothing_new), DEFAULT_RETENTION_DAYS
-        )
+        _, published = publish_run(store, as_is(run), as_is(nothing_new), DEFAULT_RETENTION_DAYS)
+        summary.published(published)
         _draw_dashboard(store, summary)
     report(summary, store)
     return summary
@@ -232,10 +258,13 @@ def _write_chunks(
     new: dict[str, list[pl.DataFrame]] = {name: [] for name in SUMMARIZED}
     pending: deque[PrefectFuture[Batch]] = deque()
     archiving = _archived if len(groups) > 1 else _archived_in_turn
+    read: set[str] = set()
     with _collecting(), closing(archiving(store, groups, captured_on)) as archived:
         for number, (raws, unreadable, writing) in enumerate(archived):
+            summary.unreadable_again(unreadable, known)  # failed to open, as before
             unreadable = [*found.unreadable, *unreadable] if number == 0 else unreadable
-            summary.skipped_in_progress += len(writing)
+            read.update(raw.path for raw in raws)
+            summary.in_progress_files += writing
             chunk = (as_is(raws), as_is(unreadable), as_is(known), as_is(tagger))
             if len(groups) == 1:  # a daily run: nothing to overlap, so no hop to another thread
                 batch = transform_chunk(*chunk, summary.run_id, summary.now)
@@ -247,6 +276,9 @@ def _write_chunks(
                 _write(writer, batch, summary, new, len(groups))
                 gc.collect()
         writer.flush()  # what the writer holds, before the summaries read the run's tables
+    now_read = read & {path for path, _ in known.unreadable}
+    if now_read:  # their "never read" rows go: read now, they loaded or hold their own row
+        run.forget_unreadable(sorted(now_read))
     return new
 
 
@@ -323,11 +355,25 @@ def _publish(
     retention_days: float,
 ) -> None:
     """Summaries (when the run added rows), the commit, then the dashboard."""
-    counts, summary.snapshot = publish_run(store, as_is(run), as_is(new), retention_days)
+    counts, published = publish_run(store, as_is(run), as_is(new), retention_days)
+    summary.published(published)
     for name, n in counts.items():
         summary.rows[name] += n
-    if any(run.rows.values()) or not (store.root / DASHBOARD_NAME).exists():
+    if any(run.rows.values()) or _page_outdated(store):
         _draw_dashboard(store, summary)
+
+
+def _page_outdated(store: Warehouse) -> bool:
+    """Whether ``dashboard.html`` is missing or older than the views it is drawn from (its
+    drawing failed after a publish, a full disk: runs with nothing new left it stale)."""
+    try:
+        drawn = (store.root / DASHBOARD_NAME).stat().st_mtime_ns
+    except FileNotFoundError:
+        return True
+    try:
+        return drawn < store.db_path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return False
 
 
 def _draw_dashboard(store: Warehouse, summary: RunSummary) -> None:

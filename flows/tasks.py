@@ -13,6 +13,7 @@ thread.
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime
 from typing import TypeVar, cast
 
@@ -23,7 +24,7 @@ from prefect.utilities.annotations import quote
 
 from paperlake import archive, process, publish
 from paperlake.discover import Candidate, Discovery, Unreadable, discover
-from paperlake.lake import Transaction, Warehouse
+from paperlake.lake import CatalogError, Transaction, Warehouse
 from paperlake.topics import Taxonomy
 from paperlake.transform import Batch, Known, transform
 from paperlake.views import ensure_database
@@ -57,15 +58,55 @@ def open_warehouse(warehouse: Warehouse) -> tuple[Known, list[str]]:
     read what the warehouse knows at run start."""
     recovered = warehouse.recover()
     ensure_database(warehouse)
-    known = Known.from_tables(
-        *(warehouse.scan(name) for name in ("dumps", "papers", "quarantine", "sources"))
-    )
+    tables = [warehouse.scan(name) for name in KNOWN_FROM]
+    try:
+        known = Known.from_tables(*tables)
+    except pl.exceptions.PolarsError as exc:
+        raise _damaged(tables, exc) from None
     return known, recovered
 
 
+KNOWN_FROM = ("dumps", "papers", "quarantine", "sources")
+"""The lake tables :func:`open_warehouse` reads (``Known.from_tables``'s arguments)."""
+
+
+def _damaged(tables: list[pl.LazyFrame], exc: Exception) -> CatalogError:
+    """The error of a lake whose data files cannot be read (the catalog names them, and
+    they are damaged): exit 4, naming the first table that fails, not a polars traceback
+    after two retries."""
+    failing = next(
+        (name for name, table in zip(KNOWN_FROM, tables, strict=True) if not _readable(table)),
+        "a",
+    )
+    return CatalogError(
+        f"the lake's {failing} table cannot be read ({type(exc).__name__}: {exc}): a data "
+        "file is damaged; restore the warehouse from a backup, or run `paperlake rebuild` "
+        "(every table again from the raw archive)"
+    )
+
+
+def _readable(table: pl.LazyFrame) -> bool:
+    try:
+        table.collect()
+    except pl.exceptions.PolarsError:
+        return False
+    return True
+
+
 @task(cache_policy=NO_CACHE)
-def find_inputs(paths: list[str], known: Known, warehouse: Warehouse) -> Discovery:
-    return discover(paths, known.files, exclude=warehouse.root)
+def find_inputs(
+    paths: list[str],
+    known: Known,
+    warehouse: Warehouse,
+    rehash: bool = False,
+    settle_seconds: float = 0.0,
+) -> Discovery:
+    """The inputs to read: those changed since last read (by size and modification time),
+    or with ``rehash`` every one (content-addressed: the known bytes load nothing twice);
+    files of a folder modified in the last ``settle_seconds`` are left for a later run."""
+    now, settle = time.time_ns(), int(settle_seconds * 1e9)
+    unsettled = (now - settle, now + settle) if settle else None
+    return discover(paths, {} if rehash else known.files, warehouse.root, unsettled)
 
 
 @retried
@@ -134,7 +175,7 @@ def publish_run(
     run: Transaction,
     new: dict[str, list[pl.DataFrame]],
     retention_days: float,
-) -> tuple[dict[str, int], int]:
+) -> tuple[dict[str, int], publish.Published]:
     """The summaries and the commit in one task: they always run together, and each task
     run costs the flow ~4 ms of CPU (a daily run's tasks went from seven to six)."""
     return publish.publish(warehouse, run, new, retention_days)

@@ -106,6 +106,7 @@ def read_into_archive(
         if kind is not None:
             raise OSError(kind)
         head = _read_head(handle, stat.st_size)
+        on, source = capture_date(candidate, captured_on)
         if len(head) <= MAX_DUMP_BYTES:
             after = os.fstat(fd)
             seen = (candidate.n_bytes, candidate.mtime_ns)  # at discovery
@@ -113,11 +114,10 @@ def read_into_archive(
                 raise StillWriting(f"still being written: {len(head)} bytes read")
             data: bytes | None = head
             n_bytes = len(head)
-            dump_id, rel = warehouse.archive(head)
+            dump_id, rel = warehouse.archive(head, on)
         else:
             data = None
-            dump_id, rel, n_bytes = warehouse.archive_stream(head, handle)
-    on, source = capture_date(candidate, captured_on)
+            dump_id, rel, n_bytes = warehouse.archive_stream(head, handle, on)
     return RawDump(candidate.path, data, n_bytes, dump_id, rel, candidate.mtime_ns, on, source)
 
 

@@ -7,6 +7,7 @@ A test checks that the committed catalogue matches the SQL, so it cannot go stal
 from __future__ import annotations
 
 from paperlake.views import SQL_DIR, sql_files
+from paperlake.views.files import header, summarized
 
 INTRO = """# The views: a catalogue for dashboard builders
 
@@ -19,31 +20,6 @@ schema: build on the views below.
 Views and macros return their rows in no particular order: add `order by` when the order
 matters (each example below shows a useful one).
 """
-
-
-def header(text: str) -> list[str]:
-    """The leading ``--`` comment lines of a SQL file, without the markers."""
-    lines = []
-    for line in text.splitlines():
-        if not line.startswith("--"):
-            break
-        lines.append(line[3:] if line.startswith("-- ") else line[2:])
-    return lines
-
-
-def summarized(lines: list[str]) -> tuple[str, str, list[str]]:
-    """A header's name, its first sentence (``name: ...``, continued on the lines after
-    until it ends, so no sentence is cut by the code block), and the lines after it."""
-    name, _, first = lines[0].partition(":")
-    summary, rest = [first.strip()], lines[1:]
-    while (
-        rest
-        and rest[0].strip()
-        and not summary[-1].endswith((".", ":"))
-        and not rest[0].startswith((" ", "Grain:", "Example:"))
-    ):
-        summary.append(rest.pop(0).strip())
-    return name.strip(), " ".join(summary), rest
 
 
 def render() -> str:

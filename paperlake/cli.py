@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -21,14 +22,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TextIO, cast
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from paperlake import process
 from paperlake.config import (
     BATCH_SIZE,
     DASHBOARD_NAME,
     DEFAULT_CRON,
     DEFAULT_RETENTION_DAYS,
     DEFAULT_TIMEZONE,
+    MAX_RETENTION_DAYS,
     warehouse_root,
 )
 from paperlake.output import FETCH_ROWS, OUTPUTS
@@ -80,8 +83,6 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def _raise_interrupted(signum: int, _frame: FrameType | None) -> None:
-    from paperlake import process
-
     process.stop_received(signum)  # kept: DuckDB may turn the exception into its own
     raise Interrupted(signum)
 
@@ -149,6 +150,47 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
 
 
+def _count(text: str) -> int:
+    """A count of at least 1 (rows, papers, snapshots, dumps, workers): 0 or less made a
+    traceback ("LIMIT/OFFSET cannot be negative"), or every row (``history --limit 0``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
+    return value
+
+
+def _duration(text: str) -> float:
+    """Seconds or days: a finite number, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number, 0 or more, got {text}")
+    return value
+
+
+def _at_most(most: float, said: str) -> Callable[[str], float]:
+    """A :func:`_duration` of at most ``most``, refused beyond as "expected ``said``"."""
+
+    def bounded(text: str) -> float:
+        value = _duration(text)
+        if value > most:
+            raise argparse.ArgumentTypeError(f"expected {said}, got {text}")
+        return value
+
+    return bounded
+
+
+_timeout = _at_most(threading.TIMEOUT_MAX, f"{threading.TIMEOUT_MAX:g} s or less")
+"""At most ``threading.TIMEOUT_MAX``: the timer of a longer one failed in its thread (a
+traceback) and the query ran with no limit."""
+_retention = _at_most(MAX_RETENTION_DAYS, f"{MAX_RETENTION_DAYS:,} days or fewer")
+
+
 def _run_flow(
     name: str,
     dask: tuple[str | None, int | None] | None = None,
@@ -178,8 +220,6 @@ def _run_flow(
         return unavailable
     if existing and _no_warehouse(cast(str | None, parameters.get("warehouse"))):
         return EXIT_CATALOG
-    from paperlake import process
-
     commits = process.commits()
 
     def stopped() -> str:
@@ -198,11 +238,9 @@ def _run_flow(
 
 def _stoppable(body: Callable[[], int], stopped: Callable[[], str], *more: int) -> int:
     """``body()``, ended by SIGTERM, SIGINT (and ``more`` signals) with exit 128 + the
-    signal and a line naming it and saying ``stopped()``.  DuckDB turns the exception the handler
-    raises while a query runs into its own error: the signal received
+    signal and a line naming it and saying ``stopped()``.  DuckDB turns the exception the
+    handler raises while a query runs into its own error: the signal received
     (:mod:`paperlake.process`) tells that error apart from any other."""
-    from paperlake import process
-
     stops = (*STOP_SIGNALS, *more)
     previous = {signum: signal.signal(signum, _raise_interrupted) for signum in stops}
     try:
@@ -296,9 +334,10 @@ def _no_warehouse(warehouse: str | None) -> bool:
     """Whether ``warehouse`` is a local one that was never created (said): ``replay`` and
     ``retopic`` would create an empty one and report nothing to do."""
     from paperlake.lake import Warehouse
+    from paperlake.lake.lock import LOCK_NAMES
 
     store = Warehouse(warehouse_root(warehouse))
-    held = {p.name for p in store.root.iterdir()} - {".lock"} if store.root.is_dir() else set()
+    held = {p.name for p in store.root.iterdir()} - LOCK_NAMES if store.root.is_dir() else set()
     if store.shared is not None or held:  # anything else: the lake's own errors say what
         return False
     print(
@@ -320,6 +359,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         wait_seconds=args.wait,
         batch_size=args.batch_size,
         retention_days=args.retention_days,
+        taxonomy=args.taxonomy,
+        rehash=args.rehash,
         dask=(args.dask, args.workers),
     )
 
@@ -331,6 +372,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         warehouse=args.warehouse,
         captured_on=args.captured_on,
         wait_seconds=args.wait,
+        taxonomy=args.taxonomy,
     )
 
 
@@ -345,12 +387,15 @@ def cmd_retopic(args: argparse.Namespace) -> int:
 
 
 def _timezone(name: str) -> str:
+    """An IANA zone name: ``ZoneInfo`` alone also opens ``right/UTC`` or ``posixrules``
+    (files of the system's zone database), which Prefect refused with a pydantic dump."""
     try:
         ZoneInfo(name)
+        known = name in available_timezones()
     except (ZoneInfoNotFoundError, ValueError):
-        raise argparse.ArgumentTypeError(
-            f"unknown timezone {name!r} (e.g. UTC, Europe/Paris)"
-        ) from None
+        known = False
+    if not known:
+        raise argparse.ArgumentTypeError(f"unknown timezone {name!r} (e.g. UTC, Europe/Paris)")
     return name
 
 
@@ -361,13 +406,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if unavailable:
         return unavailable
     from paperlake.flows.deploy import daily_deployment, serve
+    from paperlake.lake import Warehouse
 
     try:
-        deployment = daily_deployment(args.landing, args.warehouse, args.cron, args.timezone)
+        deployment = daily_deployment(
+            args.landing, args.warehouse, args.cron, args.timezone, args.taxonomy
+        )
     except ValueError as wrong:  # the schedule Prefect refused: an invalid cron string
         print(f"paperlake: {wrong}: nothing was scheduled", file=sys.stderr)
         return EXIT_USAGE
-    serve(deployment)  # until SIGTERM/SIGINT
+    with Warehouse(warehouse_root(args.warehouse)).scheduling():  # busy: exit 75, in main
+        serve(deployment)  # until SIGTERM/SIGINT
     return EXIT_OK
 
 
@@ -381,25 +430,49 @@ def connect(
     import duckdb
 
     from paperlake.lake import Warehouse, WarehouseBusy
-    from paperlake.views import as_of_database, database_version, ensure_database, open_read_only
+    from paperlake.views import (
+        UnknownSnapshot,
+        as_of_database,
+        database_version,
+        ensure_database,
+        open_read_only,
+    )
 
     store = Warehouse(warehouse_root(warehouse))
-
     try:
         if as_of is not None:
             return as_of_database(store, as_of, writable_file)
         if store.shared is not None:  # no local files: the views read the shared catalog
             return as_of_database(store, str(store.current_version()), writable_file)
-        if database_version(store) != store.current_version():
+    except UnknownSnapshot as exc:  # a bad argument
+        print(f"paperlake: --as-of {as_of}: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
+    except (duckdb.Error, OSError) as exc:
+        at = "" if as_of is None else f" at --as-of {as_of}"
+        raise SystemExit(
+            f"paperlake: cannot open the views of {store.location}{at}: {exc}"
+        ) from None
+    built = database_version(store)
+    if built != store.current_version():
+        try:
             with store.lock(wait_seconds=5), store.session(create=False):
                 ensure_database(store)
-    except WarehouseBusy:
-        pass  # a run is committing; it rebuilds the views itself
-    except duckdb.Error as exc:
-        if as_of is not None:  # a snapshot the catalog does not have: a bad argument
-            print(f"paperlake: --as-of {as_of}: {exc} (see `paperlake history`)", file=sys.stderr)
-            raise SystemExit(EXIT_USAGE) from None
-        raise SystemExit(f"paperlake: cannot open the views of {store.location}: {exc}") from None
+        except WarehouseBusy:
+            pass  # a run is committing; it rebuilds the views itself
+        except (OSError, duckdb.IOException, duckdb.FatalException) as exc:  # a full disk
+            if built is None:  # none, or built for another location: nothing to answer from
+                raise SystemExit(
+                    f"paperlake: cannot build the views of {store.location}: {exc}"
+                ) from None
+            print(
+                f"paperlake: the views could not be brought up to date ({exc}): answering "
+                f"from those of snapshot {built}, older than the lake's",
+                file=sys.stderr,
+            )
+        except duckdb.Error as exc:
+            raise SystemExit(
+                f"paperlake: cannot open the views of {store.location}: {exc}"
+            ) from None
     return open_read_only(store.root, writable_file)
 
 
@@ -470,16 +543,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
     if args.format == "table" and args.output is not None:
         print("paperlake: -o FILE needs --format csv, json or parquet", file=sys.stderr)
         return EXIT_USAGE
-    target = None if args.output is None else Path(args.output).resolve()
-    root = warehouse_root(args.warehouse)
-    if target is not None and target.is_relative_to(root):
-        print(
-            f"paperlake: -o {target}: inside the warehouse {root}, which only paperlake writes "
-            "(write the result elsewhere)",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    if target is not None and _no_folder(target):
+    target = None if args.output is None else _output(args.output, args.warehouse)
+    if args.output is not None and target is None:
         return EXIT_USAGE
     tmp = None if target is None else target.with_name(f".{target.name}.tmp-{os.getpid()}")
 
@@ -490,12 +555,23 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return _stoppable(run, lambda: "query stopped", signal.SIGHUP)
 
 
-def _no_folder(target: Path) -> bool:
-    """Whether ``-o``'s folder does not exist (said): a bad argument, not a failed query."""
-    if target.parent.is_dir():
-        return False
-    print(f"paperlake: -o {target}: no such folder {target.parent}", file=sys.stderr)
-    return True
+def _output(output: str, warehouse: str | None, own: Path | None = None) -> Path | None:
+    """``-o``'s file, links resolved, or None (why said: a bad argument, not a failed
+    query): not in a folder that exists, not a regular file (a folder, ``/dev/null``: the
+    file is replaced by a rename), or inside the warehouse, which only paperlake writes
+    (its catalog was replaceable), except at ``own``."""
+    target = Path(output).resolve()
+    root = warehouse_root(warehouse).resolve()
+    if target.is_relative_to(root) and target != own:
+        why = f"inside the warehouse {root}, which only paperlake writes (write elsewhere)"
+    elif not target.parent.is_dir():
+        why = f"no such folder {target.parent}"
+    elif target.exists() and not target.is_file():
+        why = "not a regular file (a folder, a device): it would be replaced"
+    else:
+        return target
+    print(f"paperlake: -o {output}: {why}; nothing written", file=sys.stderr)
+    return None
 
 
 def _run_sql(args: argparse.Namespace, target: Path | None, tmp: Path | None) -> int:
@@ -524,8 +600,6 @@ def _run_sql(args: argparse.Namespace, target: Path | None, tmp: Path | None) ->
     except BrokenPipeError:
         raise
     except (duckdb.Error, OSError) as exc:
-        from paperlake import process
-
         if process.stop_signal() is not None:
             raise  # a signal stopped it: cmd_sql says so
         print(f"paperlake: query failed: {exc}", file=sys.stderr)
@@ -548,12 +622,19 @@ def _write_file(relation: duckdb.DuckDBPyRelation, fmt: str, tmp: Path, target: 
         tmp.unlink(missing_ok=True)
 
 
+EXPLAINED = ["explain_key", "explain_value"]
+"""The columns of an ``EXPLAIN``'s answer: its plans, drawn with newlines."""
+
+
 def _print_relation(
     relation: duckdb.DuckDBPyRelation, fmt: str, max_rows: int, out: TextIO | None = None
 ) -> None:
     """``table``: DuckDB's box with the first ``max_rows`` rows; other formats stream every
     row in batches to ``out`` (stdout by default)."""
-    if fmt == "table":
+    if fmt == "table" and relation.columns == EXPLAINED:
+        for _, plan in relation.fetchall():  # drawn as DuckDB draws it, not one escaped line
+            print(plan)
+    elif fmt == "table":
         relation.show(max_rows=max_rows, max_width=200)
     else:
         batches = iter(lambda: relation.fetchmany(FETCH_ROWS), [])
@@ -562,7 +643,7 @@ def _print_relation(
 
 REPORT = {
     "Top topics (distinct papers per topic, all days)": """
-        select topic, sum(n_papers)::bigint as n_papers from topic_frequency
+        select topic, count(distinct paper_id) as n_papers from paper_topics
         group by topic order by n_papers desc, topic limit 10""",
     "Papers listed in more than one dump": """
         select title, n_dumps, n_listing_days, first_listed_on, last_listed_on
@@ -616,8 +697,9 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
         print("quarantine is empty")
         return EXIT_OK
     relation = con.sql(
-        "select quarantined_at, scope, reason, source_file, line, detail from quarantine "
-        "order by quarantined_at desc, source_file, line"
+        # the dump's id tells apart the bytes one name held on two days (today.txt)
+        "select quarantined_at, scope, reason, source_file, left(dump_id, 12) as dump, line, "
+        "detail from quarantine order by quarantined_at desc, source_file, line"
     )
     _print_relation(relation, args.format, args.max_rows)
     return EXIT_OK
@@ -670,8 +752,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_rebuild(args: argparse.Namespace) -> int:
     import tempfile
 
+    from paperlake.discover import printable
     from paperlake.lake import Warehouse
-    from paperlake.migrate import prepare_rebuild
+    from paperlake.migrate import never_read, prepare_rebuild
 
     store = Warehouse(warehouse_root(args.warehouse))
     if store.shared is not None:
@@ -680,18 +763,33 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         with store.lock(args.wait):
             count = prepare_rebuild(store, Path(landing))
         print(f"rebuilding the lake of {store.root} from {count} archived input(s)")
-        return _run_flow("ingest", paths=[landing], warehouse=args.warehouse)
+        unread = never_read(store.root / "lake")  # the asides the rebuild moved
+        if unread:
+            shown = ", ".join(printable(path) for path in unread[:5])
+            print(
+                f"not rebuilt: {len(unread)} input(s) quarantined as never read, whose bytes "
+                f"the archive does not hold ({shown}{', ...' if len(unread) > 5 else ''}): "
+                "ingest their folders again to list them"
+            )
+        return _run_flow(
+            "ingest", paths=[landing], warehouse=args.warehouse, taxonomy=args.taxonomy
+        )
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    from paperlake.dashboard import render_page, write_page
+    from paperlake.dashboard import ExternalReference, render_page, write_page
 
-    target = Path(args.output or warehouse_root(args.warehouse) / DASHBOARD_NAME)
-    if args.output and _no_folder(target):
+    own = warehouse_root(args.warehouse).resolve() / DASHBOARD_NAME
+    target = _output(args.output, args.warehouse, own) if args.output else own
+    if target is None:
         return EXIT_USAGE
     with connect(args.warehouse) as con:
         page = render_page(con, datetime.now(UTC))
-    print(write_page(page, target))
+    try:
+        print(write_page(page, target))
+    except (ExternalReference, OSError) as failed:
+        print(f"paperlake: dashboard not written: {failed}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -727,17 +825,24 @@ def parser() -> argparse.ArgumentParser:
         "default: the date in the file name, else its modification time (UTC)",
     )
     ingest.add_argument("--strict", action="store_true", help="fail if anything is quarantined")
+    ingest.add_argument(
+        "--rehash",
+        action="store_true",
+        help="read every input again, not only those whose size or modification time changed "
+        "(a file rewritten with both kept, as by `cp -p`, reads as unchanged)",
+    )
+    _add_taxonomy(ingest)
     _add_wait(ingest)
     ingest.add_argument(
         "--batch-size",
-        type=int,
+        type=_count,
         default=BATCH_SIZE,
         metavar="N",
         help=f"dumps per processing batch; bounds memory (default {BATCH_SIZE})",
     )
     ingest.add_argument(
         "--retention-days",
-        type=float,
+        type=_retention,
         default=DEFAULT_RETENTION_DAYS,
         metavar="DAYS",
         help=f"expire lake snapshots older than this (default {DEFAULT_RETENTION_DAYS})",
@@ -751,7 +856,7 @@ def parser() -> argparse.ArgumentParser:
         "with tcp://host:port, that scheduler's workers (default: $PAPERLAKE_DASK)",
     )
     ingest.add_argument(
-        "--workers", type=int, metavar="N", help="--dask's local cluster size (default: CPUs)"
+        "--workers", type=_count, metavar="N", help="--dask's local cluster size (default: CPUs)"
     )
     ingest.set_defaults(func=cmd_ingest)
 
@@ -761,6 +866,7 @@ def parser() -> argparse.ArgumentParser:
         help="process quarantined files again (after a fix or a corrected re-drop)",
     )
     replay.add_argument("--captured-on", type=_date, help="capture date for every replayed file")
+    _add_taxonomy(replay)
     _add_wait(replay)
     replay.set_defaults(func=cmd_replay)
 
@@ -775,12 +881,13 @@ def parser() -> argparse.ArgumentParser:
         default=DEFAULT_TIMEZONE,
         help=f"the cron's timezone (default {DEFAULT_TIMEZONE})",
     )
+    _add_taxonomy(serve)
     serve.set_defaults(func=cmd_serve)
 
     retopic = commands.add_parser(
         "retopic", parents=[shared], help="tag every paper again after editing the taxonomy"
     )
-    retopic.add_argument("--taxonomy", help="taxonomy YAML (default: the bundled one)")
+    _add_taxonomy(retopic)
     _add_wait(retopic)
     retopic.set_defaults(func=cmd_retopic)
 
@@ -795,10 +902,10 @@ def parser() -> argparse.ArgumentParser:
         help="table (first --max-rows rows), csv, json (an array of objects), parquet (-o)",
     )
     sql.add_argument("-o", "--output", metavar="FILE", help="write the whole result to FILE")
-    sql.add_argument("--max-rows", type=int, default=50, help="rows shown by --format table")
+    sql.add_argument("--max-rows", type=_count, default=50, help="rows shown by --format table")
     sql.add_argument(
         "--timeout",
-        type=float,
+        type=_timeout,
         default=SQL_TIMEOUT_SECONDS,
         metavar="SECONDS",
         help=f"stop the query after this long, exit {EXIT_TIMEOUT} "
@@ -813,7 +920,7 @@ def parser() -> argparse.ArgumentParser:
         "search", parents=[shared], help="BM25 full-text search over titles and abstracts"
     )
     search.add_argument("query", help="words to look for (BM25 over title and abstract)")
-    search.add_argument("--limit", type=int, default=10, help="papers shown (default 10)")
+    search.add_argument("--limit", type=_count, default=10, help="papers shown (default 10)")
     search.add_argument("--format", choices=["table", *OUTPUTS], default="table", help=FORMAT_HELP)
     search.set_defaults(func=cmd_search)
 
@@ -827,7 +934,7 @@ def parser() -> argparse.ArgumentParser:
         "--format", choices=["table", *OUTPUTS], default="table", help=FORMAT_HELP
     )
     quarantine.add_argument(
-        "--max-rows", type=int, default=100, help="rows shown by --format table (default 100)"
+        "--max-rows", type=_count, default=100, help="rows shown by --format table (default 100)"
     )
     quarantine.set_defaults(func=cmd_quarantine)
 
@@ -835,7 +942,7 @@ def parser() -> argparse.ArgumentParser:
         "history", parents=[shared], help="list lake snapshots: when, which run, rows written"
     )
     history.add_argument(
-        "--limit", type=int, default=50, help="latest snapshots shown (default 50)"
+        "--limit", type=_count, default=50, help="latest snapshots shown (default 50)"
     )
     history.set_defaults(func=cmd_history)
     for name, func, text in (
@@ -846,10 +953,11 @@ def parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, parents=[shared], help=text)
         _add_wait(command)
         command.set_defaults(func=func)
+    _add_taxonomy(commands.choices["rebuild"])
     maintain = commands.choices["maintain"]
     maintain.add_argument(
         "--retention-days",
-        type=float,
+        type=_retention,
         default=DEFAULT_RETENTION_DAYS,
         metavar="DAYS",
         help=f"expire lake snapshots older than this (default {DEFAULT_RETENTION_DAYS})",
@@ -868,10 +976,20 @@ def parser() -> argparse.ArgumentParser:
 FORMAT_HELP = "table (default), csv or json (every row)"
 
 
+def _add_taxonomy(command: argparse.ArgumentParser) -> None:
+    """``--taxonomy`` for every command that tags papers with topics."""
+    command.add_argument(
+        "--taxonomy",
+        metavar="FILE",
+        help="taxonomy YAML tagging papers with topics (default: the bundled one; a run "
+        "whose new papers get another taxonomy than the published ones says so)",
+    )
+
+
 def _add_wait(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--wait",
-        type=float,
+        type=_duration,
         default=0.0,
         metavar="SECONDS",
         help=f"wait this long for another run's lock instead of exiting {EXIT_BUSY}",
@@ -880,6 +998,7 @@ def _add_wait(command: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    process.running(f"paperlake {args.command}")
     if getattr(args, "warehouse", None):
         args.warehouse = str(Path(args.warehouse))
     for flag, variable, _ in STORAGE_FLAGS:  # the flows read the environment, like Prefect's

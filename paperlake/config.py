@@ -32,3 +32,6 @@ def warehouse_root(flag: str | os.PathLike[str] | None = None) -> Path:
 
 DEFAULT_RETENTION_DAYS = 30
 """Lake snapshots younger than this stay readable (`sql --as-of`); older ones expire."""
+MAX_RETENTION_DAYS = 36_500
+"""``--retention-days`` at most (100 years): more is out of range of DuckDB's intervals,
+which failed the maintenance after the commit."""

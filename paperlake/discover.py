@@ -111,12 +111,19 @@ def undecodable_name(path: str) -> str | None:
 
 
 def discover(
-    paths: Iterable[str | Path], known: dict[str, tuple[int, int]], exclude: Path | None = None
+    paths: Iterable[str | Path],
+    known: dict[str, tuple[int, int]],
+    exclude: Path | None = None,
+    unsettled: tuple[int, int] | None = None,
 ) -> Discovery:
     """Inputs under ``paths`` that changed since they were last read.
 
     ``known`` maps an absolute path to the (size, mtime_ns) it had when read; such files are
-    skipped without being opened, so a daily run's cost tracks the new files.
+    skipped without being opened, so a daily run's cost tracks the new files.  A file of a
+    folder modified within ``unsettled`` (epoch nanoseconds, first and last) is left for a
+    later run, as a hidden or partial name is: a download that pauses for longer than its
+    read takes would otherwise load as a first half (its rest loading later as a second
+    dump).  A time past the window is a clock ahead, not a write going on: read.
     """
     found = Discovery([], [], 0, [])
     seen: set[str] = set()
@@ -155,6 +162,9 @@ def discover(
                 continue
             if known.get(name) == (info.st_size, info.st_mtime_ns):
                 found.skipped_unchanged += 1
+                continue
+            if folder and unsettled and unsettled[0] < info.st_mtime_ns <= unsettled[1]:
+                found.skipped_in_progress.append(display_path(name))
                 continue
             found.candidates.append(Candidate(name, info.st_size, info.st_mtime_ns))
     return found

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -89,16 +90,34 @@ def capture_dates(folder: Path) -> dict[str, date]:
     earliest folder's first (``before-rebuild-<time>`` names sort by time), so a rebuild
     stopped and run again still finds the dates the first one moved aside."""
     dates: dict[str, date] = {}
-    for path in sorted(folder.rglob("*.parquet")):
-        if "dumps" not in path.parts:
-            continue
-        try:
-            frame = pl.read_parquet(path, columns=["dump_id", "captured_on"])
-        except (pl.exceptions.PolarsError, OSError):
-            continue  # a damaged file: those dumps fall back to the archive file's time
+    for frame in _readable(folder, "dumps", ["dump_id", "captured_on"]):
         for dump_id, captured_on in zip(frame["dump_id"], frame["captured_on"], strict=True):
             dates.setdefault(dump_id, captured_on)
     return dates
+
+
+def never_read(folder: Path) -> list[str]:
+    """The inputs quarantined as never read (no bytes, so nothing in the raw archive) in
+    every readable ``quarantine`` data file under ``folder``: a rebuild cannot list them
+    again, and says so (it dropped them silently)."""
+    paths: set[str] = set()
+    for frame in _readable(folder, "quarantine", ["source_file", "dump_id", "scope"]):
+        unread = frame.filter(pl.col("dump_id").is_null() & (pl.col("scope") == "file"))
+        paths.update(unread["source_file"])
+    return sorted(paths)
+
+
+def _readable(folder: Path, table: str, columns: list[str]) -> Iterator[pl.DataFrame]:
+    """``columns`` of each readable data file of ``table`` under ``folder``, in path order
+    (the asides' names sort by time); a damaged file is skipped: what it held cannot be
+    told (a dump of it falls back to its archived copy's time)."""
+    for path in sorted(folder.rglob("*.parquet")):
+        if table not in path.parts:
+            continue
+        try:
+            yield pl.read_parquet(path, columns=columns)
+        except (pl.exceptions.PolarsError, OSError):
+            continue
 
 
 def prepare_rebuild(store: Warehouse, landing: Path) -> int:

@@ -1,5 +1,5 @@
 """What this process has done that its stop-signal handler must report: the stop signals it
-received, and the runs it published.
+received, and the runs it published; and what it runs, for its lock's holder line.
 
 DuckDB turns an exception a signal handler raises while a query runs into its own
 ``RuntimeError('Query interrupted')``: the signal is kept here too, so that a task is not
@@ -8,6 +8,8 @@ did publish: the handler says so instead of "nothing published"."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -17,6 +19,19 @@ _signals: list[int] = []
 _commits = 0
 _last: Transaction | None = None
 """The last run this process published: its snapshot id is read after its COMMIT."""
+_command: str | None = None
+
+
+def running(command: str) -> None:
+    """Record what this process runs (``paperlake sql``): the lock's holder names it."""
+    global _command
+    _command = command
+
+
+def command() -> str:
+    """What this process runs: :func:`running`'s, else its program's name (never its
+    arguments: a query's text, a catalog's address, in a file anyone may read)."""
+    return _command or Path(sys.argv[0] if sys.argv else "python").name
 
 
 def stop_received(signum: int) -> None:

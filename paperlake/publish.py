@@ -6,6 +6,9 @@ Runs in the flow's own thread: the transaction's connection never leaves it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import duckdb
 import polars as pl
 
 from paperlake import frames
@@ -84,9 +87,26 @@ def write_replay(run: Transaction, store: Warehouse, again: Replay, batch: Batch
     replayed = dump_id.is_in(list(again.dump_ids)) | (
         dump_id.is_null() & pl.col("source_file").is_in(list(again.paths))
     )
-    kept = store.scan("quarantine").filter(~replayed.fill_null(False))
-    run.replace({"quarantine": pl.concat([kept.collect(), batch.quarantine])})
+    stored = store.scan("quarantine").collect()
+    kept = stored.filter(~replayed.fill_null(False))
+    rejected = _first_quarantined(batch.quarantine, stored.filter(replayed.fill_null(False)))
+    run.replace({"quarantine": pl.concat([kept, rejected])})
     run.append({name: frame for name, frame in batch.tables.items() if name != "quarantine"})
+
+
+SAME_REJECT = ["source_file", "dump_id", "scope", "table_name", "reason", "detail", "line"]
+"""The columns that make a replay's quarantine row the one it supersedes, rejected again."""
+
+
+def _first_quarantined(rows: pl.DataFrame, superseded: pl.DataFrame) -> pl.DataFrame:
+    """A replay's quarantine ``rows``, each rejected again as it was before keeping the
+    time it was first quarantined (a replay reset it to its own)."""
+    first = superseded.group_by(SAME_REJECT).agg(pl.col("quarantined_at").min().alias("first"))
+    return (
+        rows.join(first, on=SAME_REJECT, how="left", nulls_equal=True)
+        .with_columns(pl.coalesce("first", "quarantined_at").alias("quarantined_at"))
+        .select(rows.columns)
+    )
 
 
 def write_summaries(run: Transaction, new: dict[str, list[pl.DataFrame]]) -> dict[str, int]:
@@ -121,29 +141,44 @@ def retopic_summaries(run: Transaction) -> dict[str, pl.DataFrame]:
     return {"topic_daily": validate_derived(PUBLISHED["topic_daily"], daily, "retopic topic_daily")}
 
 
+@dataclass(frozen=True, slots=True)
+class Published:
+    """What a run's end left: the snapshot the views show, and whether all of it ran."""
+
+    snapshot: int
+    unfinished: str | None = None
+    """Why the maintenance or the views' rebuild after the run's commit failed (a full
+    disk): the run is published all the same, and the next run, or reader, finishes them."""
+
+
 def publish(
     warehouse: Warehouse,
     run: Transaction,
     new: dict[str, list[pl.DataFrame]],
     retention_days: float,
-) -> tuple[dict[str, int], int]:
+) -> tuple[dict[str, int], Published]:
     """The end of a run: its summaries (:func:`write_summaries`, when it wrote rows and
     ``new`` holds any: ``retopic`` has none, its summary already replaced), then its commit
-    (:func:`commit`).  Returns the summaries' row counts and the snapshot the views now
-    show."""
+    (:func:`commit`).  Returns the summaries' row counts and what the commit published."""
     counts = write_summaries(run, new) if any(run.rows.values()) and any(new.values()) else {}
     return counts, commit(warehouse, run, retention_days)
 
 
-def commit(warehouse: Warehouse, run: Transaction, retention_days: float) -> int:
+def commit(warehouse: Warehouse, run: Transaction, retention_days: float) -> Published:
     """Commit the run (its single commit point), then compact, expire and rebuild the views.
 
     A run that wrote nothing commits nothing; maintenance still runs (retention is by age).
-    Returns the snapshot the views now show."""
+    A failure after the commit does not fail the run, which is published: it is said (it
+    was a traceback, the run reported failed and retried while its rows were in the lake)."""
     if any(run.rows.values()):
         run.commit()
     else:
         run.rollback()
-    warehouse.maintain(retention_days)
-    ensure_database(warehouse)
-    return warehouse.current_version()
+    try:
+        warehouse.maintain(retention_days)
+        ensure_database(warehouse)
+    except (OSError, duckdb.Error) as exc:
+        if run.committed is None:
+            raise
+        return Published(run.committed, f"{type(exc).__name__}: {exc}")
+    return Published(warehouse.current_version())

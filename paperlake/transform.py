@@ -58,6 +58,8 @@ class Known:
     """(path, detail) of inputs already quarantined as unreadable: not reported twice."""
     files: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Path -> (size, mtime_ns) when last read: unchanged files are not read again."""
+    taxonomies: frozenset[str] = frozenset()
+    """The taxonomy versions that tagged the published papers (one after a ``retopic``)."""
 
     @classmethod
     def from_tables(
@@ -73,6 +75,9 @@ class Known:
             dumps=frozenset(dumps.select("dump_id").collect()["dump_id"])
             | frozenset(rejected.select("dump_id").drop_nulls().collect()["dump_id"]),
             papers=papers.select("paper_id").collect()["paper_id"],
+            taxonomies=frozenset(
+                papers.select(pl.col("taxonomy_version").unique()).collect()["taxonomy_version"]
+            ),
             unreadable=frozenset(
                 rejected.filter(pl.col("reason") == Reject.UNREADABLE.value)
                 .select("source_file", "detail")
@@ -118,10 +123,12 @@ class Batch:
 
     @property
     def quarantined_files(self) -> list[str]:
+        """The paths of the inputs quarantined whole, one per input: a replay's path can
+        name several (the bytes it held on each day it was quarantined)."""
         # Series operations run in the calling thread; a frame's filter would wait for the
         # polars pool, which the next chunk's transform keeps busy during a backfill.
         scope, files = self.quarantine["scope"], self.quarantine["source_file"]
-        return sorted(set(files.filter(scope == "file")))
+        return sorted(files.filter(scope == "file"))
 
 
 def transform(

@@ -6,7 +6,8 @@
 --   captured_on   --captured-on if given, else the date in the file name, else the
 --                 file's modification time (UTC)
 --   n_papers      listings loaded from this dump (= count of its rows in `listings`)
---   ingested_at   when it was published
+--   ingested_at   when the run that loaded it started (UTC; its snapshot was committed
+--                 later: `history` lists when)
 -- Example: select listed_on, sum(n_papers) from dumps group by 1 order by 1;
 create or replace view dumps as
 with dumps as (

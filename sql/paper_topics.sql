@@ -2,7 +2,8 @@
 -- of paperlake/taxonomy.yaml whose patterns occur in its title or abstract; 0.8% of the 200
 -- real days' papers have none).
 --   topic                 taxonomy topic name
---   title                 as first seen
+--   title                 as in the first dump loaded that lists it (loaded, not listed:
+--                         a backfill of older dumps after newer ones keeps the newer)
 --   first_listed_on,
 --   last_listed_on        first and last page date the paper appeared on
 --   n_listing_days        distinct page dates listing it

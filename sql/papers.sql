@@ -1,5 +1,6 @@
 -- papers: every distinct paper.  Grain: one row per normalized title.
---   title, abstract       as first seen
+--   title, abstract       as in the first dump loaded that lists it (loaded, not listed:
+--                         a backfill of older dumps after newer ones keeps the newer)
 --   first_listed_on,
 --   last_listed_on        first and last page date it appeared on
 --   n_dumps               distinct dumps listing it

@@ -1,5 +1,7 @@
 -- search_papers(terms, k): BM25 full-text search over title and abstract.  `terms` is a
--- list of lower-case words (`paperlake search "query"` tokenizes a query for you).
+-- list of words (a string is refused: pass ['world'], not 'world'), each lower-cased and
+-- split at spaces here, so ['World Models'] finds what ['world', 'models'] does;
+-- punctuation is not stripped (`paperlake search "query"` tokenizes as the index does).
 -- Grain: paper, the k best (unordered, like every view: order by score desc).
 -- k1 = 1.2, b = 0.75.
 --   score                              BM25 score
@@ -20,7 +22,8 @@ with listing_stats as (
 ),
 
 query_terms as (
-    select distinct unnest(terms) as term
+    select distinct unnest(string_split_regex(lower(trim(given)), '\s+')) as term
+    from (select unnest(terms) as given)
 ),
 
 documents as (

@@ -89,6 +89,9 @@ def test_search_ranks_federated_papers_first(sample_warehouse: Path) -> None:
     )
     assert len(rows) == 5
     assert all("Federated" in r[0] or "Decentralized" in r[0] for r in rows)
+    # a phrase, as an analyst types it: lower-cased and split (it found nothing)
+    phrase = "select title from search_papers(['  Federated Learning'], k := 5)"
+    assert sorted(query(sample_warehouse, phrase)) == sorted(rows)
 
 
 def test_search_command(sample_warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -198,6 +201,25 @@ def test_retopic_applies_an_edited_taxonomy(tmp_path: Path, prefect_harness: Non
     ]
     assert query(warehouse, "select count(*) from listings") == [(2,)]
 
+    # The next day's run without the edited taxonomy tagged its papers with the bundled
+    # one, silently: topic counts mixing two taxonomies.  It says so; with it, nothing.
+    (landing / "2025-03-15_b.txt").write_bytes(
+        dump_bytes([("Sets of sets", abstract("nested sets"))], label="Mar 15")
+    )
+    mixed = ingest(paths=[str(landing)], warehouse=str(warehouse))
+    [said] = [line for line in mixed.lines() if "TAXONOMY" in line]
+    assert "new papers tagged with the bundled taxonomy" in said
+    assert f"the published ones with version {load_taxonomy(edited).version}" in said
+    (landing / "2025-03-16_c.txt").write_bytes(
+        dump_bytes([("Sets and bags", abstract("multisets"))], label="Mar 16")
+    )
+    retopic(warehouse=str(warehouse), taxonomy=str(edited))
+    same = ingest(paths=[str(landing)], warehouse=str(warehouse), taxonomy=str(edited))
+    assert same.rows["papers"] == 1 and not [line for line in same.lines() if "TAXONOMY" in line]
+    assert query(warehouse, "select distinct taxonomy_version from internal.stg_papers") == [
+        (load_taxonomy(edited).version,)
+    ]
+
 
 def test_title_pairs_skip_versions_sizes_and_variants(tmp_path: Path) -> None:
     import polars as pl
@@ -239,3 +261,17 @@ def test_title_pairs_skip_versions_sizes_and_variants(tmp_path: Path) -> None:
         run.rollback()
     pairs = {frozenset((by_id[a], by_id[b])) for a, b, _ in found.iter_rows()}
     assert pairs == {frozenset(titles[9:11]), frozenset(titles[11:13])}
+
+
+def test_papers_join_repos_and_entities_through_public_views(sample_warehouse: Path) -> None:
+    """An analyst joining papers with repos or entities needed the internal staging
+    views; ``paper_repos`` and ``paper_entities`` hold the pairs, keyed as both sides."""
+    repos = "select sum(n_papers) from repos"
+    paired = "select count(*) from paper_repos join repos using (repo) join papers using (paper_id)"
+    assert query(sample_warehouse, paired) == query(sample_warehouse, repos) != [(0,)]
+    entities = "select sum(n_papers) from entities"
+    named = (
+        "select count(*) from paper_entities join entities using (entity) "
+        "join papers using (paper_id)"
+    )
+    assert query(sample_warehouse, named) == query(sample_warehouse, entities) != [(0,)]

@@ -79,6 +79,8 @@ def test_quarantine_lists_reasons(cli_warehouse: Path, capsys: pytest.CaptureFix
     assert main(["--warehouse", str(cli_warehouse), "quarantine", "--format", "csv"]) == 0
     out = capsys.readouterr().out
     assert "html" in out and "broken.txt" in out
+    header, row = out.splitlines()
+    assert header.split(",")[4] == "dump" and len(row.split(",")[4]) == 12  # tells bytes apart
 
 
 def test_missing_warehouse_is_a_clear_error(
@@ -148,11 +150,17 @@ def test_serve_refuses_a_mistyped_landing_folder_or_cron_before_scheduling(
 def test_replay_and_retopic_need_a_warehouse(
     command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """They created an empty warehouse and said every input was already in it."""
+    """They created an empty warehouse and said every input was already in it (also once
+    ``serve`` had left its lock there)."""
+    from paperlake.lake import Warehouse
+
     root = tmp_path / "wh"
     assert main(["--warehouse", str(root), command]) == 4
+    with Warehouse(root).scheduling():
+        pass
+    assert main(["--warehouse", str(root), command]) == 4
     assert f"no warehouse at {root}: run `paperlake ingest PATH` first" in capsys.readouterr().err
-    assert not root.exists()
+    assert {p.name for p in root.iterdir()} <= {".lock", ".serve.lock"}  # no lake made
 
 
 def test_retopic_is_a_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -162,14 +170,31 @@ def test_retopic_is_a_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--taxonomy" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "right/UTC", "posixrules"])
 def test_serve_refuses_an_unknown_timezone(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    zone: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """``right/UTC`` and ``posixrules`` open as zone files but are no IANA names: Prefect
+    refused them with a pydantic dump."""
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
     with pytest.raises(SystemExit) as done:
-        main(["serve", "--timezone", "Mars/Olympus"])
+        main(["serve", "--timezone", zone])
     assert done.value.code == 2
-    assert "unknown timezone 'Mars/Olympus'" in capsys.readouterr().err
+    assert f"unknown timezone {zone!r}" in capsys.readouterr().err
+
+
+def test_a_second_serve_of_a_warehouse_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It replaced the first's schedule, and stopping either paused the deployment both
+    served: the other ran nothing, silently."""
+    from paperlake.lake import Warehouse
+
+    monkeypatch.setattr(cli, "_prefect_api", lambda scheduling: 0)  # as if a server answered
+    root = tmp_path / "wh"
+    with Warehouse(root).scheduling():
+        assert main(["--warehouse", str(root), "serve", "--landing", str(tmp_path)]) == 75
+    assert f"another `paperlake serve` schedules {root} since " in capsys.readouterr().err
 
 
 def _closed_port() -> int:
@@ -323,3 +348,28 @@ def test_only_a_folder_with_nothing_of_a_warehouse_is_no_warehouse(tmp_path: Pat
     for kept in ("_manifests", "raw"):
         (tmp_path / kept / kept).mkdir(parents=True)
         assert not cli._no_warehouse(str(tmp_path / kept))
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["search", "diffusion", "--limit", "-1"], "expected 1 or more, got -1"),
+        (["sql", "select 1", "--max-rows", "-1"], "expected 1 or more, got -1"),
+        (["history", "--limit", "0"], "expected 1 or more, got 0"),
+        (["quarantine", "--max-rows", "x"], "expected a whole number, got 'x'"),
+        (["ingest", "in", "--batch-size", "0"], "expected 1 or more, got 0"),
+        (["sql", "select 1", "--timeout", "nan"], "expected a finite number, 0 or more, got nan"),
+        (["maintain", "--retention-days", "-1"], "expected a finite number, 0 or more, got -1"),
+        (["ingest", "in", "--retention-days", "1e9"], "expected 36,500 days or fewer, got 1e9"),
+        (["sql", "select 1", "--timeout", "1e10"], "s or less, got 1e10"),
+    ],
+)
+def test_a_count_or_duration_out_of_range_exits_2(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A negative limit was a traceback ("LIMIT/OFFSET cannot be negative"); ``history
+    --limit 0`` listed every snapshot."""
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert said in capsys.readouterr().err

@@ -151,11 +151,14 @@ found over every day."""
 
 
 def _views_over(
-    listed: dict[str, list[int]], named: dict[str, str], tagged: dict[str, str] | None = None
+    listed: dict[str, list[int]],
+    named: dict[str, str],
+    tagged: dict[str, str] | None = None,
+    titled: bool = False,
 ) -> duckdb.DuckDBPyConnection:
     """Every view over ``listed`` (paper -> page days, as days before :data:`LATEST`; one dump
-    a day), ``named`` (paper -> the entity it introduces) and ``tagged`` (paper -> its
-    topic); the other lake tables empty."""
+    a day), ``named`` (paper -> the entity it introduces), ``tagged`` (paper -> its topic)
+    and, if ``titled``, a papers row for each listed paper; the other lake tables empty."""
     from paperlake.schemas.tables import PUBLISHED
     from paperlake.views import create_sql_views, create_staging_views, files_source
 
@@ -174,9 +177,15 @@ def _views_over(
     for paper, topic in (tagged or {}).items():
         con.execute("insert into tagged values (?, ?)", [paper, topic])
     sources = {table: files_source(table, []) for table in PUBLISHED}
-    create_staging_views(
-        con, sources | {"listings": "listed", "paper_entities": "named", "paper_topics": "tagged"}
-    )
+    sources |= {"listings": "listed", "paper_entities": "named", "paper_topics": "tagged"}
+    if titled:
+        con.execute(
+            "create table titled as select distinct paper_id, paper_id as title_key, "
+            "paper_id as title, 'abstract' as abstract, dump_id as first_dump_id, "
+            "'v1' as taxonomy_version from listed"
+        )
+        sources["papers"] = "titled"
+    create_staging_views(con, sources)
     create_sql_views(con)
     return con
 
@@ -201,7 +210,8 @@ def test_rising_entities_end_on_the_last_day_naming_one(listed: dict[str, list[i
     named = {paper: paper[0].upper() for paper in listed if paper != "latest"}
     with _views_over(listed, named) as con, Views(con) as views:
         expected = con.execute(EVERY_DAY_RISING, {"days": RISING_DAYS}).fetchall()
-        assert [tuple(row.values()) for row in rising_entity_rows(views)] == expected
+        rows, _ = rising_entity_rows(views)
+        assert [tuple(row.values()) for row in rows] == expected
 
 
 def test_trending_topics_are_those_whose_share_grew_not_their_count() -> None:
@@ -216,11 +226,11 @@ def test_trending_topics_are_those_whose_share_grew_not_their_count() -> None:
     tagged |= {f"r{i}": "a" for i in range(10)} | {f"r{i}": "b" for i in range(10, 20)}
     with _views_over(before | recent, {}, tagged) as con:
         rows = con.execute(TRENDING_SQL, [12]).fetchall()
-    assert rows == [("a", 0.5, 0.3, 10, 12)]
+    assert [row[:5] for row in rows] == [("a", 0.5, 0.3, 10, 12)]
 
 
 def test_count_axes_tick_whole_numbers_and_share_bars_show_their_papers() -> None:
-    from paperlake.dashboard.charts import COUNT_AXIS, window_bars
+    from paperlake.dashboard.charts import count_axis, window_bars
 
     rows = [{"topic": "a", "share_recent": 0.5, "share_previous": 0.3, "n_r": 10, "n_p": 12}]
     shares = window_bars(rows, "topic", "share_recent", "share_previous", "share", ("n_r", "n_p"))
@@ -230,7 +240,7 @@ def test_count_axes_tick_whole_numbers_and_share_bars_show_their_papers() -> Non
         {"topic": "a", "window": "before", "n": 0.3, "papers": 12},
     ]
     counts = window_bars(rows, "topic", "n_r", "n_p", "papers")
-    assert counts["encoding"]["x"]["axis"] == COUNT_AXIS
+    assert counts["encoding"]["x"]["axis"] == count_axis("x")
     assert "papers" not in counts["datasets"]["rows"][0]
 
 
@@ -294,3 +304,89 @@ def test_only_the_library_at_the_pages_end_is_skipped(tmp_path: Path) -> None:
     for own in ('<img src="http://tracker.test/p.gif">', f"<script>{library_bundle()}</script>"):
         with pytest.raises(ExternalReference):
             write_page(own + end, tmp_path / "page.html")
+
+
+def test_rising_entities_tied_with_the_last_bar_are_said() -> None:
+    from paperlake.dashboard.sections import TOP_BARS, rising_entities
+
+    listed = {f"p{i}": [0] for i in range(TOP_BARS + 3)} | {"latest": [0]}
+    named = {f"p{i}": f"E{i:02}" for i in range(TOP_BARS + 3)}
+    with _views_over(listed, named) as con, Views(con) as views:
+        section = rising_entities(views)
+    assert section.chart is not None
+    assert "3 more entities gained 1 paper-day, as much as the last bar's" in section.body
+    with _views_over({"latest": [0]}, {}) as con, Views(con) as views:
+        section = rising_entities(views)
+    assert section.chart is None and "None yet." in section.body
+
+
+@pytest.mark.parametrize(
+    ("growth_lower", "said"),
+    [
+        ([None, None], "Too little history to tell a trend: the page days cover 3 of the 14"),
+        ([-0.2, 0.0], "None of these rises is beyond chance"),
+        ([0.3, -0.1], "1 of these 2 rose beyond chance"),
+        ([], "No topic qualifies yet."),
+    ],
+)
+def test_the_trending_note_says_how_sure_the_rises_are(
+    growth_lower: list[float | None], said: str
+) -> None:
+    from paperlake.dashboard.sections import _how_sure
+
+    rows = [{"growth_lower": g, "history_days": 3} for g in growth_lower]
+    assert said in _how_sure(rows)
+
+
+def test_a_week_without_page_days_breaks_the_weekly_lines() -> None:
+    """Weekly lines ran straight across a gap in the captures, and across a week a top
+    topic had no paper; the health chart's area held the last count over the gap."""
+    from paperlake.dashboard.health import run_health
+    from paperlake.dashboard.sections import TOPIC_WEEKS_SQL, code_share
+
+    con = duckdb.connect()
+    days = [date(2025, 3, 3), date(2025, 3, 5), date(2025, 3, 24)]  # Mondays 3/3 and 3/24
+    con.execute("create table dumps (ingested_at timestamptz, listed_on date)")
+    con.executemany("insert into dumps values (now(), ?)", [[d] for d in days])
+    con.execute("create table topic_frequency (topic varchar, listed_on date, n_papers int)")
+    con.executemany(
+        "insert into topic_frequency values (?, ?, ?)",
+        [["a", days[0], 4], ["a", days[1], 2], ["b", days[2], 3]],
+    )
+    con.execute(
+        "create table papers_without_code (listed_on date, n_without_code int, n_papers int)"
+    )
+    con.executemany("insert into papers_without_code values (?, 1, 4)", [[d] for d in days])
+    con.execute(
+        "create table quarantine (quarantined_at timestamptz, scope varchar, reason varchar, "
+        "source_file varchar, line int, detail varchar)"
+    )
+    weeks = ["2025-03-03", "2025-03-10", "2025-03-17", "2025-03-24"]
+    with Views(con) as views:
+        topics = views.execute(TOPIC_WEEKS_SQL, {"top": ["a", "b"]}).fetchall()
+        shares = code_share(views).chart
+        health = run_health(views).chart
+    assert [(t, str(w), n) for t, w, n, _ in topics] == [
+        ("a", weeks[0], 3.0), ("b", weeks[0], 0.0), ("a", weeks[1], None), ("b", weeks[1], None),
+        ("a", weeks[2], None), ("b", weeks[2], None), ("a", weeks[3], 0.0), ("b", weeks[3], 3.0),
+    ]  # fmt: skip
+    assert shares is not None and health is not None
+    weekly = shares["datasets"]["rows"]
+    assert [(r["week"], r["share_with_code"]) for r in weekly] == [
+        (weeks[0], 0.75), (weeks[1], None), (weeks[2], None), (weeks[3], 0.75),
+    ]  # fmt: skip
+    bars = health["datasets"]["rows"]
+    assert [(r["week"], r["next_week"], r["n_dumps"]) for r in bars] == [
+        (weeks[0], weeks[1], 2), (weeks[3], "2025-03-31", 1),
+    ]  # fmt: skip
+    assert health["mark"]["type"] == "bar" and health["encoding"]["x2"]["field"] == "next_week"
+
+
+def test_the_reports_top_topics_count_each_paper_once() -> None:
+    """They summed ``topic_frequency``, which counts a paper on each day it is listed."""
+    from paperlake.cli import REPORT
+
+    listed = {"p1": [0, 1, 2], "p2": [0]}
+    with _views_over(listed, {}, {"p1": "a", "p2": "a"}, titled=True) as con:
+        rows = con.execute(REPORT["Top topics (distinct papers per topic, all days)"]).fetchall()
+    assert rows == [("a", 2)]

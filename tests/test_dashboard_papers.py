@@ -5,7 +5,7 @@ dumps list the same paper on."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -108,7 +108,11 @@ def defined(listed: Listed) -> PaperFigures:
         for paper, listings in listed.items()  # in position order
         if paper in papers and any(LATEST - timedelta(days=b) == latest for b, _ in listings)
     ]
-    return PaperFigures(len(papers), len(repeated), repeated[:TABLE_ROWS], on_page)
+    shown = repeated[:TABLE_ROWS]
+    as_often = [p for p in repeated if shown and p["n_listing_days"] >= shown[-1]["n_listing_days"]]
+    top = [p for p in repeated if shown and p["n_listing_days"] == shown[0]["n_listing_days"]]
+    n_top = len([p for p in top if p["n_dumps"] == shown[0]["n_dumps"]])
+    return PaperFigures(len(papers), len(repeated), len(as_often), n_top, shown, on_page)
 
 
 @pytest.mark.parametrize("listed", [ONE_DUMP_A_DAY, TWO_DUMPS_ON_A_DAY])
@@ -131,3 +135,30 @@ def test_with_one_dump_a_day_the_figures_need_no_per_date_aggregate() -> None:
         with Views(con) as views:
             figures = paper_figures(views)
     assert asdict(figures) == asdict(defined(ONE_DUMP_A_DAY))
+
+
+def test_the_repeated_table_says_how_many_more_tied_with_its_last_row() -> None:
+    from paperlake.dashboard.sections import repeated_listings
+
+    with views_over(ONE_DUMP_A_DAY) as con, Views(con) as views:
+        body = repeated_listings(views).body
+    # 30 tied papers on 2 days; the two longer-listed ones take 2 of the 25 rows
+    assert "32 papers appeared in more than one dump; the top 25:" in body
+    assert "7 more papers were on the page 2 days, as many as the last row" in body
+    with views_over({"once": [(0, 1)]}) as con, Views(con) as views:
+        body = repeated_listings(views).body
+    assert "No paper has appeared in more than one dump yet." in body
+
+
+def test_the_headline_says_when_the_most_repeated_paper_is_one_of_several() -> None:
+    """It named one of 2,770 papers tied at the top (10 years) as "most repeated"."""
+    from paperlake.dashboard.page import headline, render_page
+
+    tied: Listed = {"a": [(0, 1), (1, 1)], "b": [(0, 1), (1, 1)], "c": [(0, 1)]}
+    with views_over(tied) as con, Views(con) as views:
+        assert headline(views).n_top_repeated == 2
+    with views_over(tied) as con:
+        page = render_page(con, datetime(2025, 7, 1, tzinfo=UTC))
+    assert "<span>most repeated (one of 2 tied)</span>" in page
+    # a title's bidi override stays inside the title: the "new" badge keeps its place
+    assert f'<bdi>{title("c")}</bdi> <span class="new">new</span>' in page

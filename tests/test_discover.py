@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,20 @@ def test_a_quarantined_name_cannot_forge_the_run_summary() -> None:
         summary.lines()[-1] == "    /land/2025-03-06_\\x1b[31mRED\\x1b[0m\\nloaded 99 dump(s).txt"
     )
     assert printable("é 日本 \u202e") == "é 日本 \\u202e"
+
+
+def test_a_file_modified_since_the_settle_time_is_left_for_later(tmp_path: Path) -> None:
+    """A scheduled run's landing file written in the last minute may be a paused download:
+    it loaded as its first half.  Given by its own path, a file is read whatever its age."""
+    old, fresh = tmp_path / "2025-03-13_old.txt", tmp_path / "2025-03-14_fresh.txt"
+    ahead = tmp_path / "2025-03-15_ahead.txt"  # from a machine whose clock is an hour ahead
+    for path in (old, fresh, ahead):
+        path.write_bytes(b"Mar 14")
+    os.utime(old, (time.time() - 120, time.time() - 120))
+    os.utime(ahead, (time.time() + 3600, time.time() + 3600))
+    now, minute = time.time_ns(), 60 * 10**9
+    window = (now - minute, now + minute)
+    found = discover([tmp_path], {}, unsettled=window)
+    assert sorted(Path(c.path).name for c in found.candidates) == [old.name, ahead.name]
+    assert found.skipped_in_progress == [str(fresh)]
+    assert [c.path for c in discover([fresh], {}, unsettled=window).candidates] == [str(fresh)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import os
 import shutil
 from datetime import UTC, date, datetime
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from paperlake.flows.ingest import QuarantineError, RunSummary, ingest
-from paperlake.lake import Warehouse, WarehouseBusy
+from paperlake.lake import CatalogError, Warehouse, WarehouseBusy
 from tests.conftest import SAMPLE_CAPTURE, SAMPLES, query
 from tests.dumps import PAPERS, abstract, dump_bytes
 
@@ -104,9 +105,30 @@ def test_strict_fails_after_publishing_the_good_input(
     sample_landing: Path, warehouse: Path
 ) -> None:
     (sample_landing / "empty.txt").write_bytes(b"")
-    with pytest.raises(QuarantineError, match="1 file"):
-        run([sample_landing], warehouse, captured_on=SAMPLE_CAPTURE, strict=True)
+    logged = Records()
+    flow_runs = logging.getLogger("prefect.flow_runs")
+    flow_runs.addHandler(logged)
+    try:
+        with pytest.raises(QuarantineError, match="1 file"):
+            run([sample_landing], warehouse, captured_on=SAMPLE_CAPTURE, strict=True)
+    finally:
+        flow_runs.removeHandler(logged)
     assert query(warehouse, "select count(*) from dumps") == [(2,)]
+    # The run fails on purpose: its message, without a traceback as if it had crashed.
+    messages = [record.getMessage() for record in logged.records]
+    assert any("Failed('--strict: 1 file(s)" in message for message in messages)
+    assert not [record.getMessage() for record in logged.records if record.exc_info]
+
+
+class Records(logging.Handler):
+    """A logging handler that keeps every record it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
 
 
 def test_damaged_entries_do_not_shift_the_pairing(landing: Path, warehouse: Path) -> None:
@@ -199,7 +221,10 @@ def test_a_second_run_is_refused_while_the_lock_is_held(
 ) -> None:
     with (
         Warehouse(warehouse).lock(),
-        pytest.raises(WarehouseBusy, match=r"another run holds the warehouse .* since .*pid"),
+        pytest.raises(
+            WarehouseBusy,
+            match=r"another run holds the warehouse .* since .*\(pid \d+ on [^:]+: \S+.*\)",
+        ),
     ):
         run([sample_landing], warehouse, captured_on=SAMPLE_CAPTURE)
     assert run([sample_landing], warehouse, captured_on=SAMPLE_CAPTURE).dumps_loaded == 2
@@ -212,10 +237,16 @@ def test_unreadable_file_is_quarantined_once(landing: Path, warehouse: Path) -> 
     (landing / "partial.txt.part").write_bytes(b"Mar")
     summary = run([landing], warehouse)
     assert summary.dumps_loaded == 1 and summary.skipped_in_progress == 2
+    [named] = [line for line in summary.lines() if "left for a later run" in line]
+    assert ".hidden.txt" in named and "partial.txt.part" in named  # never loaded: said
     rows = query(warehouse, "select reason, dump_id, detail from quarantine")
     assert [(r[0], r[1]) for r in rows] == [("unreadable", None)]
     assert "cannot stat" in rows[0][2]
-    assert run([landing], warehouse).files_quarantined == 0
+    again = run([landing], warehouse)
+    assert again.files_quarantined == 0
+    # counted somewhere: seen = loaded + unchanged + duplicate + in progress + quarantined + ...
+    assert (again.files_seen, again.skipped_unchanged, again.still_unreadable) == (2, 1, 1)
+    assert "0 quarantined, 1 still unreadable" in again.lines()[1]
 
 
 def test_summary_artifact_is_published(sample_landing: Path, warehouse: Path) -> None:
@@ -256,3 +287,69 @@ def test_one_dump_per_chunk_publishes_what_one_chunk_does(landing: Path, tmp_pat
     assert (split.dumps_loaded, split.skipped_duplicate) == (whole.dumps_loaded, 3) == (2, 3)
     assert split.rows == whole.rows
     assert gc.get_freeze_count() == 0  # the chunks' collections unfroze what they froze
+
+
+def test_a_damaged_data_file_is_a_catalog_error_naming_its_table(
+    sample_landing: Path, warehouse: Path
+) -> None:
+    """It was a polars traceback after two retries (exit 1), naming neither the table nor
+    what to do."""
+    run([sample_landing], warehouse, captured_on=SAMPLE_CAPTURE)
+    [damaged, *_] = sorted((warehouse / "lake" / "data" / "main" / "dumps").glob("*.parquet"))
+    data = damaged.read_bytes()
+    damaged.write_bytes(data[:60] + bytes(len(data) - 120) + data[-60:])
+    with pytest.raises(CatalogError, match=r"the lake's dumps table cannot be read .* rebuild"):
+        run([sample_landing], warehouse, captured_on=SAMPLE_CAPTURE)
+
+
+def test_rehash_reads_a_file_rewritten_with_its_size_and_time(
+    landing: Path, warehouse: Path
+) -> None:
+    """``cp -p`` or ``rsync -t`` of other bytes of the same size keeps both: the file reads
+    as unchanged, and only ``rehash`` loads it (its bytes were never read otherwise)."""
+    today = landing / "2025-03-14_today.txt"
+    today.write_bytes(dump_bytes(PAPERS))
+    os.utime(today, (1.7e9, 1.7e9))
+    assert run([landing], warehouse).dumps_loaded == 1
+    today.write_bytes(dump_bytes([(PAPERS[0][0].replace("R", "Q", 1), PAPERS[0][1]), *PAPERS[1:]]))
+    os.utime(today, (1.7e9, 1.7e9))
+    assert run([landing], warehouse).skipped_unchanged == 1
+    again = run([landing], warehouse, rehash=True)
+    assert again.dumps_loaded == 1 and again.skipped_unchanged == 0
+    assert query(warehouse, "select count(*) from dumps") == [(2,)]
+    assert run([landing], warehouse, rehash=True).skipped_duplicate == 1  # nothing twice
+
+
+def test_an_unreadable_input_read_later_leaves_quarantine(
+    landing: Path, warehouse: Path, tmp_path: Path
+) -> None:
+    """A link whose target appears later: it loaded, and stayed listed as never read (in
+    ``dumps`` and in ``quarantine`` at once) until a replay."""
+    target = tmp_path / "elsewhere" / "2025-03-14_later.txt"
+    (landing / "2025-03-14_link.txt").symlink_to(target)
+    assert run([landing], warehouse).files_quarantined == 1
+    target.parent.mkdir()
+    target.write_bytes(dump_bytes(PAPERS))
+    assert run([landing], warehouse).dumps_loaded == 1
+    assert query(warehouse, "select count(*) from quarantine") == [(0,)]
+
+
+def test_an_input_that_fails_to_open_again_is_counted(
+    landing: Path, warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Permission denied when opened, as on the run before: it was counted nowhere."""
+    from paperlake import archive
+
+    (landing / "2025-03-14_ok.txt").write_bytes(dump_bytes(PAPERS))
+    (landing / "secret.txt").write_bytes(dump_bytes(PAPERS[:1]))
+    opened = os.open
+
+    def denied(path: str, *args: object, **kwargs: object) -> int:
+        if str(path).endswith("secret.txt"):
+            raise PermissionError(13, "Permission denied")
+        return opened(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(archive.os, "open", denied)
+    assert run([landing], warehouse).files_quarantined == 1
+    again = run([landing], warehouse)
+    assert (again.files_seen, again.files_quarantined, again.still_unreadable) == (2, 0, 1)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -27,6 +28,7 @@ from paperlake.lake.maintenance import MERGE_AFTER_FILES
 from paperlake.lake.transaction import SPILL, one_thread
 from paperlake.schemas.tables import PUBLISHED, REPLACED_BY, KeyphraseDaily, polars_schema
 from paperlake.views import as_of_database, build_database, ensure_database
+from paperlake.views.build import UnknownSnapshot, snapshot_at
 from tests.conftest import SAMPLE_CAPTURE
 
 PAPER = {
@@ -81,6 +83,47 @@ def test_a_run_is_one_snapshot_with_its_run_id_and_rows(tmp_path: Path) -> None:
     assert store.scan("papers").collect().height == 2
     with as_of_database(store, str(first)) as old:  # time travel sees the first run only
         assert count(old, "internal.stg_papers") == 1
+
+
+SNAPSHOTS = [
+    (0, datetime(2026, 12, 7, 10, 0, 0, 400000, tzinfo=UTC)),
+    (1, datetime(2026, 12, 7, 10, 0, 0, 800000, tzinfo=UTC)),
+    (2, datetime(2026, 12, 7, 10, 0, 1, 500000, tzinfo=UTC)),
+]
+
+
+@pytest.mark.parametrize(
+    ("as_of", "snapshot"),
+    [
+        ("1", 1),
+        ("2026-12-07 10:00:00", 1),  # as `history` prints it: UTC, cut to the second
+        ("2026-12-07 10:00:00.5", 0),
+        ("2026-12-07T11:00:01+01:00", 2),
+        ("2026-12-08", 2),
+    ],
+)
+def test_as_of_reads_times_as_history_prints_them(as_of: str, snapshot: int) -> None:
+    assert snapshot_at(SNAPSHOTS, as_of) == snapshot
+
+
+@pytest.mark.parametrize(
+    ("as_of", "said"),
+    [
+        ("7", "no snapshot 7 (the lake keeps snapshots 0 to 2"),
+        ("2026-12-07 09:59:59", "the first the lake keeps, 0, was committed 2026-12-07 10:00:00"),
+        ("yesterday", "'yesterday' is neither a snapshot number nor a timestamp"),
+    ],
+)
+def test_an_as_of_the_lake_does_not_keep_is_named(as_of: str, said: str) -> None:
+    with pytest.raises(UnknownSnapshot, match=re.escape(said)):
+        snapshot_at(SNAPSHOTS, as_of)
+
+
+def test_a_snapshot_from_before_the_tables_reads_as_empty(tmp_path: Path) -> None:
+    store = Warehouse(tmp_path)
+    commit(store, {"papers": papers(PAPER)}, "run1")
+    with as_of_database(store, "0") as first:  # the lake's first snapshot: no table yet
+        assert count(first, "papers") == 0
 
 
 def test_an_uncommitted_run_is_invisible_and_its_files_are_recovered(tmp_path: Path) -> None:
@@ -435,7 +478,7 @@ def test_a_missing_or_damaged_catalog_is_a_clear_error_and_deletes_nothing(
 ) -> None:
     store = Warehouse(tmp_path)
     commit(store, {"papers": papers(PAPER)}, "run1")
-    store.archive(b"a dump")
+    store.archive(b"a dump", SAMPLE_CAPTURE)
     files = sorted(p for p in tmp_path.rglob("*") if p.is_file() and "catalog" not in p.name)
     catalog = store.catalog_path.read_bytes()
 
@@ -476,23 +519,23 @@ def test_lock_is_exclusive_and_says_who_holds_it(tmp_path: Path) -> None:
 
 def test_archive_is_content_addressed(tmp_path: Path) -> None:
     store = Warehouse(tmp_path)
-    dump_id, rel = store.archive(b"hello")
+    dump_id, rel = store.archive(b"hello", SAMPLE_CAPTURE)
     assert rel == f"raw/{dump_id[:2]}/{dump_id}.txt"
-    assert store.archive(b"hello") == (dump_id, rel)
+    assert store.archive(b"hello", SAMPLE_CAPTURE) == (dump_id, rel)
     assert (tmp_path / rel).read_bytes() == b"hello"
 
 
 def test_archiving_a_batch_puts_files_in_place_only_when_it_ends(tmp_path: Path) -> None:
     store = Warehouse(tmp_path)
     with store.archiving():
-        _, rel = store.archive(b"one")
-        assert store.archive(b"one")[1] == rel  # the same bytes twice: one file
+        _, rel = store.archive(b"one", SAMPLE_CAPTURE)
+        assert store.archive(b"one", SAMPLE_CAPTURE)[1] == rel  # the same bytes twice: one file
         assert not (tmp_path / rel).exists()  # not durable yet, so not in place
     assert (tmp_path / rel).read_bytes() == b"one"
     assert not list((tmp_path / "raw").rglob(".*"))  # no temp file left
 
     with pytest.raises(RuntimeError), store.archiving():
-        _, failed = store.archive(b"two")
+        _, failed = store.archive(b"two", SAMPLE_CAPTURE)
         raise RuntimeError("the batch failed")
     assert not (tmp_path / failed).exists()
     assert not list((tmp_path / "raw").rglob(".*"))
@@ -512,7 +555,7 @@ def test_an_old_manifest_warehouse_migrates_in_one_command(tmp_path: Path) -> No
     manifests.mkdir()
     (manifests / "00000001.json").write_text(json.dumps({"version": 1, "tables": parts}))
     (manifests / "CURRENT").write_text("00000001.json")
-    raw = Warehouse(tmp_path).archive(b"a dump")[1]
+    raw = Warehouse(tmp_path).archive(b"a dump", SAMPLE_CAPTURE)[1]
 
     with pytest.raises(CatalogError, match=r"old manifest layout.*paperlake migrate"):
         Warehouse(tmp_path).session().__enter__()

@@ -43,7 +43,7 @@ def test_batches_and_summaries_publish_in_one_commit(tmp_path: Path) -> None:
         summaries = publish.write_summaries(run, new)
         assert summaries.keys() == SUMMARIES and summaries["keyphrase_daily"] > 0
         assert "run-1" not in {e.run_id for e in store.history()}  # invisible until the commit
-        version = publish.commit(store, run, retention_days=30)
+        version = publish.commit(store, run, retention_days=30).snapshot
     assert [e.run_id for e in store.history()].count("run-1") == 1  # one snapshot
     papers = sum(b.tables["papers"].height for b in published)
     assert papers < sum(b.tables["papers"].height for b in batches)  # papers on both days
@@ -120,3 +120,29 @@ def test_the_writer_appends_a_table_once_it_holds_enough_rows(
         publish.commit(store, run, retention_days=30)
     files = store.current().tables
     assert len(files["listings"]) == 1 and len(files["papers"]) == 2
+
+
+def test_a_failure_after_the_commit_is_said_not_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while the views were rebuilt after the commit: a traceback, the run
+    reported failed (and the schedule retried it) while its rows were in the lake."""
+    store = Warehouse(tmp_path / "warehouse")
+
+    def full(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    with store.session():
+        run = store.begin("run-1")
+        raws, _, _ = archive_inputs(store, discover([SAMPLES], {}).candidates, SAMPLE_CAPTURE)
+        writer = publish.Writer(run)
+        writer.write(next(reconcile([transform(raws, [], Known(), load_taxonomy(), "r", NOW)])))
+        writer.flush()
+        monkeypatch.setattr(publish, "ensure_database", full)
+        published = publish.commit(store, run, retention_days=30)
+    assert published.snapshot == store.current_version()
+    assert published.unfinished == "OSError: [Errno 28] No space left on device"
+    assert [e.run_id for e in store.history()].count("run-1") == 1
+    # a failure with nothing committed is the run's failure
+    with store.session(), pytest.raises(OSError, match="No space"):
+        publish.commit(store, store.begin("run-2"), retention_days=30)

@@ -11,6 +11,7 @@ import signal
 import tempfile
 import threading
 import time
+from datetime import UTC
 from pathlib import Path
 
 import duckdb
@@ -143,6 +144,7 @@ ESCAPES = [
     ("checkpoint", EXIT_USAGE, "CALL statements are refused"),
     ("select 1; copy (select 1) to '{lake}/x.csv'", EXIT_USAGE, "exactly one statement; got 2"),
     ("select 1; select 2", EXIT_USAGE, "exactly one statement; got 2"),
+    ("  -- a comment only", EXIT_USAGE, "the query is empty (nothing but spaces or comments)"),
 ]
 
 
@@ -322,6 +324,22 @@ def test_a_time_travel_query_spills_to_a_folder_of_its_own(root: Path) -> None:
     assert Path(folder).parent == Path(tempfile.gettempdir()), folder
 
 
+def test_a_time_from_history_queries_that_snapshot_and_an_unknown_one_exits_2(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A time as `history` prints it (UTC, to the second) names the snapshot committed in
+    that second; one the lake does not keep is a bad argument, said in one line."""
+    [*_, last] = Warehouse(root).history()
+    printed = f"{last.at.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
+    assert sql(root, "--as-of", printed, "--format", "csv", COUNT_PAPERS) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [str(len(TITLES))]
+    with pytest.raises(SystemExit) as exited:
+        sql(root, "--as-of", "9999", "select 1")
+    assert exited.value.code == EXIT_USAGE
+    said = "--as-of 9999: no snapshot 9999 (the lake keeps snapshots 0 to"
+    assert said in capsys.readouterr().err
+
+
 def test_output_into_a_folder_that_does_not_exist_is_refused(
     root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -336,14 +354,37 @@ def test_output_into_a_folder_that_does_not_exist_is_refused(
 
 
 def test_output_inside_the_warehouse_is_refused(
-    root: Path, capsys: pytest.CaptureFixture[str]
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """``dashboard -o`` replaced the lake's catalog (every command failed after) and wrote
+    through a link into the warehouse; only its own page may be written there."""
     before = tree(root)
     catalog = Warehouse(root).catalog_path
-    for target in (catalog, root / "paperlake.duckdb", root / "lake" / "data" / "x.csv"):
+    link = tmp_path / "innocent.html"
+    link.symlink_to(catalog)
+    for target in (catalog, root / "paperlake.duckdb", root / "lake" / "data" / "x.csv", link):
         assert sql(root, "select 'x' as x", "--format", "csv", "-o", str(target)) == EXIT_USAGE
         assert "inside the warehouse" in capsys.readouterr().err
+        assert main(["--warehouse", str(root), "dashboard", "-o", str(target)]) == EXIT_USAGE
+        assert "inside the warehouse" in capsys.readouterr().err
     assert tree(root) == before
+    own = root / "dashboard.html"
+    assert main(["--warehouse", str(root), "dashboard", "-o", str(own)]) == EXIT_OK
+    assert capsys.readouterr().out.strip() == str(own)
+
+
+def test_output_onto_a_folder_or_a_device_is_refused(
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rename replaced them (as root, ``-o /dev/null`` left a regular file there)."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for target in (tmp_path, fifo):
+        assert sql(root, "select 1", "--format", "csv", "-o", str(target)) == EXIT_USAGE
+        assert "not a regular file" in capsys.readouterr().err
+        assert main(["--warehouse", str(root), "dashboard", "-o", str(target)]) == EXIT_USAGE
+        assert "not a regular file" in capsys.readouterr().err
+    assert fifo.is_fifo()
 
 
 COUNT_PAPERS = f"select count(*) from {INTERNAL}.stg_papers"
@@ -421,3 +462,42 @@ def test_format_and_output_misuse(root: Path, capsys: pytest.CaptureFixture[str]
     assert "give -o FILE" in capsys.readouterr().err
     assert sql(root, "select 1", "-o", "x.txt") == EXIT_USAGE
     assert "needs --format csv, json or parquet" in capsys.readouterr().err
+
+
+def test_a_reader_whose_views_cannot_be_rebuilt_answers_from_the_older_ones(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk: every reader was a traceback from the views' rebuild."""
+    from paperlake.lake import Warehouse
+    from paperlake.views import build
+
+    store = Warehouse(root)
+    with store.session():
+        run = store.begin("run2")
+        run.append({"papers": pl.DataFrame(schema=polars_schema(PUBLISHED["papers"]))})
+        run.con.execute("DELETE FROM lk.papers WHERE title = 'Order matters'")
+        run.rows["papers"] = 1
+        run.commit()
+
+    def full(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(
+        build.shutil, "copyfile", full
+    )  # the copy a new snapshot's views start from
+    assert sql(root, "--format", "csv", COUNT_PAPERS) == EXIT_OK
+    out, err = capsys.readouterr()
+    assert out.splitlines()[1:] == [str(len(TITLES))]  # the older views' answer
+    assert "could not be brought up to date ([Errno 28] No space left on device)" in err
+    # time travel copies the catalog (copyfile still fails): an error, never the current views
+    with pytest.raises(SystemExit, match=r"cannot open the views of .* at --as-of 1: .*Errno 28"):
+        sql(root, "--as-of", "1", "--format", "csv", COUNT_PAPERS)
+
+
+def test_an_explain_prints_its_plan_as_drawn(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In a table's box the plan was one cut line of escaped newlines."""
+    assert sql(root, f"explain {COUNT_PAPERS}") == EXIT_OK
+    out = capsys.readouterr().out
+    assert "UNGROUPED_AGGREGATE" in out and "\\n" not in out and len(out.splitlines()) > 5

@@ -115,12 +115,14 @@ def test_replay_parses_every_dump_a_reused_name_left_in_quarantine(
     today.write_bytes(dump_bytes([*PAPERS, ("A title without its abstract", "")], label="Nov 16"))
     os.utime(today, (1.7e9 + 2 * 86400, 1.7e9 + 2 * 86400))
     ingest(paths=[str(landing)], warehouse=str(warehouse))
-    rows = "select dump_id, scope, reason from quarantine order by all"
+    rows = "select dump_id, scope, reason, quarantined_at from quarantine order by all"
     before = query(warehouse, rows)
-    assert [scope for _, scope, _ in before].count("file") == 2 and len(before) == 3
+    assert [scope for _, scope, _, _ in before].count("file") == 2 and len(before) == 3
     summary = replay(warehouse=str(warehouse))
     assert summary.dumps_loaded == 0
-    assert query(warehouse, rows) == before
+    assert query(warehouse, rows) == before  # rejected again: first quarantined when it was
+    # inputs counted, not paths: "1 seen, 1 quarantined" for the two
+    assert (summary.files_seen, summary.files_quarantined) == (2, 2)
 
 
 def test_replay_with_nothing_quarantined_says_so(landing: Path, warehouse: Path) -> None:

@@ -38,6 +38,8 @@ def test_daily_deployment_is_registered_with_its_cron(tmp_path: Path) -> None:
         "warehouse": str((tmp_path / "wh").resolve()),
     }
     assert DEFAULT_CRON == "0 6 * * *"
+    edited = daily_deployment(str(tmp_path / "landing"), taxonomy="topics.yaml")
+    assert edited.parameters["taxonomy"] == str(Path("topics.yaml").resolve())
 
 
 def test_quarantine_raises_an_event(tmp_path: Path) -> None:

@@ -117,8 +117,15 @@ def mark(kind: str, **properties: object) -> dict[str, Any]:
 
 
 WEEK = channel("utcyearmonthdate(week):T", title="week (starting Monday)")
-COUNT_AXIS = {"format": ",d", "tickMinStep": 1}
-"""An axis of whole numbers: no 0.5 ticks when the counts are small."""
+
+
+def count_axis(scale: str) -> dict[str, Any]:
+    """The axis of a count on the ``scale`` (``x`` or ``y``): whole numbers, one tick a
+    unit at most (``tickMinStep`` alone still drew ticks at 0.5, labelled "0 1 1" by the
+    whole-number format), one per 40 pixels at most."""
+    size = {"x": "width", "y": "height"}[scale]
+    ticks = f"max(1, min(ceil({size} / 40), span(domain('{scale}'))))"
+    return {"format": ",d", "tickCount": {"expr": ticks}, "tickMinStep": 1}
 
 
 def chart_spec(
@@ -162,7 +169,7 @@ def window_bars(
         if counts is None
         else [channel("n:Q", format=".1%", title=measure), channel("papers:Q", format=",d")]
     )
-    axis = COUNT_AXIS if counts is None else {"format": ".0%"}
+    axis = count_axis("x") if counts is None else {"format": ".0%"}
     encoding = {
         "y": channel(f"{category}:N", sort=[r[category] for r in rows], title=None),
         "yOffset": channel("window:N", sort=windows),

@@ -20,9 +20,13 @@ class Section:
 
 
 # ---- formatting ---------------------------------------------------------------------------
+_TEXT_ESCAPES = str.maketrans({"/": "&#47;", "(": "&#40;", "@": "&#64;"})
+
+
 def text(value: object) -> str:
-    """HTML-escaped text; slashes as entities so no URL in the data reads as a reference."""
-    return html.escape(str(value)).replace("/", "&#47;")
+    """HTML-escaped text; slashes, brackets and at signs as entities so that no URL,
+    ``url(`` or ``@import`` in the data reads as a reference to ``external_references``."""
+    return html.escape(str(value)).translate(_TEXT_ESCAPES)
 
 
 def day(value: date | datetime | None) -> str:

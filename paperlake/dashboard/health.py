@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from paperlake.dashboard.charts import (
-    COUNT_AXIS,
     WEEK,
     Views,
     channel,
     chart_spec,
+    count_axis,
     mark,
     records,
 )
@@ -29,8 +29,9 @@ def run_health(con: Views) -> Section:
     [(last_load, n_dumps, n_days, first_day, last_day)] = con.execute(DUMPS_SQL).fetchall()
     weekly = records(
         con,
-        "select date_trunc('week', listed_on)::date as week, count(*) as n_dumps, "
-        "count(distinct listed_on) as days from dumps group by week order by week",
+        "select date_trunc('week', listed_on)::date as week, "
+        "date_trunc('week', listed_on)::date + 7 as next_week, count(*) as n_dumps, "
+        "count(distinct listed_on) as days from dumps group by all order by week",
     )
     reasons = con.execute(
         "select reason, scope, count(*) as n from quarantine group by all "
@@ -70,17 +71,13 @@ def run_health(con: Views) -> Section:
         if recent
         else ""
     )
-    area = mark(
-        "area",
-        interpolate="step-after",
-        line=True,
-        point=len(weekly) < 3,
-        color="#5b8a3c",
-        opacity=0.6,
-    )
+    # A bar spans its week, to the next Monday: a week without a dump has none (an area
+    # held the last count across gaps, and drew the latest week with no width).
+    bars = mark("bar", color="#5b8a3c", opacity=0.8)
     encoding = {
         "x": WEEK,
-        "y": channel("n_dumps:Q", title="dumps loaded", axis=COUNT_AXIS),
+        "x2": {"field": "next_week", "timeUnit": "utcyearmonthdate"},
+        "y": channel("n_dumps:Q", title="dumps loaded", axis=count_axis("y")),
         "tooltip": [
             channel("utcyearmonthdate(week):T", title="week of"),
             channel("n_dumps:Q", format=",d", title="dumps"),
@@ -90,5 +87,5 @@ def run_health(con: Views) -> Section:
     return Section(
         "Is the pipeline healthy? (dumps loaded per page week, quarantine)",
         facts + quarantine_table,
-        chart_spec(area, encoding, weekly, height=160),
+        chart_spec(bars, encoding, weekly, height=160),
     )

@@ -61,6 +61,8 @@ class Headline:
     last_day: date | None
     top_topic: str | None
     top_repeated: str | None
+    n_top_repeated: int
+    """Papers as repeated as ``top_repeated``, it among them (the headline names one)."""
 
 
 def headline(con: Views) -> Headline:
@@ -76,7 +78,14 @@ def headline(con: Views) -> Headline:
         last_day,
         topic[0] if topic else None,
         papers.repeated[0]["title"] if papers.repeated else None,
+        papers.n_top,
     )
+
+
+def _most_repeated(tied: int) -> str:
+    """The headline's label for the most repeated paper: one of ``tied`` when others are as
+    repeated (2,770 at 10 years; the title shown is the latest listed, then by title)."""
+    return "most repeated" if tied <= 1 else f"most repeated (one of {tied:,} tied)"
 
 
 def _cache_dir() -> Path:
@@ -141,6 +150,7 @@ td { overflow-wrap: break-word; }
        font-size: .75rem; }
 .facts { padding-left: 18px; margin: 6px 0; }
 .warn { color: #9a3b00; }
+@media print { section { break-inside: avoid; } }
 @media (max-width: 600px) {
   body { font-size: 14px; }
   section { padding: 10px; }
@@ -168,10 +178,17 @@ Promise.all(Object.entries(specs).map(([id, spec]) =>
 """
 
 
+_JSON_ESCAPES = str.maketrans({c: f"\\u{ord(c):04x}" for c in "<>&/(@"})
+"""Characters written as ``\\uXXXX`` in inlined JSON (none occurs outside its strings):
+``<`` so that no ``</script>`` or ``<!--<script`` (which keeps the HTML parser from ending
+the block: an entity named so blanked every chart) reads as markup, and ``/``, ``(`` and
+``@`` so that no data string reads as a URL, ``url(`` or ``@import`` to
+:func:`external_references` (a title "... from url(s) ..." stopped the page's redrawing)."""
+
+
 def _inline_json(value: object) -> str:
-    """JSON for a ``<script type="application/json">``: every slash escaped (``<\\/script>``
-    cannot occur, and no data string reads as a URL)."""
-    return json.dumps(value, separators=(",", ":")).replace("/", "\\/")
+    """JSON for a ``<script type="application/json">``, escaped (:data:`_JSON_ESCAPES`)."""
+    return json.dumps(value, separators=(",", ":")).translate(_JSON_ESCAPES)
 
 
 def render_section(number: int, section: Section) -> str:
@@ -185,13 +202,16 @@ def render_page(con: duckdb.DuckDBPyConnection, generated_at: datetime) -> str:
         asked = pool.submit(headline, views)
         building = {build: pool.submit(build, views) for build in draw_order()}
         top, drawn = asked.result(), [building[build].result() for build in sections.SECTIONS]
-    specs = {f"chart-{i}": s.chart for i, s in enumerate(drawn) if s.chart}
+    # described by its question: a screen reader says it instead of "Vega visualization"
+    specs = {
+        f"chart-{i}": s.chart | {"description": s.question} for i, s in enumerate(drawn) if s.chart
+    }
     kpis = (
         ("papers", "n-papers", count(top.n_papers)),
         ("dumps loaded", "n-dumps", count(top.n_dumps)),
         ("page days", "span", " to ".join(dict.fromkeys([day(top.first_day), day(top.last_day)]))),
         ("top topic", "top-topic", text(top.top_topic or "-")),
-        ("most repeated", "top-repeated", text(top.top_repeated or "-")),
+        (_most_repeated(top.n_top_repeated), "top-repeated", text(top.top_repeated or "-")),
     )
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'

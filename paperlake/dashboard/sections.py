@@ -42,11 +42,11 @@ from typing import Any
 
 from paperlake.dashboard.charts import (
     CHART_HEIGHT,
-    COUNT_AXIS,
     WEEK,
     Views,
     channel,
     chart_spec,
+    count_axis,
     mark,
     records,
     window_bars,
@@ -110,6 +110,17 @@ select
     (select count(*) from p) as n_papers,
     (select count(*) from p where n_dumps >= 2) as n_repeated,
     (
+        select count(*) from p
+        where n_dumps >= 2 and n_listing_days >= (select min(n_listing_days) from repeated)
+    ) as n_as_often,
+    (
+        select count(*) from p
+        where (n_listing_days, n_dumps) = (
+            select (n_listing_days, n_dumps) from repeated
+            order by n_listing_days desc, n_dumps desc limit 1
+        )
+    ) as n_top,
+    (
         select list(r order by n_listing_days desc, n_dumps desc, last_listed_on desc, title)
         from repeated as r
     ) as repeated,
@@ -145,6 +156,11 @@ class PaperFigures:
     n_papers: int
     n_repeated: int
     """Papers listed in more than one dump."""
+    n_as_often: int
+    """Papers listed in more than one dump on as many page days as the last row shown, or
+    more (the rows shown among them)."""
+    n_top: int
+    """Papers as repeated as the first row (as many page days and dumps), it among them."""
     repeated: list[dict[str, Any]]
     """The top :data:`TABLE_ROWS` of them, most repeated first."""
     on_page: list[dict[str, Any]]
@@ -154,30 +170,44 @@ class PaperFigures:
 def paper_figures(con: Views) -> PaperFigures:
     """:data:`PAPERS_SQL`'s figures (the query runs once per drawing: ``Views`` keeps it)."""
     [(one_dump_a_day,)] = con.execute(ONE_DUMP_A_DAY_SQL).fetchall()
-    [(n_papers, n_repeated, repeated, on_page)] = con.execute(
+    [(n_papers, n_repeated, n_as_often, n_top, repeated, on_page)] = con.execute(
         PAPERS_SQL, {"rows": TABLE_ROWS, "one_dump_a_day": one_dump_a_day}
     ).fetchall()
-    return PaperFigures(n_papers, n_repeated, repeated or [], on_page or [])
+    return PaperFigures(n_papers, n_repeated, n_as_often, n_top, repeated or [], on_page or [])
+
+
+WEEKS = """
+weeks as (
+    select unnest(generate_series(min(week), max(week), interval 7 day))::date as week
+    from {weekly}
+)"""
+"""Every week from the first to the last of ``{weekly}``'s: a week charted with none of its
+rows has nulls, which break the chart's line (a line drawn over the weeks with rows only
+ran straight across a gap in the captures, and across a week a top topic had no paper)."""
+TOPIC_WEEKS_SQL = f"""
+with page_days as (
+    select date_trunc('week', listed_on)::date as week, count(distinct listed_on) as days
+    from dumps group by week
+),
+{WEEKS.format(weekly="page_days")},
+counts as (
+    select topic, date_trunc('week', listed_on)::date as week, sum(n_papers) as n
+    from topic_frequency where list_contains($top::varchar[], topic) group by all
+)
+select t.topic, w.week, round(coalesce(c.n, 0) / d.days, 1) as per_day, d.days
+from weeks as w
+cross join unnest($top::varchar[]) as t(topic)
+left join page_days as d using (week)
+left join counts as c on c.topic = t.topic and c.week = w.week
+order by w.week, t.topic
+"""
+"""The top topics' papers a page day, week by week: 0 in a week with page days but none of
+the topic's papers, null (no point) in a week with no page day."""
 
 
 def topic_frequency(con: Views) -> Section:
     top = [topic for (topic,) in con.execute(TOP_TOPICS_SQL, [TOP_TOPICS]).fetchall()]
-    rows = records(
-        con,
-        """
-        with page_days as (
-            select date_trunc('week', listed_on)::date as week, count(distinct listed_on) as days
-            from dumps group by week
-        )
-        select f.topic, d.week, round(sum(f.n_papers) / any_value(d.days), 1) as per_day,
-            any_value(d.days) as days
-        from topic_frequency as f
-        inner join page_days as d on d.week = date_trunc('week', f.listed_on)::date
-        where list_contains(?::varchar[], f.topic)
-        group by f.topic, d.week order by d.week, f.topic
-        """,
-        [top],
-    )
+    rows = records(con, TOPIC_WEEKS_SQL, {"top": top})
     encoding = {
         "x": WEEK,
         "y": channel("per_day:Q", title="papers a page day (weekly mean)"),
@@ -193,13 +223,13 @@ def topic_frequency(con: Views) -> Section:
         f"Which topics fill the page, week by week? (top {TOP_TOPICS})",
         '<p class="note">Papers with the topic on each page day, averaged over the week\'s '
         "page days: a week with fewer of them (the latest, a gap in the captures) is not a "
-        "drop.</p>",
+        "drop, and a week with none breaks the line.</p>",
         chart_spec(mark("line", point=len({r["week"] for r in rows}) < 3), encoding, rows),
     )
 
 
 TRENDING_SQL = """
-select topic, share_recent, share_previous, n_recent, n_previous
+select topic, share_recent, share_previous, n_recent, n_previous, growth_lower, history_days
 from trending_topics
 where share_recent > coalesce(share_previous, 0)
 order by growth_lower desc nulls last, n_recent desc, topic
@@ -212,29 +242,61 @@ on the page (short captures) lowers every topic's count, not its share."""
 def trending_topics(con: Views) -> Section:
     rows = records(con, TRENDING_SQL, [TOP_BARS])
     [(end,)] = con.execute("select max(listed_on) from listings").fetchall()
+    chart = window_bars(
+        rows,
+        "topic",
+        "share_recent",
+        "share_previous",
+        "share of the window's papers",
+        counts=("n_recent", "n_previous"),
+    )
     return Section(
         "Which topics are trending now?",
         f'<p class="note">Each topic\'s share of the distinct papers listed in the 7 days to '
         f'{day(end)} ("recent") and in the 7 days before; topics with at least 10 recent '
-        "papers whose share grew, surest rise first (the view's growth_lower).</p>",
-        window_bars(
-            rows,
-            "topic",
-            "share_recent",
-            "share_previous",
-            "share of the window's papers",
-            counts=("n_recent", "n_previous"),
-        ),
+        "papers whose share grew, surest rise first (the view's growth_lower). "
+        f"{_how_sure(rows)}</p>",
+        chart if rows else None,
     )
+
+
+def _how_sure(rows: list[dict[str, Any]]) -> str:
+    """What the trending bars can be trusted for: a rise is beyond chance when its
+    ``growth_lower`` (the share's growth, at least, with 95% confidence) is above 0, and
+    there is none to tell before two windows of page days (the bars would all read as
+    trending: every topic's share "grew" from nothing)."""
+    if not rows:
+        return "No topic qualifies yet."
+    if any(r["growth_lower"] is None for r in rows):
+        return (
+            f"Too little history to tell a trend: the page days cover "
+            f"{count(rows[0]['history_days'])} of the 14 days the two windows need."
+        )
+    sure = sum(r["growth_lower"] > 0 for r in rows)
+    if not sure:
+        return "None of these rises is beyond chance (every growth_lower is 0 or below)."
+    return f"{count(sure)} of these {count(len(rows))} rose beyond chance (growth_lower above 0)."
 
 
 def repeated_listings(con: Views) -> Section:
     figures = paper_figures(con)
-    total = figures.n_repeated
+    total, shown = figures.n_repeated, figures.repeated
+    said = (
+        f"{count(total)} papers appeared in more than one dump; the top {len(shown)}:"
+        if total
+        else "No paper has appeared in more than one dump yet."
+    )
+    last = shown[-1]["n_listing_days"] if shown else 0
+    ties = _ties_left_out(
+        figures.n_as_often - len(shown),
+        f"papers were on the page {count(last)} day{'' if last == 1 else 's'}, as many as the "
+        "last row's",
+        "the rows show those in the most dumps, then the latest, then by title",
+    )
     return Section(
         "Which papers are listed again and again?",
-        f'<p class="note">{count(total)} papers appeared in more than one dump; the top '
-        f"{min(total, TABLE_ROWS)}:</p>"
+        f'<p class="note">{said}</p>'
+        + ties
         + table(
             ["title", "days on the page", "dumps", "first seen", "last seen"],
             [
@@ -270,10 +332,11 @@ def most_linked_repos(con: Views) -> Section:
     answer = records(con, REPOS_SQL, [TOP_BARS])
     n_as_often = answer[0]["n_as_often"] if answer else 0
     rows = [{name: v for name, v in row.items() if name != "n_as_often"} for row in answer]
+    last = rows[-1]["n_listings"] if rows else 0
     encoding = {
         "y": channel("repo:N", sort=[r["repo"] for r in rows], title=None),
         "x": channel(
-            "n_listings:Q", title="times a paper linking it was on the page", axis=COUNT_AXIS
+            "n_listings:Q", title="times a paper linking it was on the page", axis=count_axis("x")
         ),
         "tooltip": [
             channel("repo:N"),
@@ -284,25 +347,25 @@ def most_linked_repos(con: Views) -> Section:
         ],
     }
     height = max(CHART_HEIGHT, 24 * len(rows))
+    ties = _ties_left_out(
+        n_as_often - len(rows),
+        f"repos were on the page {count(last)} time{'' if last == 1 else 's'}, as often as "
+        "the last bar's",
+        "the bars show the ones linked by the most papers, then by name",
+    )
     return Section(
         "Which GitHub repos are linked most?",
-        _ties_left_out(rows, n_as_often),
-        chart_spec(mark("bar", color="#1f6fb4"), encoding, rows, height=height),
+        ties if rows else '<p class="empty">Nothing yet.</p>',
+        chart_spec(mark("bar", color="#1f6fb4"), encoding, rows, height=height) if rows else None,
     )
 
 
-def _ties_left_out(rows: list[dict[str, Any]], n_as_often: int) -> str:
-    """A note when repos linked as often as the last bar did not fit: the bars shown among
-    them are those with the most papers, then the first by name (:data:`REPOS_SQL`)."""
-    left_out = n_as_often - len(rows)
+def _ties_left_out(left_out: int, tied: str, shown: str) -> str:
+    """A note when ``left_out`` rows tied with the last one shown did not fit: ``tied``
+    says how, ``shown`` which of them are shown (a top N read as the only ones)."""
     if left_out <= 0:
         return ""
-    last = rows[-1]["n_listings"]
-    return (
-        f'<p class="note">{count(left_out)} more repos were on the page {count(last)} '
-        f"time{'' if last == 1 else 's'}, as often as the last bar's: of those, the bars "
-        "show the ones linked by the most papers, then by name.</p>"
-    )
+    return f'<p class="note">{count(left_out)} more {tied}: of those, {shown}.</p>'
 
 
 RISING_SQL = """
@@ -340,7 +403,12 @@ select
     (
         select list(r order by n_recent - n_previous desc, n_recent desc, entity)
         from rising as r
-    ) as rising
+    ) as rising,
+    (
+        select count(*) from windows
+        where n_recent > n_previous
+            and n_recent - n_previous >= (select min(n_recent - n_previous) from rising)
+    ) as n_as_much
 """
 """The last page date of ``entity_frequency`` after ``$since``, and the entities with the
 largest gains in the :data:`RISING_DAYS` to it over the :data:`RISING_DAYS` before.  One
@@ -349,45 +417,59 @@ two queries (the date, then the windows) a 10-year page read the papers' entitie
 (~0.015 s of CPU more)."""
 
 
-def rising_entity_rows(con: Views) -> list[dict[str, Any]]:
+def rising_entity_rows(con: Views) -> tuple[list[dict[str, Any]], int]:
     """:data:`RISING_SQL`'s rows for ``entity_frequency``'s last page date.
 
     It is looked for among the last ``2 * RISING_DAYS`` page days first: with a constant
     bound DuckDB reads only those days' listings, not the whole view.  If the date found
     there has windows reaching before that bound (the latest page days name no entity), or
-    none is found, the query runs again from the start of its windows, or over every day."""
+    none is found, the query runs again from the start of its windows, or over every day.
+    Also returns how many entities gained as much as the last row or more (the rows among
+    them)."""
     [(latest,)] = con.execute("select max(listed_on) from listings").fetchall()
     since = date.min if latest is None else latest - timedelta(days=2 * RISING_DAYS)
     while True:
-        [(end, rows)] = con.execute(
+        [(end, rows, n_as_much)] = con.execute(
             RISING_SQL, {"since": since, "days": RISING_DAYS, "top": TOP_BARS}
         ).fetchall()
         start = date.min if end is None else end - timedelta(days=2 * RISING_DAYS)
         if start >= since:
-            return rows or []
+            return rows or [], n_as_much
         since = start
 
 
 def rising_entities(con: Views) -> Section:
-    rows = rising_entity_rows(con)
+    rows, n_as_much = rising_entity_rows(con)
+    gain = rows[-1]["n_recent"] - rows[-1]["n_previous"] if rows else 0
+    ties = _ties_left_out(
+        n_as_much - len(rows),
+        f"entities gained {count(gain)} paper-day{'' if gain == 1 else 's'}, as much as the "
+        "last bar's",
+        "the bars show the ones with the most recent paper-days, then by name",
+    )
     return Section(
         "Which methods, models and datasets are rising?",
         f'<p class="note">Papers naming each entity, counted on each page day they are '
         f"listed, in the last {RISING_DAYS} days (recent) and the {RISING_DAYS} before; the "
-        "largest gains.</p>",
-        window_bars(rows, "entity", "n_recent", "n_previous", "paper-days"),
+        f"largest gains.{'' if rows else ' None yet.'}</p>" + ties,
+        window_bars(rows, "entity", "n_recent", "n_previous", "paper-days") if rows else None,
     )
 
 
 def code_share(con: Views) -> Section:
     rows = records(
         con,
-        """
-        select
-            date_trunc('week', listed_on)::date as week,
-            1 - sum(n_without_code) / sum(n_papers) as share_with_code,
-            sum(n_papers)::bigint as n_papers
-        from papers_without_code group by week order by week
+        f"""
+        with weekly as (
+            select
+                date_trunc('week', listed_on)::date as week,
+                1 - sum(n_without_code) / sum(n_papers) as share_with_code,
+                sum(n_papers)::bigint as n_papers
+            from papers_without_code group by week
+        ),
+        {WEEKS.format(weekly="weekly")}
+        select week, share_with_code, n_papers
+        from weeks left join weekly using (week) order by week
         """,
     )
     encoding = {
@@ -407,13 +489,14 @@ def latest_listing(con: Views) -> Section:
     rows = paper_figures(con).on_page
     latest = rows[0]["listed_on"] if rows else None
     return Section(
-        f"What is on the page on {day(latest)}?",
+        f"What is on the page on {day(latest)}?" if rows else "What is on the latest page?",
         table(
             ["#", "title", "days on the page", "first seen"],
             [
                 [
                     str(rank),
-                    text(r["title"])
+                    # isolated: a bidi override in a title turned the badge around
+                    f"<bdi>{text(r['title'])}</bdi>"
                     + (' <span class="new">new</span>' if r["first_listed_on"] == latest else ""),
                     count(r["n_listing_days"]),
                     day(r["first_listed_on"]),

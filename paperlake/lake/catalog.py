@@ -195,19 +195,23 @@ class Catalog(WarehouseBase):
         fd, copy = tempfile.mkstemp(prefix="paperlake-catalog-", suffix=".ducklake")
         os.close(fd)
         deadline = time.monotonic() + _ATTACH_WAIT_SECONDS
-        while True:
-            try:
-                with duckdb.connect(str(self.catalog_path), read_only=True):
-                    shutil.copyfile(self.catalog_path, copy)
-                    wal = Path(f"{self.catalog_path}.wal")
-                    if wal.exists():
-                        shutil.copyfile(wal, f"{copy}.wal")
-                return copy
-            except duckdb.Error as exc:
-                if not self._retry_attach(exc) or time.monotonic() > deadline:
-                    Path(copy).unlink(missing_ok=True)
-                    raise
-                time.sleep(0.1)
+        try:
+            while True:
+                try:
+                    with duckdb.connect(str(self.catalog_path), read_only=True):
+                        shutil.copyfile(self.catalog_path, copy)
+                        wal = Path(f"{self.catalog_path}.wal")
+                        if wal.exists():
+                            shutil.copyfile(wal, f"{copy}.wal")
+                    return copy
+                except duckdb.Error as exc:
+                    if not self._retry_attach(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+        except BaseException:  # a full temporary folder too: no half copy left behind
+            for left in (copy, f"{copy}.wal"):
+                Path(left).unlink(missing_ok=True)
+            raise
 
     def data_location(self) -> str:
         """The lake's data path, as attached (it overrides the one the catalog recorded)."""

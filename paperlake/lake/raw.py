@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,6 +32,16 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _dated(path: Path, captured_on: date) -> None:
+    """Give an archived copy the modification time noon UTC of its capture date: the date
+    that resolves its page label's year, which the raw archive otherwise does not keep.  A
+    rebuild that finds no readable ``dumps`` file (the lake lost) dates each copy by its
+    time, as an input with no date in its name: with the archiving time, every page
+    label's year became the rebuild's."""
+    noon = datetime.combine(captured_on, time(12), UTC).timestamp()
+    os.utime(path, (noon, noon))
 
 
 def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
@@ -92,12 +103,13 @@ class RawArchive(WarehouseBase):
         with self._bucket() as con:
             con.execute(copy, parameters)
 
-    def archive(self, data: bytes) -> tuple[str, str]:
+    def archive(self, data: bytes, captured_on: date) -> tuple[str, str]:
         """Keep ``data`` under its sha256; return (dump_id, path relative to root).
 
         Content-addressed, so archiving the same bytes twice is a no-op, and landing file
         names never decide where anything is written.  Inside :meth:`archiving` the file
-        is only in place (and durable) when that block ends.
+        is only in place (and durable) when that block ends.  Dated ``captured_on``
+        (:func:`_dated`).
         """
         dump_id = hashlib.sha256(data).hexdigest()
         rel = self.raw_relpath(dump_id)
@@ -112,9 +124,11 @@ class RawArchive(WarehouseBase):
             tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
             tmp.write_bytes(data)
             tmp.chmod(ARCHIVE_MODE)
+            _dated(tmp, captured_on)
             self._pending[target] = tmp
         else:
             atomic_write(target, data, ARCHIVE_MODE)
+            _dated(target, captured_on)
         return dump_id, rel
 
     @contextmanager
@@ -150,7 +164,9 @@ class RawArchive(WarehouseBase):
             self._deferring = False
             self._pending = {}
 
-    def archive_stream(self, head: bytes, rest: BinaryIO) -> tuple[str, str, int]:
+    def archive_stream(
+        self, head: bytes, rest: BinaryIO, captured_on: date
+    ) -> tuple[str, str, int]:
         """Archive ``head`` followed by the rest of ``rest``, without holding it in memory;
         return (dump_id, path relative to root, bytes).  For inputs too large to be a dump:
         they are kept (quarantined, never lost) but never parsed."""
@@ -167,6 +183,7 @@ class RawArchive(WarehouseBase):
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
+        _dated(tmp, captured_on)
         dump_id = digest.hexdigest()
         rel = self.raw_relpath(dump_id)
         self._store_streamed(tmp, rel)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -91,6 +91,17 @@ class Transaction:
         file, 12 ms; a DELETE scanning the month's file and matching nothing, 7 ms)."""
         where, params = among(column, values)
         self.con.execute(f"DELETE FROM {LAKE}.{name} WHERE {where}", params)
+
+    def forget_unreadable(self, paths: list[str]) -> None:
+        """Delete the ``unreadable`` quarantine rows of ``paths``, inputs read since: the
+        file loaded (or was quarantined for what its bytes hold) and was still listed as
+        never read."""
+        where, params = among("source_file", sorted(paths))
+        self.con.execute(
+            f"DELETE FROM {LAKE}.quarantine WHERE dump_id IS NULL AND reason = 'unreadable' "
+            f"AND {where}",
+            params,
+        )
 
     def replace(self, frames: dict[str, pl.DataFrame]) -> None:
         """Replace each table in ``frames`` whole by its frame."""
@@ -204,7 +215,7 @@ def commit_failed(run_id: str, exc: duckdb.TransactionException) -> Exception:
     return CommitFailed(f"run {run_id} could not commit ({reason}): nothing of it was published")
 
 
-def among(column: str, values: list[object]) -> tuple[str, dict[str, object]]:
+def among(column: str, values: Sequence[object]) -> tuple[str, dict[str, object]]:
     """A condition ``column`` is one of ``values`` (sorted, at least one), and its
     parameters.  Its range lets DuckLake and DuckDB skip every file and row group whose
     ``column`` statistics lie outside it; the list keeps only the values themselves."""

@@ -29,6 +29,7 @@ from paperlake.views.access import (
 )
 from paperlake.views.build import (
     INTERNAL,
+    UnknownSnapshot,
     as_of_database,
     build_database,
     create_sql_views,
@@ -52,6 +53,7 @@ __all__ = [
     "READ_MEMORY_BYTES",
     "SQL_DIR",
     "QueryRefused",
+    "UnknownSnapshot",
     "ViewError",
     "as_of_database",
     "build_database",

@@ -150,6 +150,8 @@ def read_statement(con: duckdb.DuckDBPyConnection, query: str) -> str:
     the statement it wraps must be a read too.
     """
     statements = con.extract_statements(query)
+    if not statements:
+        raise QueryRefused("the query is empty (nothing but spaces or comments): nothing to run")
     if len(statements) != 1:
         raise QueryRefused(
             f"paperlake sql is read-only and runs exactly one statement; got {len(statements)} "

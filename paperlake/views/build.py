@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,15 @@ import duckdb
 from paperlake.lake import LAKE, Snapshot, Warehouse
 from paperlake.lake.layout import sql_str
 from paperlake.views.access import lock_down, private_spill
-from paperlake.views.files import SQL_DIR, ViewError, build_order, sql_files
+from paperlake.views.files import (
+    SQL_DIR,
+    ViewError,
+    build_order,
+    definitions,
+    header,
+    sql_files,
+    summarized,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -109,10 +118,23 @@ def create_sql_views(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) ->
         ).fetchall()
     }
     for path in build_order(sql_files(sql_dir), provided):
+        sql = path.read_text()
         try:
-            con.execute(path.read_text())
+            con.execute(sql)
         except duckdb.Error as exc:
             raise ViewError(f"{path}: {exc}") from exc
+        if path.parent != sql_dir / "staging":
+            _describe(con, sql)
+
+
+def _describe(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Comment each public view and macro ``sql`` creates with its header's first sentence
+    (the catalogue's): a BI tool lists it beside the name (``duckdb_views().comment``).
+    Every macro here returns a table."""
+    _, summary, _ = summarized(header(sql))
+    for kind, name in definitions(sql):
+        target = "VIEW" if kind == "view" else "MACRO TABLE"
+        con.execute(f"COMMENT ON {target} {name} IS {sql_str(summary)}")
 
 
 def layout(snapshot: Snapshot, sql_dir: Path = SQL_DIR) -> str:
@@ -194,30 +216,79 @@ def _write_database(
     _remember(warehouse.db_path, (snapshot.version, str(warehouse.root), shape))
 
 
+class UnknownSnapshot(ValueError):
+    """An ``--as-of`` that names no snapshot the lake keeps: a bad argument (exit 2)."""
+
+
+def snapshot_at(snapshots: list[tuple[int, datetime]], as_of: str) -> int:
+    """The snapshot ``as_of`` names among ``snapshots`` (id, commit time; oldest first): a
+    number ``history`` lists, or a timestamp in ISO 8601 naming the last snapshot committed
+    at or before it.  Read as ``history`` prints times: without a zone it is UTC, whatever
+    the machine's zone (DuckDB's own reading takes the session's zone: a time copied from
+    ``history`` named another snapshot, or none, east or west of UTC), and without a
+    fraction it names its whole second (``history``'s times are cut to the second: DuckDB's
+    reading missed the very snapshot a time was copied from)."""
+    first, last = snapshots[0], snapshots[-1]
+    kept = f"the lake keeps snapshots {first[0]} to {last[0]}: see `paperlake history`"
+    if as_of.isdigit():
+        if int(as_of) not in {version for version, _ in snapshots}:
+            raise UnknownSnapshot(f"no snapshot {as_of} ({kept})")
+        return int(as_of)
+    try:
+        at = datetime.fromisoformat(as_of.strip())
+    except ValueError:
+        raise UnknownSnapshot(
+            f"{as_of!r} is neither a snapshot number nor a timestamp "
+            "(YYYY-MM-DD[ HH:MM[:SS]][+HH:MM]; without a zone it is UTC, as `history` prints)"
+        ) from None
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    within = timedelta(0) if at.microsecond else timedelta(seconds=1)
+    before = [
+        version for version, committed in snapshots if committed <= at or committed < at + within
+    ]
+    if not before:
+        raise UnknownSnapshot(
+            f"no snapshot at or before {at:%Y-%m-%d %H:%M:%S%z}: the first the lake keeps, "
+            f"{first[0]}, was committed {first[1].astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+        )
+    return before[-1]
+
+
 def as_of_database(
     warehouse: Warehouse, as_of: str, writable_file: Path | None = None
 ) -> duckdb.DuckDBPyConnection:
-    """The same views in memory over an older snapshot (a number, or a timestamp), read
-    through DuckLake time travel: older snapshots share compacted files, so only the
-    catalog knows which of their rows belong to them."""
+    """The same views in memory over an older snapshot (:func:`snapshot_at`), read through
+    DuckLake time travel: older snapshots share compacted files, so only the catalog knows
+    which of their rows belong to them.  A table created after the snapshot (the lake's
+    first, or one a later paperlake added) reads as empty, as it was."""
     from paperlake.schemas.tables import PUBLISHED
 
-    at = f"VERSION => {int(as_of)}" if as_of.isdigit() else f"TIMESTAMP => {sql_str(as_of)}"
     con = warehouse.connect(read_only=True, private=True)
-    con.execute("SET enable_progress_bar = false")
-    con.execute(f"SET temp_directory = {sql_str(private_spill())}")
     try:
+        snapshots = con.execute(
+            "SELECT snapshot_id, snapshot_time FROM ducklake_snapshots(?) ORDER BY snapshot_id",
+            [LAKE],
+        ).fetchall()
+        at = f"VERSION => {snapshot_at(snapshots, as_of)}"
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"SET temp_directory = {sql_str(private_spill())}")
         # Typed: a snapshot from before a column was added has no such column.
-        create_staging_views(
-            con, {table: typed_source(table, f"{LAKE}.{table} AT ({at})") for table in PUBLISHED}
-        )
-        for table in PUBLISHED:  # an unknown snapshot fails here, before the views
-            con.execute(f"SELECT * FROM {INTERNAL}.{staging_name(table)} LIMIT 0")
+        create_staging_views(con, {table: _source_at(con, table, at) for table in PUBLISHED})
         create_sql_views(con)
-    except duckdb.Error:
+    except (duckdb.Error, UnknownSnapshot):
         con.close()
         raise
     return lock_down(con, warehouse, writable_file)  # open_read_only's door, DuckLake loaded
+
+
+def _source_at(con: duckdb.DuckDBPyConnection, table: str, at: str) -> str:
+    """``table`` at the snapshot ``at`` as a typed source; empty if it did not exist yet."""
+    relation = f"{LAKE}.{table} AT ({at})"
+    try:
+        con.execute(f"SELECT * FROM {relation} LIMIT 0")
+    except duckdb.CatalogException:
+        return typed_source(table)
+    return typed_source(table, relation)
 
 
 def _meta(warehouse: Warehouse) -> Meta | None:

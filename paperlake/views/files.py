@@ -25,9 +25,34 @@ def public_views(sql_dir: Path = SQL_DIR) -> list[str]:
     return [
         name
         for path in sorted(sql_dir.glob("*.sql"))
-        for kind, name in _DEFINES.findall(_code(path.read_text()))
-        if kind.lower() == "view"
+        for kind, name in definitions(path.read_text())
+        if kind == "view"
     ]
+
+
+def header(text: str) -> list[str]:
+    """The leading ``--`` comment lines of a SQL file, without the markers."""
+    lines = []
+    for line in text.splitlines():
+        if not line.startswith("--"):
+            break
+        lines.append(line[3:] if line.startswith("-- ") else line[2:])
+    return lines
+
+
+def summarized(lines: list[str]) -> tuple[str, str, list[str]]:
+    """A header's name, its first sentence (``name: ...``, continued on the lines after
+    until it ends, so no sentence is cut by the code block), and the lines after it."""
+    name, _, first = lines[0].partition(":")
+    summary, rest = [first.strip()], lines[1:]
+    while (
+        rest
+        and rest[0].strip()
+        and not summary[-1].endswith((".", ":"))
+        and not rest[0].startswith((" ", "Grain:", "Example:"))
+    ):
+        summary.append(rest.pop(0).strip())
+    return name.strip(), " ".join(summary), rest
 
 
 _COMMENT_OR_STRING = re.compile(r"--[^\n]*|'(?:[^']|'')*'")
@@ -39,6 +64,11 @@ _CTE = re.compile(r"(?:\bwith|,)\s*(\w+)\s+as\s*\(", re.I)
 def _code(sql: str) -> str:
     """``sql`` without its comments and string literals."""
     return _COMMENT_OR_STRING.sub(" ", sql)
+
+
+def definitions(sql: str) -> list[tuple[str, str]]:
+    """(kind: ``view`` or ``macro``, name) of each view and macro ``sql`` creates."""
+    return [(kind.lower(), name) for kind, name in _DEFINES.findall(_code(sql))]
 
 
 def relations(sql: str) -> tuple[set[str], set[str]]:

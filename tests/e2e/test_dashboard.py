@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from paperlake.dashboard import Section
 from paperlake.flows.ingest import ingest, retopic
 from tests.browser import CHARTS_DRAWN, CHROMIUM, Browser
 from tests.conftest import ROOT, SAMPLE_CAPTURE, SAMPLES, query
+from tests.dumps import abstract, dump_bytes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 
@@ -57,6 +58,16 @@ def test_the_page_draws_offline_and_shows_the_views_numbers(
     assert charts >= 5 and drawn_marks >= charts, (charts, drawn_marks)
     assert browser.errors() == []
     assert browser.requests() == []
+    axes = browser.evaluate(
+        "[...document.querySelectorAll('.chart g.role-axis')].map(axis => "
+        "[...axis.querySelectorAll('g.role-axis-label text')].map(label => label.textContent))"
+    )
+    assert [labels for labels in axes if len(set(labels)) < len(labels)] == []  # no "0 1 1"
+    described = browser.evaluate(
+        "[...document.querySelectorAll('.chart')].map(chart => [chart.getAttribute("
+        "'aria-label'), chart.closest('section').querySelector('h2').textContent])"
+    )
+    assert len(described) == charts and all(label == question for label, question in described)
 
     [(n_papers,)] = query(root, "select count(*) from papers")
     [(top_topic,)] = query(
@@ -111,6 +122,17 @@ def test_a_failing_dashboard_never_fails_the_run(
     assert page.read_bytes() == drawn  # the last good page stays
 
     monkeypatch.undo()
+    stale = page.stat().st_mtime_ns
+    nothing_new = ingest(paths=[str(sample_landing)], warehouse=str(warehouse))
+    assert nothing_new.rows["dumps"] == 0 and nothing_new.dashboard_error is None
+    assert page.stat().st_mtime_ns > stale  # redrawn: it was left stale by every such run
+    empty = sample_landing.parent / "empty"
+    empty.mkdir()
+    assert (
+        ingest(paths=[str(empty)], warehouse=str(warehouse))
+        .lines()[0]
+        .startswith("nothing new: no input found")
+    )
     page.unlink()
     page.mkdir()  # a target that cannot be replaced by a file
     unwritable = retopic(warehouse=str(warehouse))
@@ -119,6 +141,32 @@ def test_a_failing_dashboard_never_fails_the_run(
     assert list(warehouse.glob(f".{DASHBOARD_NAME}.tmp-*")) == []
     [(n,)] = query(warehouse, "select count(*) from papers")
     assert n == first.rows["papers"]
+
+
+def test_data_that_reads_as_markup_or_a_reference_is_drawn_as_text(
+    sample_landing: Path, landing: Path, warehouse: Path, browser: Browser
+) -> None:
+    """An entity named ``<!--<script>X1`` kept the HTML parser from ending the charts' JSON
+    block (every chart blank, no error); a title or a quarantined file's name holding
+    ``url(`` or ``@import`` read as a reference, and the page was never redrawn."""
+    ingest(paths=[str(sample_landing)], warehouse=str(warehouse), captured_on=SAMPLE_CAPTURE)
+    hostile = landing.parent / "hostile"
+    hostile.mkdir()
+    titles = [f"<!--<script>X1: a comment-shaped model, part {i}" for i in range(6)]
+    titles += ["Detecting phishing from url(s) in e-mails", "@import graphs of LLM code"]
+    entries = [(title, abstract(f"case {i} of hostile titles")) for i, title in enumerate(titles)]
+    (hostile / "2025-03-17.txt").write_bytes(dump_bytes(entries, label="Mar 17"))
+    (hostile / "notes url(1) @import.txt").write_bytes(b"<html>not a dump</html>")
+    summary = ingest(paths=[str(hostile)], warehouse=str(warehouse), captured_on=date(2025, 3, 17))
+    assert summary.dumps_loaded == 1 and summary.files_quarantined == 1
+    assert summary.dashboard_error is None
+    browser.open((warehouse / DASHBOARD_NAME).as_uri(), CHARTS_DRAWN)
+    body = browser.evaluate("document.body.innerText")
+    assert "from url(s) in e-mails" in body and "notes url(1) @import.txt" in body
+    assert "<!--<script>X1: a comment-shaped model, part 5" in body
+    rising = browser.evaluate("JSON.parse(document.getElementById('specs').textContent)")
+    assert "<!--<script>X1" in str(rising)  # the entity is charted, as text
+    assert browser.errors() == [] and browser.requests() == []
 
 
 def test_cli_draws_the_page_without_prefect(

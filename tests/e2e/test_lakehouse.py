@@ -105,3 +105,36 @@ def test_lost_then_damaged_catalog_is_a_clear_error_and_rebuild_restores_it(
     assert views(warehouse, rebuilt) == before
     [aside] = (warehouse / "lake").glob("before-rebuild-*")  # moved aside, not deleted
     assert {p.name for p in aside.rglob("*.parquet")} == old_data
+
+
+def test_a_rebuild_of_a_lost_lake_keeps_each_pages_year(tmp_path: Path) -> None:
+    """The lake's data files lost with its catalog, only the raw archive left: the rebuild
+    dated every archived copy by its file time, the archiving day, so a page labelled
+    "Mar 14" captured in 2025 moved to the rebuild's year.  The archive now dates each copy
+    by its capture date."""
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh"
+    shutil.copytree(SAMPLES, landing)
+    args = ["--warehouse", str(warehouse)]
+    ingest_args = [*args, "ingest", str(landing), "--captured-on", SAMPLE_CAPTURE.isoformat()]
+    assert main(ingest_args) == 0
+    rebuilt = frozenset({"captured_on_source"})  # dated by the archived copies' times
+    before = views(warehouse, rebuilt)
+    shutil.rmtree(warehouse / "lake")
+    assert main([*args, "rebuild"]) == 0
+    assert views(warehouse, rebuilt) == before
+
+
+def test_a_rebuild_says_which_never_read_inputs_it_cannot_list_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An input quarantined as never read has no bytes in the archive: the rebuild dropped
+    its row, silently."""
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh"
+    shutil.copytree(SAMPLES, landing)
+    (landing / "dangling.txt").symlink_to(tmp_path / "gone.txt")
+    args = ["--warehouse", str(warehouse)]
+    assert main([*args, "ingest", str(landing)]) == 0
+    capsys.readouterr()
+    assert main([*args, "rebuild"]) == 0
+    said = "not rebuilt: 1 input(s) quarantined as never read, whose bytes the archive does "
+    assert said in capsys.readouterr().out

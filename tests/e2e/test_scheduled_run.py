@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,9 @@ def test_a_scheduled_run_completes_and_everything_stops(tmp_path: Path) -> None:
     landing.mkdir()
     for dump in SAMPLES.iterdir():  # named without a date: captured on their mtime's day
         shutil.copy(dump, landing / f"2025-03-14-{dump.name}")
+        # written two minutes ago: a scheduled run leaves files of the last minute for later
+        two_minutes_ago = time.time() - 120
+        os.utime(landing / f"2025-03-14-{dump.name}", (two_minutes_ago, two_minutes_ago))
     port = free_port()
     base = f"http://127.0.0.1:{port}/api"
     env = {
