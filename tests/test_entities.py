@@ -5,7 +5,13 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from paperlake.entities import EntityMention, extract_entities, is_entity_token, tag_entities
+from paperlake.entities import (
+    EntityMention,
+    EntityRole,
+    extract_entities,
+    is_entity_token,
+    tag_entities,
+)
 
 
 @pytest.mark.parametrize(
@@ -114,7 +120,7 @@ def test_title_cased_compounds_count_only_when_the_abstract_capitalizes_them() -
     assert "Layout-Aligned" not in found and "High-Fidelity" not in found
 
 
-def test_one_word_title_prefix_and_versioned_prefix_are_introduced() -> None:
+def test_one_word_title_prefix_and_its_first_version_are_introduced() -> None:
     durian = extract_entities(
         "Durian: Dual Reference-guided Portrait Animation", "We present Durian."
     )
@@ -122,6 +128,40 @@ def test_one_word_title_prefix_and_versioned_prefix_are_introduced() -> None:
     seedance = extract_entities("Seedance 1.0: Exploring Video Generation", "A model.")
     assert EntityMention("Seedance", "introduces") in seedance
     assert not extract_entities("Towards Video Generation: a study", "A model.")
+
+
+@pytest.mark.parametrize(
+    ("title", "abstract", "entity", "role"),
+    [
+        # later versions and spin-offs of names that exist already (200 real days)
+        (
+            "SigLIP 2: Multilingual Vision-Language Encoders",
+            "We introduce SigLIP 2.",
+            "SigLIP",
+            "mentions",
+        ),
+        ("Seedream 4.0: Toward Image Generation", "A model.", "Seedream", "mentions"),
+        ("BitNet v2: Native 4-bit Activations", "A model.", "BitNet", "mentions"),
+        ("Coding", "We introduce LiveCodeBench Pro, a benchmark.", "LiveCodeBench", "mentions"),
+        ("Embeddings", "In this work, we introduce Qwen3 Embedding series.", "Qwen3", "mentions"),
+        ("Evaluating", "We introduce InfLLM v2, a sparse attention.", "InfLLM", "mentions"),
+        # a first version, or a word for the kind of work, leaves the name introduced
+        ("Indic", "We introduce BhashaBench V1, a benchmark.", "BhashaBench", "introduces"),
+        (
+            "Reasoning",
+            "This paper introduces FRANK Model, a training-free MLLM.",
+            "FRANK",
+            "introduces",
+        ),
+        # a name that ends its sentence, or is followed by a lower-case word, stands alone
+        ("Scaling RL", "We propose DAPO. The method scales.", "DAPO", "introduces"),
+        ("Adapters", "we propose RandLoRA which adapts.", "RandLoRA", "introduces"),
+    ],
+)
+def test_a_name_continued_by_another_version_or_word_is_mentioned(
+    title: str, abstract: str, entity: str, role: EntityRole
+) -> None:
+    assert EntityMention(entity, role) in extract_entities(title, abstract)
 
 
 def test_a_batch_finds_what_its_papers_find_alone() -> None:
@@ -145,6 +185,7 @@ def test_a_batch_finds_what_its_papers_find_alone() -> None:
         "paper_id", "entity"
     )
     assert together.equals(alone)
-    assert ("a", "Seedream", "introduces") in together.rows()  # its own title prefix
+    # its own title prefix, a later version of it: the name is kept, as mentioned
+    assert ("a", "Seedream", "mentions") in together.rows()
     # found in 200 real days: a backfill gave paper b "Seedream" from paper a's title
     assert ("b", "Seedream") not in {(p, e) for p, e, _ in together.rows()}
