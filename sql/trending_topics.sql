@@ -7,8 +7,12 @@
 --   n_previous     the same for the window before
 --   share_recent,
 --   share_previous the topic's share of all distinct papers listed in each window
---   growth         (n_recent - n_previous) / n_previous; null when the previous window is
---                  empty or lies (partly) before the first page date: too little history
+--   growth         how much the topic's share grew: share_recent / share_previous - 1 (of
+--                  the unrounded shares), the measure growth_lower bounds; null when the
+--                  topic had no paper in the previous window or that window lies (partly)
+--                  before the first page date: too little history.  Not the papers' count
+--                  change, (n_recent - n_previous) / n_previous: a window with fewer papers on
+--                  the page (short captures) lowers every topic's count, not its share
 --   growth_lower   how much the topic's share grew, at least, with 95% confidence: the
 --                  one-sided lower bound of share_recent / share_previous, minus 1 (log
 --                  relative risk, Wald interval, 0.5 added to every count so an empty
@@ -70,6 +74,8 @@ rated as (
         round(c.n_recent / t.papers_recent, 4) as share_recent,
         round(c.n_previous / nullif(t.papers_previous, 0), 4) as share_previous,
         b.first_day > b.window_end - 2 * days::integer + 1 as too_short,
+        (c.n_recent / t.papers_recent) / nullif(c.n_previous / t.papers_previous, 0)
+            as share_ratio,
         ln((c.n_recent + 0.5) / (t.papers_recent + 0.5))
         - ln((c.n_previous + 0.5) / (t.papers_previous + 0.5)) as log_ratio,
         sqrt(
@@ -93,7 +99,7 @@ final as (
         share_previous,
         case
             when too_short or n_previous = 0 then null
-            else round((n_recent - n_previous) / n_previous, 4)
+            else round(share_ratio - 1, 4)
         end as growth,
         case
             when not too_short then round(exp(log_ratio - 1.645 * log_ratio_se) - 1, 4)

@@ -161,10 +161,12 @@ def test_trending_topics_growth_and_possible_duplicates(
     ingest(paths=[str(landing)], warehouse=str(warehouse))
     rows = query(
         warehouse,
-        "select n_recent, n_previous, growth, history_days from "
+        "select n_recent, n_previous, share_recent, share_previous, growth, history_days from "
         "trending_topics_over(7, min_papers := 1) where topic = 'federated learning'",
     )
-    assert rows == [(6, 2, 2.0, 14)]
+    # three times the papers, but a smaller share: 6 of the 8 papers listed on Mar 14, all 2
+    # of Mar 1's; growth is the share's (6/8) / (2/2) - 1, not the count's 6 / 2 - 1
+    assert rows == [(6, 2, 0.75, 1.0, -0.25, 14)]
     [(title_a, title_b, similarity)] = query(
         warehouse, "select title_a, title_b, similarity from possible_duplicates"
     )
