@@ -64,10 +64,14 @@ _SPLIT_REPO = re.compile(
     re.IGNORECASE | re.ASCII,
 )
 _NOT_REPOS = frozenset(
-    "about apps collections enterprise events explore features login marketplace orgs "
-    "pricing search security settings site sponsors topics trending users".split()
+    "about account apps codespaces collections contact customer-stories dashboard enterprise "
+    "events explore features issues join login marketplace new notifications orgs pricing "
+    "pulls readme search security settings site solutions sponsors topics trending "
+    "user-attachments users".split()
 )
-"""First path segments of github.com that are GitHub's own pages, not owners."""
+"""First path segments of github.com that are GitHub's own pages or storage, not owners
+(``github.com/user-attachments/assets/<id>``: an image or video pasted into a README or
+issue, not the repo ``user-attachments/assets``)."""
 _WORDS = word_list("stopwords.txt") | word_list("common_words.txt")
 """English words: after "github.com/owner/ " they continue the sentence, not the link."""
 _URL = re.compile(r"https?://[^\s<>\"'`{}\\]+", re.IGNORECASE)

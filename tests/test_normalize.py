@@ -149,6 +149,11 @@ def test_links_in_text_deduplicated_case_insensitively() -> None:
         # profiles, GitHub's own pages, other hosts: no repo
         ("at https://github.com/MiniMax-AI.", []),
         ("see https://github.com/orgs/x/repositories", []),
+        (
+            "demo: https://github.com/user-attachments/assets/0f3c2a1e-5b7d-4c1a-9e2f-1a2b3c4d5e6f",
+            [],
+        ),
+        ("see https://github.com/notifications/x and https://github.com/a/b", ["a/b"]),
         ("see https://gist.github.com/a/0123abcd and notgithub.com/a/b", []),
         ("see https://github.com/-bad/x and https://github.com/a/b%20c", ["a/b"]),
         # look-alike letters (long s, Kelvin sign) are no GitHub name: another link
