@@ -39,7 +39,8 @@ class Taxonomy:
         return [topic.name for topic in self.topics if topic.pattern.search(lowered)]
 
     def tag_papers(self, papers: pl.DataFrame) -> pl.DataFrame:
-        """(paper_id, topic) for a frame of papers, matched on title and abstract."""
+        """(paper_id, topic) for a frame of papers, matched on their title and abstract as one
+        text: the title, a newline, the abstract (a pattern ``^[^\n]*...`` reads the title)."""
         texts = papers.select(
             "paper_id", pl.concat_str("title", "abstract", separator="\n").alias("text")
         )

@@ -126,6 +126,21 @@ def test_each_area_is_held_by_one_specific_topic(real: Path, area: str) -> None:
     assert held / len(named) >= 0.9
 
 
+def test_the_benchmark_topic_holds_papers_about_evaluation_only(real: Path) -> None:
+    """Every paper whose title names a benchmark, and not every paper that reports results
+    "on standard benchmarks" (a bare 'benchmarks?' pattern tagged 48% of the papers)."""
+    rows = query(
+        real,
+        "select p.title, count(t.topic) > 0 from papers as p left join paper_topics as t "
+        "on t.paper_id = p.paper_id and t.topic = 'benchmarks and evaluation' group by all",
+    )
+    named = [held for title, held in rows if re.search(r"\bbenchmark", title.lower())]
+    share = sum(held for _, held in rows) / len(rows)
+    print(f"benchmarks and evaluation: {sum(named)}/{len(named)} named, {share:.3f} of papers")
+    assert len(named) >= 100 and all(named)
+    assert share < 0.3
+
+
 def test_no_generic_acronyms_among_the_top_entities(real: Path) -> None:
     top = [
         entity

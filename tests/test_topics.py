@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from paperlake.topics import TaxonomyError, load_taxonomy
@@ -47,6 +48,34 @@ def test_word_boundary_matching(text: str, topic: str, expected: bool) -> None:
     assert (topic in TAXONOMY.match(text)) is expected
 
 
+BENCHMARKS = "benchmarks and evaluation"
+
+
+@pytest.mark.parametrize(
+    "title, abstract, expected",
+    [
+        # the paper is about evaluation: its title names it, or its abstract contributes one
+        ("PRISM-Bench: Puzzle-Based Visual Tasks", "We study puzzles.", True),
+        ("Benchmarking LLMs' Swarm Intelligence", "We study swarms.", True),
+        ("Evaluating Multi-View Understanding", "We study views.", True),
+        ("Measure Up", "We introduce MeasureBench, a benchmark on visual measurement.", True),
+        ("Spatial Tasks", "We propose a new spatial reasoning benchmark with 5k items.", True),
+        ("Code Agents", "Existing benchmarks fall short on long tasks. We fix that.", True),
+        # results reported on benchmarks, or a benchmark named in the abstract only: a method
+        ("A Faster Optimizer", "Experiments on five benchmarks show consistent gains.", False),
+        ("Better Reasoning", "It improves results on challenging reasoning benchmarks.", False),
+        ("Better Agents", "It is state of the art on the SWE-bench benchmark.", False),
+    ],
+)
+def test_benchmark_topic_means_a_paper_about_evaluation(
+    title: str, abstract: str, expected: bool
+) -> None:
+    papers = pl.DataFrame({"paper_id": ["p"], "title": [title], "abstract": [abstract]})
+    tagged = TAXONOMY.tag_papers(papers)["topic"].to_list()
+    assert (BENCHMARKS in tagged) is expected
+    assert (BENCHMARKS in TAXONOMY.match(f"{title}\n{abstract}")) is expected
+
+
 def test_bad_taxonomy_names_the_problem(tmp_path: Path) -> None:
     bad = tmp_path / "t.yaml"
     bad.write_text("topics:\n  - name: x\n    patterns: ['(unclosed']\n")
@@ -66,8 +95,6 @@ def test_capitals_in_patterns_are_refused(tmp_path: Path) -> None:
 
 def test_vectorized_tagging_agrees_with_single_text_matching() -> None:
     from datetime import date
-
-    import polars as pl
 
     from paperlake.parse import parse_dump
     from tests.conftest import SAMPLES
