@@ -426,10 +426,16 @@ def connect(
     """The current views, opened as :func:`paperlake.views.open_read_only` allows (rebuilt
     first if stale or moved), or with ``as_of`` the same views over an older snapshot
     (through DuckLake time travel).  A missing or damaged catalog raises
-    :class:`paperlake.lake.CatalogError`, which :func:`main` maps to its exit code."""
+    :class:`paperlake.lake.CatalogError`, which :func:`main` maps to its exit code.
+
+    While a run holds the catalog (all its length), the views are answered from as they
+    are, without waiting for it: they are the last snapshot published (the run rebuilds
+    them once it commits), so a reader is never blocked by a run, as one that opens
+    ``paperlake.duckdb`` directly is not (:data:`~paperlake.lake.catalog.READER_WAIT_SECONDS`)."""
     import duckdb
 
     from paperlake.lake import Warehouse, WarehouseBusy
+    from paperlake.lake.catalog import READER_WAIT_SECONDS
     from paperlake.views import (
         UnknownSnapshot,
         as_of_database,
@@ -453,7 +459,14 @@ def connect(
             f"paperlake: cannot open the views of {store.location}{at}: {exc}"
         ) from None
     built = database_version(store)
-    if built != store.current_version():
+    if built is not None:
+        try:
+            current = store.current_version(READER_WAIT_SECONDS)
+        except WarehouseBusy:  # a run holds the catalog: the views are the last it published
+            return open_read_only(store.root, writable_file)
+    else:  # no views to answer from: the catalog is needed, a run holding it is waited for
+        current = store.current_version()
+    if built != current:
         try:
             with store.lock(wait_seconds=5), store.session(create=False):
                 ensure_database(store)

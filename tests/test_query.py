@@ -8,6 +8,8 @@ import hashlib
 import json
 import os
 import signal
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -403,6 +405,40 @@ def test_a_long_time_travel_query_leaves_the_catalog_to_runs(root: Path) -> None
         assert time.monotonic() - started < 5
         assert reader.execute(COUNT_PAPERS).fetchone() == (len(TITLES),)
     assert not list(Path(tempfile.gettempdir()).glob("paperlake-catalog-*"))
+
+
+HOLD_THE_CATALOG = """
+import sys, time
+from pathlib import Path
+from paperlake.lake import Warehouse
+with Warehouse(Path(sys.argv[1])).session():
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "answer"),
+    [(["sql", COUNT_PAPERS], f"{len(TITLES)}"), (["report"], "== Dumps")],
+    ids=["sql", "report"],
+)
+def test_a_reader_answers_at_once_while_a_run_holds_the_catalog(
+    root: Path, command: list[str], answer: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run holds the catalog for all its length; readers waited 10 s for it, then failed
+    as busy (exit 75).  They answer from the views, the last snapshot published."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_CATALOG, str(root)], stdout=subprocess.PIPE
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
+        started = time.monotonic()
+        assert main(["--warehouse", str(root), *command]) == EXIT_OK
+        assert time.monotonic() - started < 3
+    finally:
+        holder.kill()
+        holder.wait()
+    assert answer in capsys.readouterr().out
 
 
 def test_json_parses_back(root: Path, capsys: pytest.CaptureFixture[str]) -> None:

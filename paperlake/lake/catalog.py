@@ -32,8 +32,14 @@ from paperlake.lake.transaction import Rows, Transaction, connection_lost
 _ENSURE_ATTEMPTS = 5
 """Two first runs on a fresh shared catalog both create the tables; the later one looks again
 (its commit fails, or a table it creates is already there)."""
-_ATTACH_WAIT_SECONDS = 10.0
+ATTACH_WAIT_SECONDS = 10.0
 """The catalog is a DuckDB file: one process at a time.  Others retry this long."""
+READER_WAIT_SECONDS = 0.5
+"""How long a reader (``sql``, ``report``, ...) retries the catalog held by another process
+before it answers from the views it has (:func:`paperlake.cli.connect`).  A run holds the
+catalog for all its length (a backfill: minutes), and readers waited the whole
+:data:`ATTACH_WAIT_SECONDS`, then failed as busy (exit 75); another reader rebuilding the
+views holds it ~0.1-0.2 s (10 years), which this still waits for."""
 
 PARQUET_OPTIONS = {
     "papers": {"parquet_compression": "zstd", "parquet_compression_level": "1"},
@@ -89,6 +95,7 @@ class Catalog(WarehouseBase):
         read_only: bool = False,
         adopt_raw: bool = False,
         private: bool = False,
+        wait_seconds: float = ATTACH_WAIT_SECONDS,
     ) -> duckdb.DuckDBPyConnection:
         """A new in-memory DuckDB connection with the lake attached as ``lk``.
 
@@ -98,6 +105,8 @@ class Catalog(WarehouseBase):
         attach a copy of the catalog (:meth:`_private_copy`), for a user's query that may
         run for minutes: DuckDB locks a database file for as long as a connection has it
         open, and a run that cannot attach the catalog within ~10 s fails as busy.
+        ``wait_seconds``: how long to retry a catalog another process holds before
+        :class:`WarehouseBusy`.
         """
         if self.shared is None and not self.catalog_path.exists():
             if self._has_data((DATA, "_manifests") if adopt_raw else (DATA, "raw", "_manifests")):
@@ -120,7 +129,7 @@ class Catalog(WarehouseBase):
             options += ", DATA_INLINING_ROW_LIMIT 0, OVERRIDE_DATA_PATH true"
             options += ", READ_ONLY" if read_only else ""
             attach = f"ATTACH {sql_str('ducklake:' + catalog)} AS {LAKE}"
-            deadline = time.monotonic() + _ATTACH_WAIT_SECONDS
+            deadline = time.monotonic() + wait_seconds
             try:
                 while True:
                     try:
@@ -194,7 +203,7 @@ class Catalog(WarehouseBase):
         7.6 MB catalog."""
         fd, copy = tempfile.mkstemp(prefix="paperlake-catalog-", suffix=".ducklake")
         os.close(fd)
-        deadline = time.monotonic() + _ATTACH_WAIT_SECONDS
+        deadline = time.monotonic() + ATTACH_WAIT_SECONDS
         try:
             while True:
                 try:
@@ -445,11 +454,13 @@ class Catalog(WarehouseBase):
         return f"{endpoint or 'S3'} ({self.shared.lake}) and the catalog {self.shared.catalog}"
 
     @contextmanager
-    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _connection(
+        self, wait_seconds: float = ATTACH_WAIT_SECONDS
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         if self._con is not None:
             yield self._con
             return
-        con = self.connect(read_only=True)
+        con = self.connect(read_only=True, wait_seconds=wait_seconds)
         try:
             yield con
         finally:

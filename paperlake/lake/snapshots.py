@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from paperlake.lake.catalog import Catalog
+from paperlake.lake.catalog import ATTACH_WAIT_SECONDS, Catalog
 from paperlake.lake.layout import LAKE, METADATA, CatalogError
 from paperlake.lake.transaction import read_relation
 
@@ -93,9 +93,10 @@ class Snapshots(Catalog):
         assert version is not None
         return Snapshot(int(version[0]), tables)
 
-    def current_version(self) -> int:
-        """The current snapshot's id, read cheaply (no file listing)."""
-        with self._connection() as con:
+    def current_version(self, wait_seconds: float = ATTACH_WAIT_SECONDS) -> int:
+        """The current snapshot's id, read cheaply (no file listing); ``wait_seconds``: how
+        long to wait for a catalog another process holds."""
+        with self._connection(wait_seconds) as con:
             version = con.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()
         assert version is not None
         return int(version[0])
