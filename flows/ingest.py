@@ -101,7 +101,8 @@ def ingest(
             QuarantineError(
                 f"--strict: {summary.files_quarantined} file(s) and "
                 f"{summary.entries_quarantined} entry/row(s) quarantined "
-                "(see `paperlake quarantine`)"
+                "(see `paperlake quarantine`)",
+                tuple(summary.lines()),
             )
         )
     return summary

@@ -19,7 +19,17 @@ from paperlake.transform import Batch, Known
 
 
 class QuarantineError(RuntimeError):
-    """Raised at the end of a ``--strict`` run that quarantined anything."""
+    """Raised at the end of a ``--strict`` run that quarantined anything; ``lines`` are its
+    summary's (:meth:`RunSummary.lines`), which the command line prints before the error,
+    as a run that succeeds prints them.  Strings, in the exception's arguments: it survives
+    a copy (pickling) as it is."""
+
+    def __init__(self, message: str, lines: tuple[str, ...] = ()) -> None:
+        super().__init__(message, lines)
+        self.lines = lines
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 @dataclass(slots=True)

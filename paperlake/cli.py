@@ -312,7 +312,8 @@ def _run(
     except ServerFailed as failed:
         print(f"paperlake: {failed}", file=sys.stderr)
         return EXIT_API_UNAVAILABLE
-    except QuarantineError as failed:
+    except QuarantineError as failed:  # the good input published: its summary, then why
+        print("\n".join(failed.lines))
         print(f"paperlake: {failed}", file=sys.stderr)
         return EXIT_QUARANTINED
     print("\n".join(summary.lines()))

@@ -34,6 +34,20 @@ def cli_warehouse(
     return root
 
 
+def test_strict_prints_the_summary_then_fails_with_exit_3(
+    prefect_harness: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "broken.txt").write_bytes(b"<html><body>oops</body></html>")
+    argv = ["--warehouse", str(tmp_path / "wh"), "ingest", str(landing), "--strict"]
+    assert main(argv) == cli.EXIT_QUARANTINED
+    out, err = capsys.readouterr()
+    # the summary on stdout, as a run that succeeds prints it (it printed nothing)
+    assert "QUARANTINED: 1 file(s)" in out and "broken.txt" in out, out
+    assert "paperlake: --strict: 1 file(s)" in err
+
+
 def test_sql_and_report(
     cli_warehouse: Path,
     capsys: pytest.CaptureFixture[str],

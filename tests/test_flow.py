@@ -109,7 +109,7 @@ def test_strict_fails_after_publishing_the_good_input(
     flow_runs = logging.getLogger("prefect.flow_runs")
     flow_runs.addHandler(logged)
     try:
-        with pytest.raises(QuarantineError, match="1 file"):
+        with pytest.raises(QuarantineError, match="1 file") as failed:
             run([sample_landing], warehouse, captured_on=SAMPLE_CAPTURE, strict=True)
     finally:
         flow_runs.removeHandler(logged)
@@ -118,6 +118,9 @@ def test_strict_fails_after_publishing_the_good_input(
     messages = [record.getMessage() for record in logged.records]
     assert any("Failed('--strict: 1 file(s)" in message for message in messages)
     assert not [record.getMessage() for record in logged.records if record.exc_info]
+    # the summary the command line prints first, as for a run that succeeds
+    assert failed.value.lines[0].startswith("loaded 2 dump(s)")
+    assert any("empty.txt" in line for line in failed.value.lines)
 
 
 class Records(logging.Handler):
