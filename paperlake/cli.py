@@ -887,7 +887,9 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve", parents=[shared], help="run the daily ingest on a cron schedule"
     )
-    serve.add_argument("--landing", default="landing", help="folder to ingest from")
+    serve.add_argument(
+        "--landing", default="landing", help="folder to ingest from (default: ./landing)"
+    )
     serve.add_argument("--cron", default=DEFAULT_CRON, help=f"default: {DEFAULT_CRON!r}")
     serve.add_argument(
         "--timezone",
@@ -916,7 +918,9 @@ def parser() -> argparse.ArgumentParser:
         help="table (first --max-rows rows), csv, json (an array of objects), parquet (-o)",
     )
     sql.add_argument("-o", "--output", metavar="FILE", help="write the whole result to FILE")
-    sql.add_argument("--max-rows", type=_count, default=50, help="rows shown by --format table")
+    sql.add_argument(
+        "--max-rows", type=_count, default=50, help="rows shown by --format table (default 50)"
+    )
     sql.add_argument(
         "--timeout",
         type=_timeout,

@@ -8,8 +8,8 @@
 --   first_listed_on, last_listed_on,
 --   n_listing_days                     when the paper was on the page
 -- The index (lake table paper_terms) grows with each publish: a new paper is searchable
--- as soon as its run publishes.  DuckDB's fts extension cannot be installed offline for
--- DuckDB 2.0, so BM25 is computed here in plain SQL.
+-- as soon as its run publishes.  BM25 is computed here in plain SQL: DuckDB's fts
+-- extension is downloaded by INSTALL, which an offline client cannot do.
 -- Example: select title, score from search_papers(['federated', 'learning'], k := 10)
 --          order by score desc, title;
 create or replace macro search_papers(terms, k := 20) as table
