@@ -218,7 +218,8 @@ def _run_flow(
     unavailable = _prefect_api()
     if unavailable:
         return unavailable
-    if existing and _no_warehouse(cast(str | None, parameters.get("warehouse"))):
+    warehouse = cast(str | None, parameters.get("warehouse"))
+    if (existing and _no_warehouse(warehouse)) or _catalog_lost(warehouse):
         return EXIT_CATALOG
     commits = process.commits()
 
@@ -273,6 +274,17 @@ def _holder(warehouse: object) -> str | None:
             return None
     except WarehouseBusy as busy:
         return str(busy)
+
+
+def _catalog_lost(warehouse: str | None) -> bool:
+    """Whether the warehouse's catalog is lost (said): before Prefect starts, so the run's
+    refusal is its one line, not also the traceback Prefect logs for a flow that fails."""
+    from paperlake.lake import Warehouse
+
+    lost = Warehouse(warehouse_root(warehouse)).catalog_lost()
+    if lost is not None:
+        print(f"paperlake: {lost}", file=sys.stderr)
+    return lost is not None
 
 
 def _local_only(command: str) -> int:

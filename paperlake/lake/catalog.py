@@ -77,6 +77,13 @@ class Catalog(WarehouseBase):
             if (self.root / folder).exists()
         )
 
+    def catalog_lost(self) -> CatalogError | None:
+        """The error every command that opens the lake raises when a local warehouse holds
+        data but no catalog (lost, or the old layout), without opening anything; else None."""
+        if self.shared is not None or self.catalog_path.exists() or not self._has_data():
+            return None
+        return self._missing_catalog()
+
     def _missing_catalog(self) -> CatalogError:
         if (self.root / "_manifests").exists():
             return CatalogError(
