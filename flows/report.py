@@ -76,10 +76,12 @@ class RunSummary:
         """The human summary the CLI prints and the flow logs."""
         if not self.nothing_new:
             head = f"loaded {self.dumps_loaded} dump(s)"
-        elif self.files_seen:
-            head = "nothing new: every input was already in the warehouse"
-        else:
+        elif not self.files_seen:
             head = "nothing new: no input found"
+        elif self.files_seen == self.skipped_in_progress:
+            head = "nothing new: every input is still being written"
+        else:
+            head = "nothing new: every input was already in the warehouse"
         lines = [
             f"{head} ({self.seconds:.1f}s, warehouse {self.warehouse}, snapshot {self.snapshot})",
             f"  files: {self.files_seen} seen, {self.dumps_loaded} loaded, "
@@ -145,8 +147,15 @@ class RunSummary:
 
     def found(self, found: Discovery, known: Known) -> None:
         """Count what discovery found."""
-        # every input looked at: those it could not read too (they are quarantined, once)
-        self.files_seen = len(found.candidates) + found.skipped_unchanged + len(found.unreadable)
+        # every input looked at: those it could not read too (they are quarantined, once),
+        # and those still being written (left for a later run): the line's other counts
+        # add up to it
+        self.files_seen = (
+            len(found.candidates)
+            + found.skipped_unchanged
+            + len(found.unreadable)
+            + len(found.skipped_in_progress)
+        )
         self.skipped_unchanged = found.skipped_unchanged
         self.in_progress_files = list(found.skipped_in_progress)
         self.unreadable_again(found.unreadable, known)

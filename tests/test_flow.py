@@ -248,8 +248,13 @@ def test_unreadable_file_is_quarantined_once(landing: Path, warehouse: Path) -> 
     again = run([landing], warehouse)
     assert again.files_quarantined == 0
     # counted somewhere: seen = loaded + unchanged + duplicate + in progress + quarantined + ...
-    assert (again.files_seen, again.skipped_unchanged, again.still_unreadable) == (2, 1, 1)
+    assert (again.files_seen, again.skipped_unchanged, again.still_unreadable) == (4, 1, 1)
     assert "0 quarantined, 1 still unreadable" in again.lines()[1]
+    for name in ("2025-03-14_ok.txt", "dangling.txt"):
+        (landing / name).unlink()
+    waiting = run([landing], warehouse)  # only the files still being written
+    assert waiting.files_seen == waiting.skipped_in_progress == 2
+    assert waiting.lines()[0].startswith("nothing new: every input is still being written")
 
 
 def test_summary_artifact_is_published(sample_landing: Path, warehouse: Path) -> None:
