@@ -442,9 +442,12 @@ def connect(
     :class:`paperlake.lake.CatalogError`, which :func:`main` maps to its exit code.
 
     While a run holds the catalog (all its length), the views are answered from as they
-    are, without waiting for it: they are the last snapshot published (the run rebuilds
-    them once it commits), so a reader is never blocked by a run, as one that opens
-    ``paperlake.duckdb`` directly is not (:data:`~paperlake.lake.catalog.READER_WAIT_SECONDS`)."""
+    are, without waiting for it, if they are of the snapshot the run found when it opened
+    the catalog (:meth:`~paperlake.lake.catalog.Catalog.opened_at`): the last published
+    (the run rebuilds them once it commits), so a reader is not blocked by a run, as one
+    that opens ``paperlake.duckdb`` directly is not
+    (:data:`~paperlake.lake.catalog.READER_WAIT_SECONDS`).  Views of an older snapshot (a
+    run stopped after its commit, a rebuild's moved files) wait for the catalog as before."""
     import duckdb
 
     from paperlake.lake import Warehouse, WarehouseBusy
@@ -472,12 +475,12 @@ def connect(
             f"paperlake: cannot open the views of {store.location}{at}: {exc}"
         ) from None
     built = database_version(store)
-    if built is not None:
+    if built is not None and built == store.opened_at():
         try:
             current = store.current_version(READER_WAIT_SECONDS)
-        except WarehouseBusy:  # a run holds the catalog: the views are the last it published
+        except WarehouseBusy:  # its holder found the views' snapshot: still the published one
             return open_read_only(store.root, writable_file)
-    else:  # no views to answer from: the catalog is needed, a run holding it is waited for
+    else:  # views stale, or none: the catalog is needed, a run holding it is waited for
         current = store.current_version()
     if built != current:
         try:

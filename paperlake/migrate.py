@@ -121,11 +121,14 @@ def _readable(folder: Path, table: str, columns: list[str]) -> Iterator[pl.DataF
 
 
 def prepare_rebuild(store: Warehouse, landing: Path) -> int:
-    """Move the catalog and data aside and link every archived input into ``landing``
-    under a name carrying its capture date; return how many inputs."""
+    """Move the catalog, data and views aside and link every archived input into
+    ``landing`` under a name carrying its capture date; return how many inputs.  The views
+    go too: they name the data files moved, and a reader must not answer from them while
+    the rebuild holds the new catalog (their snapshot id may be one the new lake has)."""
     aside = store.root / "lake" / f"before-rebuild-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     aside.mkdir(parents=True)
-    for rel in (DATA, CATALOG, CATALOG + ".wal"):
+    views = store.db_path.relative_to(store.root).as_posix()
+    for rel in (DATA, CATALOG, CATALOG + ".wal", views, views + ".wal"):
         if (store.root / rel).exists():
             os.replace(store.root / rel, aside / Path(rel).name)
     dates = capture_dates(aside.parent)  # every aside: an earlier rebuild may have stopped

@@ -19,6 +19,7 @@ from paperlake.lake.layout import (
     DUCKLAKE,
     LAKE,
     METADATA,
+    OPENED_AT,
     SHARED_EXTENSIONS,
     CatalogError,
     StorageUnavailable,
@@ -421,9 +422,12 @@ class Catalog(WarehouseBase):
     def session(
         self, create: bool = True, adopt_raw: bool = False
     ) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Hold one connection to the lake for a run (a catalog is opened once per process)."""
+        """Hold one connection to the lake for a run (a catalog is opened once per process);
+        a local lake's snapshot at its opening is noted (:meth:`opened_at`)."""
         self._con = self.connect(create=create, adopt_raw=adopt_raw)
         try:
+            if self.shared is None:
+                self._note_opened(self._con)
             yield self._con
         except duckdb.Error as exc:
             # HTTP errors (the bucket, the catalog) are I/O errors; a dropped catalog
@@ -454,6 +458,29 @@ class Catalog(WarehouseBase):
                 with suppress(duckdb.Error):
                     con.execute("ROLLBACK")
             con.close()
+
+    def _note_opened(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Write :data:`OPENED_AT`: the snapshot current now, while this process holds the
+        catalog.  The old note goes first: a note that cannot be written is no note, and a
+        reader then waits for the catalog instead of trusting an older one."""
+        note = self.root / OPENED_AT
+        note.unlink(missing_ok=True)
+        row = con.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()
+        assert row is not None
+        tmp = note.with_name(f"{note.name}.tmp-{os.getpid()}")
+        try:
+            tmp.write_text(f"{int(row[0])}\n")
+            os.replace(tmp, note)
+        except OSError:  # a full disk: no note, readers wait for the catalog
+            tmp.unlink(missing_ok=True)
+
+    def opened_at(self) -> int | None:
+        """The snapshot current when the process holding the catalog opened it (the last
+        one to open it, if none holds it now); None if unknown."""
+        try:
+            return int((self.root / OPENED_AT).read_text())
+        except (OSError, ValueError):
+            return None
 
     def _endpoint(self) -> str:
         assert self.shared is not None

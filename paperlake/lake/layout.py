@@ -14,6 +14,10 @@ import duckdb_extension_postgres_scanner
 DB_NAME = "paperlake.duckdb"
 CATALOG = "lake/catalog.ducklake"
 DATA = "lake/data"
+OPENED_AT = "lake/.opened-at-snapshot"
+"""The lake's current snapshot when the process that holds the catalog now opened it (each
+:meth:`~paperlake.lake.catalog.Catalog.session` writes it): a reader that finds the catalog
+held answers from views of that snapshot, and waits for the holder otherwise."""
 LAKE = "lk"
 """Name the lake is attached under in every connection."""
 METADATA = f"__ducklake_metadata_{LAKE}"
