@@ -65,7 +65,7 @@ _INNER_CAPITAL = re.compile(r"[a-z][A-Z]|[A-Z]{2}")
 _LETTER_DIGIT = re.compile(r"[A-Za-z]-?[0-9]|[0-9][A-Za-z]")
 # "RandLoRA: ...", "ProSper -- ...", "Seedance 1.0: ..." (the version is not part of the name:
 # group 2, see _NAME_KINDS)
-_TITLE_PREFIX = r"^([^\s:]{2,40})(?:\s+(v?\d+(?:\.\d+)*))?\s*(?::|\s--\s|\s—\s|\s-\s)"
+_TITLE_PREFIX = r"^([^\s:]{2,40})(?:\s+([vV]?\d+(?:\.\d+)*))?\s*(?::|\s--\s|\s—\s|\s-\s)"
 # "we introduce aTLAS, ...": the name, then (group 2) what may continue it, a version or a
 # capitalized word ("we introduce LiveCodeBench Pro", "we present SigLIP 2"); only the verb
 # ignores case, so that "we propose RandLoRA which" continues nothing.
@@ -74,20 +74,23 @@ _INTRODUCES = (
     r"presents|develop|develops|release|releases|call|term|dub)\s+(?:a\s+|an\s+|the\s+)?"
     r"(?:new\s+|novel\s+)?)(?:\w+\s+){0,4}?\(?([A-Za-z][\w.+-]*)(\s+(?:v?\d|[A-Z])[\w.+-]*)?"
 )
-_FIRST_VERSION = r"(?i)^\s*v?1(?:\.0+)*\.?$"
+_FIRST_VERSION = r"(?i)^\s*v?1(?:\.0+)*$"
+_MODEL_SIZE = r"(?i)^\s*\d+(?:\.\d+)?[bmk]$"
+"""A size ("FooLM 7B", "X 1.5B"), not a version: the name stays introduced."""
 _NAME_KINDS = frozenset(
     "model models framework suite project system method approach algorithm architecture "
     "toolkit pipeline platform family".split()
 )
 """What may follow an introduced name and leave it introduced: its first version ("Seedance
-1.0", "BhashaBench V1": :data:`_FIRST_VERSION`) or a word for the kind of work ("FRANK
-Model", "the AnyCap Project").  Any other version or word ("SigLIP 2", "Seedream 4.0",
-"LiveCodeBench Pro", "Qwen3 Embedding", "DeepResearch Bench") makes the work a new one built
-on a name that exists already, or one whose name is more than the token kept: the paper only
-mentions the name.  On the 200 real days the rule took 90 of 2,413 "introduces" to
-"mentions": versions and spin-offs of LiveCodeBench, SigLIP, SimpleQA, Qwen3, Seedream, ...
-(``report``'s "Entities introduced by papers" had five of them in its top ten), and the first
-word of many-word names ("we propose Boundary-Guided Policy Optimization")."""
+1.0", "BhashaBench V1": :data:`_FIRST_VERSION`), a model size (:data:`_MODEL_SIZE`) or a
+word for the kind of work ("FRANK Model", "the AnyCap Project").  Any other version or word
+("SigLIP 2", "Seedream 4.0", "LiveCodeBench Pro", "Qwen3 Embedding", "DeepResearch Bench")
+makes the work a new one built on a name that exists already, or one whose name is more
+than the token kept: the paper only mentions the name.  On the 200 real days the rule took
+~90 of 2,413 "introduces" to "mentions": versions and spin-offs of LiveCodeBench, SigLIP,
+SimpleQA, Qwen3, Seedream, ... (``report``'s "Entities introduced by papers" had five of
+them in its top ten), and the first word of many-word names ("we propose Boundary-Guided
+Policy Optimization")."""
 NOT_ENTITIES = frozenset(
     "icml neurips nips iclr colt stoc focs soda cvpr iccv eccv acl emnlp naacl aaai ijcai kdd "
     "aistats uai arxiv nvidia google microsoft meta openai deepmind github".split()
@@ -211,15 +214,18 @@ def tag_entities(papers: pl.DataFrame) -> pl.DataFrame:
             match.str.extract(_INTRODUCES, 2).alias("continued"),
         )
     )
-    # A name that ends its sentence ("... we propose DAPO. The ...") is not continued.
+    # A name that ends its sentence ("... we propose DAPO. The ...") is not continued; what
+    # follows it is read without the sentence's end ("... FRANK Model.").
     continued = pl.col("continued").is_not_null() & ~pl.col("entity").str.ends_with(".")
+    follower = pl.col("continued").str.strip_chars().str.strip_chars_end(".,;:")
     introduced = pl.concat([prefix, declared]).select(
         "paper_id",
         pl.col("entity").str.strip_chars_end(".-,)"),
         pl.when(
             continued
-            & ~pl.col("continued").str.contains(_FIRST_VERSION)
-            & ~pl.col("continued").str.strip_chars().str.to_lowercase().is_in(_NAME_KINDS)
+            & ~follower.str.contains(_FIRST_VERSION)
+            & ~follower.str.contains(_MODEL_SIZE)
+            & ~follower.str.to_lowercase().is_in(_NAME_KINDS)
         )
         .then(pl.lit("mentions"))
         .otherwise(pl.lit("introduces"))

@@ -145,7 +145,7 @@ def test_one_word_title_prefix_and_its_first_version_are_introduced() -> None:
         ("Coding", "We introduce LiveCodeBench Pro, a benchmark.", "LiveCodeBench", "mentions"),
         ("Embeddings", "In this work, we introduce Qwen3 Embedding series.", "Qwen3", "mentions"),
         ("Evaluating", "We introduce InfLLM v2, a sparse attention.", "InfLLM", "mentions"),
-        # a first version, or a word for the kind of work, leaves the name introduced
+        # a first version, a model size or a word for the kind of work: still introduced
         ("Indic", "We introduce BhashaBench V1, a benchmark.", "BhashaBench", "introduces"),
         (
             "Reasoning",
@@ -153,6 +153,9 @@ def test_one_word_title_prefix_and_its_first_version_are_introduced() -> None:
             "FRANK",
             "introduces",
         ),
+        ("Captions", "We introduce the AnyCap Project.", "AnyCap", "introduces"),
+        ("Small models", "We release FooLM 7B, a small model.", "FooLM", "introduces"),
+        ("BhashaBench V1: Indic Domains", "A benchmark.", "BhashaBench", "introduces"),
         # a name that ends its sentence, or is followed by a lower-case word, stands alone
         ("Scaling RL", "We propose DAPO. The method scales.", "DAPO", "introduces"),
         ("Adapters", "we propose RandLoRA which adapts.", "RandLoRA", "introduces"),
