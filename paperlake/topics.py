@@ -104,7 +104,9 @@ def load_taxonomy(path: Path = DEFAULT_TAXONOMY) -> Taxonomy:
                 "matched on lower-cased text, so write them in lower case"
             )
         alternation = "|".join(f"(?:{p})" for p in patterns)
-        regex = rf"\b(?:{alternation})\b"
+        # ^ as well as \b: a pattern reading the title (^[^\n]*...) also matches one that
+        # starts with a sign ("∞Bench: ...", "(Re)Evaluating ..."), where \b does not hold
+        regex = rf"(?:^|\b)(?:{alternation})\b"
         try:
             compiled = re.compile(regex)
             pl.select(pl.lit("").str.contains(regex))

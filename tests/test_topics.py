@@ -61,10 +61,14 @@ BENCHMARKS = "benchmarks and evaluation"
         ("Measure Up", "We introduce MeasureBench, a benchmark on visual measurement.", True),
         ("Spatial Tasks", "We propose a new spatial reasoning benchmark with 5k items.", True),
         ("Code Agents", "Existing benchmarks fall short on long tasks. We fix that.", True),
+        ("∞Bench: Long Context Tasks", "We study contexts.", True),  # a title starting with a sign
+        ("(Re)Evaluating LLM Judges", "We study judges.", True),
         # results reported on benchmarks, or a benchmark named in the abstract only: a method
         ("A Faster Optimizer", "Experiments on five benchmarks show consistent gains.", False),
         ("Better Reasoning", "It improves results on challenging reasoning benchmarks.", False),
         ("Better Agents", "It is state of the art on the SWE-bench benchmark.", False),
+        ("Better Search", "We present extensive experiments on three benchmarks.", False),
+        ("Better Plans", "Results on benchmarks spanning ten domains improve.", False),
     ],
 )
 def test_benchmark_topic_means_a_paper_about_evaluation(
