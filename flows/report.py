@@ -79,7 +79,7 @@ class RunSummary:
         elif not self.files_seen:
             head = "nothing new: no input found"
         elif self.files_seen == self.skipped_in_progress:
-            head = "nothing new: every input is still being written"
+            head = "nothing new: only inputs left for a later run (hidden or partial names)"
         else:
             head = "nothing new: every input was already in the warehouse"
         lines = [

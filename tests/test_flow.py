@@ -254,7 +254,7 @@ def test_unreadable_file_is_quarantined_once(landing: Path, warehouse: Path) -> 
         (landing / name).unlink()
     waiting = run([landing], warehouse)  # only the files still being written
     assert waiting.files_seen == waiting.skipped_in_progress == 2
-    assert waiting.lines()[0].startswith("nothing new: every input is still being written")
+    assert waiting.lines()[0].startswith("nothing new: only inputs left for a later run")
 
 
 def test_summary_artifact_is_published(sample_landing: Path, warehouse: Path) -> None:
