@@ -140,13 +140,15 @@ def test_an_uncommitted_run_is_invisible_and_its_files_are_recovered(tmp_path: P
     tmp_db = tmp_path / ".paperlake.duckdb.tmp-123"
     tmp_db.write_bytes(b"")
     (tmp_path / ".dashboard.html.tmp-123").write_bytes(b"<!doctype html><html")
+    (tmp_path / "lake" / ".opened-at-snapshot.tmp-123").write_text("1")  # its session's note
     (tmp_path / SPILL).mkdir()  # what its queries spilled
     (tmp_path / SPILL / "duckdb_temp_storage_DEFAULT-0.tmp").write_bytes(b"\0" * 4096)
     with store.session():
         assert store.scan("papers").collect().height == 1
         removed = store.recover()
-    assert len(removed) == 4 and ".paperlake.duckdb.tmp-123" in removed
+    assert len(removed) == 5 and ".paperlake.duckdb.tmp-123" in removed
     assert ".dashboard.html.tmp-123" in removed and SPILL in removed
+    assert "lake/.opened-at-snapshot.tmp-123" in removed
     assert not (tmp_path / SPILL).exists()
     assert sorted(store.data_path.rglob("*.parquet")) == kept
 

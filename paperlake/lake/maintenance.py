@@ -115,7 +115,8 @@ class Maintenance(Catalog):
             for (path,) in self._con.execute(orphans).fetchall()
         ]
         # ".*.tmp-*": a temp file of the root's own files (the views' database, dashboard.html)
-        for pattern in ("raw/**/.*.tmp-*", ".*.tmp-*"):
+        # and of the lake folder's note (OPENED_AT)
+        for pattern in ("raw/**/.*.tmp-*", ".*.tmp-*", "lake/.*.tmp-*"):
             for path in self.root.glob(pattern):
                 path.unlink()
                 removed.append(path.relative_to(self.root).as_posix())
