@@ -26,6 +26,7 @@ from paperlake.dashboard.page import READ_SETTINGS, open_views
 from paperlake.lake import Warehouse
 from paperlake.schemas.tables import PUBLISHED, polars_schema
 from paperlake.views import INTERNAL, build_database, open_read_only, public_views
+from paperlake.views.build import sql_fingerprint
 from tests.test_cli import paperlake
 
 TITLES = ["Attention is all you need", "Order matters", "Mixture of experts"]
@@ -471,6 +472,18 @@ def test_views_older_than_the_lake_are_not_answered_from_while_a_run_holds_it(
         holder.kill()
         holder.wait()
     assert capsys.readouterr().out.splitlines()[-1] == str(len(TITLES) + 1)
+
+
+def test_views_built_from_other_sql_files_are_rebuilt(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After an upgrade that changed a view (``trending_topics.growth``'s meaning), readers
+    got the old definitions until a run committed: the views record their SQL files'
+    fingerprint, and a different one is rebuilt as an older snapshot is."""
+    with duckdb.connect(str(root / "paperlake.duckdb")) as con:
+        con.execute(f"UPDATE {INTERNAL}.paperlake_meta SET sql = 'an older paperlake'")
+    assert sql(root, f"select sql from {INTERNAL}.paperlake_meta", "--format", "csv") == EXIT_OK
+    assert capsys.readouterr().out.splitlines()[-1] == sql_fingerprint()
 
 
 def test_json_parses_back(root: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,7 @@ files; the views over them are kept (DuckDB binds a view when it is queried)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -38,8 +39,9 @@ INTERNAL = "internal"
 STORAGE_VERSION = "v1.0.0"
 """Oldest DuckDB release whose storage format the serving database is written in."""
 
-Meta = tuple[int, str, str | None]
-"""What ``internal.paperlake_meta`` says: snapshot version, warehouse location, layout."""
+Meta = tuple[int, str, str | None, str | None]
+"""What ``internal.paperlake_meta`` says: snapshot version, warehouse location, layout, and
+the SQL files' fingerprint (:func:`sql_fingerprint`)."""
 
 
 def _duckdb_type(dtype: pl.DataType) -> str:
@@ -143,6 +145,17 @@ def layout(snapshot: Snapshot, sql_dir: Path = SQL_DIR) -> str:
     digest = hashlib.sha256()
     for table in snapshot.tables:
         digest.update(staging_view_sql(table, files_source(table, [])).encode())
+    digest.update(sql_fingerprint(sql_dir).encode())
+    return digest.hexdigest()
+
+
+@functools.cache
+def sql_fingerprint(sql_dir: Path = SQL_DIR) -> str:
+    """A hash of every SQL file: views built from other files (an older paperlake, before
+    an upgrade) are out of date whatever their snapshot (:func:`_built_version`).  Read
+    once per process (~25 small files); a reader's start cannot import the schemas, so
+    the staging views, which follow the lake's tables, are not part of it."""
+    digest = hashlib.sha256()
     for path in sql_files(sql_dir):
         digest.update(f"{path.name}\0{path.read_text()}\0".encode())
     return digest.hexdigest()
@@ -185,7 +198,8 @@ def _write_database(
     tmp.unlink(missing_ok=True)
     shape = layout(snapshot, sql_dir)
     sources = {table: files_source(table, files) for table, files in snapshot.tables.items()}
-    same = meta is not None and meta[1:] == (str(warehouse.root), shape)
+    fingerprint = sql_fingerprint(sql_dir)
+    same = meta is not None and meta[1:] == (str(warehouse.root), shape, fingerprint)
     if same:
         shutil.copyfile(warehouse.db_path, tmp)
     con = duckdb.connect(
@@ -205,15 +219,15 @@ def _write_database(
             create_sql_views(con, sql_dir)
             con.execute(
                 f"CREATE TABLE {INTERNAL}.paperlake_meta AS SELECT ? AS snapshot_version, "
-                "? AS warehouse, now() AS built_at, ? AS layout",
-                [snapshot.version, str(warehouse.root), shape],
+                "? AS warehouse, now() AS built_at, ? AS layout, ? AS sql",
+                [snapshot.version, str(warehouse.root), shape, fingerprint],
             )
         con.execute("COMMIT")
         con.execute("CHECKPOINT")
     finally:
         con.close()
     os.replace(tmp, warehouse.db_path)
-    _remember(warehouse.db_path, (snapshot.version, str(warehouse.root), shape))
+    _remember(warehouse.db_path, (snapshot.version, str(warehouse.root), shape, fingerprint))
 
 
 class UnknownSnapshot(ValueError):
@@ -334,7 +348,12 @@ def _read_meta(db_path: Path) -> Meta | None:
     if row is None:
         return None
     found = dict(zip(names, row, strict=True))
-    return int(found["snapshot_version"]), str(found["warehouse"]), found.get("layout")
+    return (
+        int(found["snapshot_version"]),
+        str(found["warehouse"]),
+        found.get("layout"),
+        found.get("sql"),
+    )
 
 
 def database_version(warehouse: Warehouse) -> int | None:
@@ -345,6 +364,8 @@ def database_version(warehouse: Warehouse) -> int | None:
 def _built_version(warehouse: Warehouse, meta: Meta | None) -> int | None:
     if meta is None or meta[1] != str(warehouse.root):
         return None  # built for another location: its absolute paths point elsewhere
+    if meta[3] != sql_fingerprint():
+        return None  # built from other SQL files (before an upgrade): rebuilt whole
     return meta[0]
 
 
