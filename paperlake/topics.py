@@ -40,7 +40,7 @@ class Taxonomy:
 
     def tag_papers(self, papers: pl.DataFrame) -> pl.DataFrame:
         """(paper_id, topic) for a frame of papers, matched on their title and abstract as one
-        text: the title, a newline, the abstract (a pattern ``^[^\n]*...`` reads the title)."""
+        text: the title, a newline, the abstract (a pattern ``^[^\\n]*...`` reads the title)."""
         texts = papers.select(
             "paper_id", pl.concat_str("title", "abstract", separator="\n").alias("text")
         )

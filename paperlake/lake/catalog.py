@@ -28,6 +28,7 @@ from paperlake.lake.layout import (
     s3_secret_sql,
     sql_str,
 )
+from paperlake.lake.raw import atomic_write
 from paperlake.lake.transaction import Rows, Transaction, connection_lost
 
 _ENSURE_ATTEMPTS = 5
@@ -78,10 +79,12 @@ class Catalog(WarehouseBase):
             if (self.root / folder).exists()
         )
 
-    def catalog_lost(self) -> CatalogError | None:
+    def catalog_lost(self, adopt_raw: bool = False) -> CatalogError | None:
         """The error every command that opens the lake raises when a local warehouse holds
-        data but no catalog (lost, or the old layout), without opening anything; else None."""
-        if self.shared is not None or self.catalog_path.exists() or not self._has_data():
+        data but no catalog (lost, or the old layout), without opening anything; else None.
+        ``adopt_raw`` (rebuild, migrate): a raw archive alone is no data a catalog lost."""
+        folders = (DATA, "_manifests") if adopt_raw else (DATA, "raw", "_manifests")
+        if self.shared is not None or self.catalog_path.exists() or not self._has_data(folders):
             return None
         return self._missing_catalog()
 
@@ -116,13 +119,11 @@ class Catalog(WarehouseBase):
         ``wait_seconds``: how long to retry a catalog another process holds before
         :class:`WarehouseBusy`.
         """
-        if self.shared is None and not self.catalog_path.exists():
-            if self._has_data((DATA, "_manifests") if adopt_raw else (DATA, "raw", "_manifests")):
-                raise self._missing_catalog()
-            if not create:
-                raise CatalogError(
-                    f"no warehouse at {self.root}: run `paperlake ingest PATH` first"
-                )
+        lost = self.catalog_lost(adopt_raw)
+        if lost is not None:
+            raise lost
+        if self.shared is None and not self.catalog_path.exists() and not create:
+            raise CatalogError(f"no warehouse at {self.root}: run `paperlake ingest PATH` first")
         con = connect_with(DUCKLAKE, *(SHARED_EXTENSIONS if self.shared else ()))
         try:
             copy = None
@@ -467,12 +468,8 @@ class Catalog(WarehouseBase):
         note.unlink(missing_ok=True)
         row = con.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()
         assert row is not None
-        tmp = note.with_name(f"{note.name}.tmp-{os.getpid()}")
-        try:
-            tmp.write_text(f"{int(row[0])}\n")
-            os.replace(tmp, note)
-        except OSError:  # a full disk: no note, readers wait for the catalog
-            tmp.unlink(missing_ok=True)
+        with suppress(OSError):  # a full disk: no note, readers wait for the catalog
+            atomic_write(note, f"{int(row[0])}\n".encode())
 
     def opened_at(self) -> int | None:
         """The snapshot current when the process holding the catalog opened it (the last
